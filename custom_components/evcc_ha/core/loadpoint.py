@@ -1,0 +1,698 @@
+"""One charging point: measurement, session, and evcc's per-cycle charge decision.
+
+Follows current evcc (master, 0.31x) where it differs from the old documented API release 0.122:
+decision order "off → minSoc/plan → limitEnergy → limitSoc → now → pv/minpv" (so minSoc and plans
+beat limits and `now` no longer beats limits), no guard timer, PV timer reset after it fires,
+projected site power while a phase-down timer runs, SoC estimator efficiency 0.85.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .model import (
+    ChargerCommand,
+    ChargerReading,
+    EventType,
+    LoadpointConfig,
+    LoadpointReadings,
+    Mode,
+    PhaseAction,
+    PvAction,
+    Status,
+)
+from .planner import Planner, required_duration_energy
+from .session import EnergyMeter, Session
+from .settings import LoadpointSettings
+from .soc import SocEstimator, remaining_charge_duration, remaining_energy_wh
+from .tariff import Rate
+
+# A timer set to this moment counts as elapsed at once (evcc's "elapsed" PV timer after connect).
+ELAPSED = datetime(1970, 1, 1, tzinfo=UTC)
+# After an enable flip or phase switch, give the charger this long before adopting its own state.
+SYNC_GRACE_S = 60.0
+# Phase currents are not trusted for this long after a 1p/3p switch.
+PHASE_MEASUREMENT_GRACE_S = 60.0
+# A charger reporting a current this far from the one offered is out of sync (evcc: 0.23 A).
+CURRENT_SYNC_TOLERANCE_A = 0.23
+# Measured phase counts only phases drawing more than this.
+PHASE_CURRENT_MIN_A = 1.0
+ESTIMATOR_EFFICIENCY = 0.85
+
+
+@dataclass(slots=True)
+class Decision:
+    """The site's view of one loadpoint for one decision."""
+
+    site_power: float
+    battery_buffered: bool = False
+    battery_start: bool = False
+
+
+class Loadpoint:
+    """State and control of one loadpoint. Only `Site` calls `observe` and `decide`."""
+
+    def __init__(
+        self,
+        index: int,
+        config: LoadpointConfig,
+        settings: LoadpointSettings | None = None,
+        voltage: float = 230.0,
+    ) -> None:
+        self.index = index
+        self.config = config
+        self.voltage = voltage
+        if settings is None:
+            settings = LoadpointSettings(
+                phases_configured=0 if config.charger.phases_switchable else config.charger.phases,
+                max_current=min(16.0, config.charger.max_current),
+            )
+        self.settings = settings
+        # measurement
+        self.available = False
+        self.status: Status | None = None
+        self.charge_power = 0.0
+        self.charge_currents: tuple[float, float, float] | None = None
+        self.charge_total_kwh: float | None = None
+        self.measured_phases = 0  # 0 = unknown
+        self.physical_phases = self._initial_physical_phases()
+        self.vehicle_soc: float | None = None
+        # commanded state
+        self.enabled = False
+        self.offered_current = 0.0
+        # timers
+        self.pv_timer: datetime | None = None
+        self.pv_action = PvAction.INACTIVE
+        self.pv_remaining = 0.0
+        self.phase_timer: datetime | None = None
+        self.phase_action = PhaseAction.INACTIVE
+        self.phase_remaining = 0.0
+        self.last_enable_switch: datetime | None = None
+        self.last_phase_switch: datetime | None = None
+        self.last_update: datetime | None = None
+        # session
+        self.energy = EnergyMeter()
+        self.session: Session | None = None
+        self.session_solar_wh = 0.0
+        self.charge_duration = 0.0
+        self.connected_since: datetime | None = None
+        self.planner = Planner()
+        self.plan_active = False
+        vehicle = config.vehicle
+        self.estimator = (
+            SocEstimator(vehicle.capacity_kwh, ESTIMATOR_EFFICIENCY)
+            if vehicle is not None and vehicle.has_soc
+            else None
+        )
+        self.last_site_power: Decision | None = None
+
+    # --- derived state -----------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self.status in (Status.B, Status.C)
+
+    @property
+    def charging(self) -> bool:
+        return self.status == Status.C
+
+    @property
+    def mode(self) -> Mode:
+        return self.settings.mode
+
+    @property
+    def session_energy_wh(self) -> float:
+        return self.energy.session_wh
+
+    @property
+    def session_solar_percentage(self) -> float:
+        wh = self.energy.session_wh
+        return 100.0 * self.session_solar_wh / wh if wh > 0 else 0.0
+
+    @property
+    def has_soc(self) -> bool:
+        return self.config.vehicle is not None and self.config.vehicle.has_soc
+
+    def _initial_physical_phases(self) -> int:
+        charger = self.config.charger
+        return charger.phases
+
+    @property
+    def vehicle_phases(self) -> int:
+        vehicle = self.config.vehicle
+        return vehicle.phases if vehicle is not None else 0
+
+    @property
+    def active_phases(self) -> int:
+        """min(physical, vehicle, measured) with unknown (0) counting as 3, like evcc."""
+        candidates = [p for p in (self.physical_phases, self.vehicle_phases) if p > 0]
+        if self.measured_phases > 0:
+            candidates.append(self.measured_phases)
+        return min(candidates) if candidates else 3
+
+    @property
+    def max_active_phases(self) -> int:
+        """Most phases this loadpoint could use (respecting a fixed configuration)."""
+        charger = self.config.charger
+        phases = charger.phases
+        if charger.phases_switchable and self.settings.phases_configured in (1, 3):
+            phases = min(phases, self.settings.phases_configured)
+        if self.vehicle_phases > 0:
+            phases = min(phases, self.vehicle_phases)
+        return phases
+
+    @property
+    def effective_current(self) -> float:
+        """The current the car really draws: measured +2 A, capped by the offer (evcc)."""
+        if not self.charging:
+            return 0.0
+        if self.charge_currents is not None:
+            return min(max(self.charge_currents) + 2.0, self.offered_current)
+        return self.offered_current
+
+    @property
+    def flexible_power(self) -> float:
+        """Power a higher-priority loadpoint may take from this one (evcc's prioritizer)."""
+        if not self.charging or self.plan_active or self._min_soc_not_reached():
+            return 0.0
+        if self.mode == Mode.PV:
+            return self.charge_power
+        if self.mode == Mode.MINPV:
+            minimum = self.voltage * self.settings.min_current * self.active_phases
+            return max(0.0, self.charge_power - minimum)
+        return 0.0
+
+    @property
+    def effective_limit_soc(self) -> int:
+        limit = self.settings.limit_soc
+        return limit if 0 < limit < 100 else 100
+
+    def max_power(self) -> float:
+        return self.voltage * self.settings.max_current * self.max_active_phases
+
+    # --- limits --------------------------------------------------------------------------------
+
+    def _min_soc_not_reached(self) -> bool:
+        vehicle = self.config.vehicle
+        min_soc = self.settings.min_soc
+        if vehicle is None or min_soc <= 0:
+            return False
+        if self.vehicle_soc is not None:
+            return self.vehicle_soc < min_soc
+        if vehicle.has_soc:
+            return False  # SoC not known yet: evcc does not guess
+        needed_wh = vehicle.capacity_kwh * min_soc * 10 / ESTIMATOR_EFFICIENCY
+        return self.energy.session_wh < needed_wh
+
+    def limit_soc_reached(self) -> bool:
+        limit = self.effective_limit_soc
+        return limit < 100 and self.vehicle_soc is not None and self.vehicle_soc >= limit
+
+    def limit_energy_reached(self) -> bool:
+        if self.has_soc:
+            return False  # energy limits apply to vehicles without SoC
+        limit = self.settings.limit_energy
+        return limit > 0 and self.energy.session_wh / 1000.0 >= limit
+
+    def remaining_energy_wh(self) -> float:
+        if self.vehicle_soc is not None and self.config.vehicle is not None:
+            return remaining_energy_wh(
+                self.vehicle_soc,
+                self.effective_limit_soc,
+                self.config.vehicle.capacity_kwh,
+                ESTIMATOR_EFFICIENCY,
+            )
+        if self.settings.limit_energy > 0:
+            return max(0.0, self.settings.limit_energy * 1000.0 - self.energy.session_wh)
+        return 0.0
+
+    def remaining_duration(self) -> float:
+        """Seconds to the limit at the present power (evcc publishes it only while charging)."""
+        if not self.charging or self.charge_power <= 0:
+            return 0.0
+        if self.vehicle_soc is not None and self.config.vehicle is not None:
+            return remaining_charge_duration(
+                self.vehicle_soc,
+                self.effective_limit_soc,
+                self.charge_power,
+                self.config.vehicle.capacity_kwh,
+                ESTIMATOR_EFFICIENCY,
+            ).total_seconds()
+        return self.remaining_energy_wh() / self.charge_power * 3600.0
+
+    # --- plan ----------------------------------------------------------------------------------
+
+    def plan_goal(self) -> tuple[str, float] | None:
+        """("soc", %) or ("energy", kWh) the plan aims for, or None without a plan."""
+        s = self.settings
+        if s.plan_time is None:
+            return None
+        if self.has_soc:
+            soc = s.plan_soc or self.effective_limit_soc
+            return ("soc", float(soc))
+        energy = s.plan_energy or s.limit_energy
+        return ("energy", energy) if energy > 0 else None
+
+    def plan_required(self) -> timedelta:
+        goal = self.plan_goal()
+        if goal is None:
+            return timedelta(0)
+        kind, value = goal
+        if kind == "soc":
+            if self.vehicle_soc is None or self.config.vehicle is None:
+                return timedelta(0)
+            return remaining_charge_duration(
+                self.vehicle_soc,
+                value,
+                self.max_power(),
+                self.config.vehicle.capacity_kwh,
+                ESTIMATOR_EFFICIENCY,
+            )
+        remaining_kwh = value - self.energy.session_wh / 1000.0
+        if remaining_kwh <= 0:
+            return timedelta(0)
+        return required_duration_energy(remaining_kwh, self.max_power())
+
+    def _update_plan(self, now: datetime, rates: Sequence[Rate] | None) -> None:
+        target = self.settings.plan_time
+        required = self.plan_required()
+        if target is None or not self.connected or required <= timedelta(0):
+            if self.plan_active or self.planner.slots:
+                self.planner.reset()
+            self.plan_active = False
+            return
+        self.plan_active = self.planner.update(now, required, target, rates)
+
+    # --- measurement ---------------------------------------------------------------------------
+
+    def mark_unavailable(self) -> None:
+        self.available = False
+
+    def observe(
+        self, now: datetime, readings: LoadpointReadings, green_share: float
+    ) -> list[EventType]:
+        """Take this cycle's readings; returns the status events that happened."""
+        charger = readings.charger
+        if charger is None:
+            self.available = False
+            return []
+        self.available = True
+        previous = self.status
+        status = charger.status
+        events = self._transition(now, previous, status, charger)
+        self.status = status
+        self._measure(now, readings, charger, green_share)
+        self._sync_charger(now, charger)
+        self.last_update = now
+        return events
+
+    def _transition(
+        self,
+        now: datetime,
+        previous: Status | None,
+        status: Status,
+        charger: ChargerReading,
+    ) -> list[EventType]:
+        events: list[EventType] = []
+        was_connected = previous in (Status.B, Status.C)
+        is_connected = status in (Status.B, Status.C)
+        if previous == Status.C and status != Status.C:
+            events.append(EventType.STOP)
+            self._on_stop(now)
+        if is_connected and not was_connected:
+            events.append(EventType.CONNECT)
+            self._on_connect(now, charger)
+        if status == Status.C and previous != Status.C:
+            events.append(EventType.START)
+            if self.session is not None and self.session.created is None:
+                self.session.created = now
+        if was_connected and not is_connected:
+            events.append(EventType.DISCONNECT)
+            self._on_disconnect()
+        return events
+
+    def _on_connect(self, now: datetime, charger: ChargerReading) -> None:
+        self.energy.reset_session()
+        self.session_solar_wh = 0.0
+        self.charge_duration = 0.0
+        self.connected_since = now
+        self.pv_timer = ELAPSED  # pv may act at once after connect
+        vehicle = self.config.vehicle
+        self.session = Session(
+            loadpoint=self.config.title,
+            vehicle=vehicle.title if vehicle is not None else "",
+            meter_start=self.charge_total_kwh if self.charge_total_kwh else None,
+        )
+        if self.estimator is not None:
+            self.estimator.reset()
+
+    def _on_stop(self, now: datetime) -> None:
+        self._reset_pv_timer()
+        if self.session is not None:
+            self._fill_session(now)
+
+    def _on_disconnect(self) -> None:
+        self.measured_phases = 0
+        self.vehicle_soc = None
+        self.connected_since = None
+        self.settings.plan_time = None  # evcc clears the target time on disconnect
+        self.planner.reset()
+        self.plan_active = False
+        self.session = None
+
+    def _fill_session(self, now: datetime) -> None:
+        session = self.session
+        assert session is not None
+        session.finished = now
+        session.charged_energy = self.energy.session_wh / 1000.0
+        session.charge_duration = self.charge_duration
+        session.solar_percentage = self.session_solar_percentage
+        session.meter_stop = self.charge_total_kwh
+
+    def take_finished_session(self) -> Session | None:
+        """The session to log after a stop event (upserted by the site's session log)."""
+        if self.session is not None and self.session.finished is not None:
+            return self.session
+        return None
+
+    def _measure(
+        self,
+        now: datetime,
+        readings: LoadpointReadings,
+        charger: ChargerReading,
+        green_share: float,
+    ) -> None:
+        meter = readings.meter
+        currents = meter.currents if meter and meter.currents else charger.currents
+        if meter is not None:
+            power = meter.power
+        elif charger.power is not None:
+            power = charger.power
+        elif self.enabled and self.charging:
+            power = self.offered_current * self.active_phases * self.voltage
+        else:
+            power = 0.0
+        self.charge_power = max(0.0, power)
+        self.charge_currents = currents
+        total = meter.energy if meter is not None and meter.energy is not None else charger.energy
+        self.charge_total_kwh = total
+        if charger.phases in (1, 3) and self.config.charger.phases_switchable:
+            self.physical_phases = charger.phases
+        if self._phase_measurement_trusted(now) and currents is not None and self.charging:
+            measured = sum(1 for c in currents if abs(c) > PHASE_CURRENT_MIN_A)
+            if measured > 0:
+                self.measured_phases = measured
+        # energy and time
+        dt = (now - self.last_update).total_seconds() if self.last_update else 0.0
+        added = self.energy.update(now, self.charge_power, total)
+        self.session_solar_wh += added * green_share
+        if self.charging and dt > 0:
+            self.charge_duration += dt
+        # SoC: a vehicle source wins over the charger; estimated between readings
+        soc = readings.vehicle_soc if readings.vehicle_soc is not None else charger.soc
+        if self.estimator is not None and self.connected:
+            self.vehicle_soc = self.estimator.update(soc, self.energy.session_wh)
+        elif self.has_soc and soc is not None:
+            self.vehicle_soc = soc
+
+    def _phase_measurement_trusted(self, now: datetime) -> bool:
+        last = self.last_phase_switch
+        return last is None or (now - last).total_seconds() >= PHASE_MEASUREMENT_GRACE_S
+
+    def _sync_charger(self, now: datetime, charger: ChargerReading) -> None:
+        """Adopt the charger's own state once it had time to follow our commands (evcc)."""
+        last = self.last_enable_switch
+        settled = last is None or (now - last).total_seconds() >= SYNC_GRACE_S
+        if not settled:
+            return
+        enabled = charger.enabled
+        if not enabled and self.charging:
+            enabled = True  # a charging car proves the charger is enabled
+        if enabled != self.enabled:
+            self.enabled = enabled
+        offered = charger.offered_current
+        if (
+            self.enabled
+            and offered is not None
+            and offered > 0
+            and abs(offered - self.offered_current) > CURRENT_SYNC_TOLERANCE_A
+        ):
+            self.offered_current = offered
+        if not self.enabled:
+            self.offered_current = 0.0
+
+    # --- decision ------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        now: datetime,
+        decision: Decision,
+        rates: Sequence[Rate] | None = None,
+    ) -> ChargerCommand | None:
+        """evcc's Update() switch; returns the command for the charger (None = nothing to send)."""
+        if not self.available:
+            return None
+        self.last_site_power = decision
+        self._update_plan(now, rates)
+        phases_command = self._fix_configured_phases(now)
+        settings = self.settings
+        force = True
+        if not self.connected or settings.mode == Mode.OFF:
+            self._reset_pv_timer()
+            self._reset_phase_timer()
+            current = 0.0
+        elif self._min_soc_not_reached() or self.plan_active:
+            phases_command = self._fast_phases(now) or phases_command
+            self._reset_phase_timer()
+            self.pv_timer = ELAPSED
+            self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0
+            current = settings.max_current
+        elif self.limit_energy_reached() or self.limit_soc_reached():
+            self._reset_pv_timer()
+            current = 0.0
+        elif settings.mode == Mode.NOW:
+            phases_command = self._fast_phases(now) or phases_command
+            current = settings.max_current
+        else:
+            force = False
+            scaled, current = self._pv_max_current(now, decision)
+            phases_command = scaled or phases_command
+        return self._set_limit(now, current, phases_command, force=force)
+
+    def _fix_configured_phases(self, now: datetime) -> int | None:
+        """A fixed 1p/3p configuration the charger does not have yet is switched at once."""
+        configured = self.settings.phases_configured
+        if not self.config.charger.phases_switchable or configured not in (1, 3):
+            return None
+        if self.physical_phases == configured:
+            return None
+        self._switch_phases(now, configured)
+        return configured
+
+    def _fast_phases(self, now: datetime) -> int | None:
+        """Fast charging uses 3p when automatic switching may (evcc's scalePhasesIfAvailable)."""
+        charger = self.config.charger
+        if not charger.phases_switchable or self.settings.phases_configured != 0:
+            return None
+        if self.physical_phases == 3 or charger.phases < 3 or not self._phase_cooldown_over(now):
+            return None
+        self._switch_phases(now, 3)
+        return 3
+
+    def _switch_phases(self, now: datetime, phases: int) -> None:
+        self.physical_phases = phases
+        self.measured_phases = 0
+        self.last_phase_switch = now
+        self._reset_phase_timer()
+
+    def _phase_cooldown_over(self, now: datetime) -> bool:
+        cooldown = self.settings.phase_switch_cooldown
+        last = self.last_phase_switch
+        return cooldown <= 0 or last is None or (now - last).total_seconds() >= cooldown
+
+    def _reset_pv_timer(self) -> None:
+        self.pv_timer = None
+        self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0
+
+    def _reset_phase_timer(self) -> None:
+        self.phase_timer = None
+        self.phase_action, self.phase_remaining = PhaseAction.INACTIVE, 0.0
+
+    def _run_pv_timer(self, now: datetime, delay: float, action: PvAction) -> bool:
+        """Start or continue the PV timer; True once `delay` has elapsed (then it resets)."""
+        if self.pv_timer is None:
+            self.pv_timer = now
+        elapsed = (now - self.pv_timer).total_seconds()
+        if elapsed >= delay:
+            self._reset_pv_timer()
+            return True
+        self.pv_action, self.pv_remaining = action, delay - elapsed
+        return False
+
+    def _run_phase_timer(self, now: datetime, delay: float, action: PhaseAction) -> bool:
+        if self.phase_timer is None or self.phase_action != action:
+            self.phase_timer = now
+        elapsed = (now - self.phase_timer).total_seconds()
+        self.phase_action, self.phase_remaining = action, max(0.0, delay - elapsed)
+        return elapsed >= delay
+
+    def _pv_scale_phases(self, now: datetime, site_power: float) -> int | None:
+        """evcc's pvScalePhases: automatic 1p/3p switching. Returns the phases switched to."""
+        s = self.settings
+        if not self.config.charger.phases_switchable or s.phases_configured != 0:
+            return None
+        if not self._phase_cooldown_over(now):
+            return None
+        active = self.active_phases
+        available = self.charge_power - site_power
+        waiting = False
+        scalable_down = (site_power > 0 or not self.enabled) and active > 1
+        if scalable_down and available / (active * self.voltage) < s.min_current:
+            due = self._run_phase_timer(now, s.disable_delay, PhaseAction.SCALE1P)
+            if due or not self.charging:
+                self._switch_phases(now, 1)
+                return 1
+            waiting = True
+        max_phases = self.max_active_phases
+        scalable_up = (
+            max_phases > 1
+            and self.physical_phases < max_phases
+            and available / self.voltage > s.max_current
+        )
+        if scalable_up and available / (max_phases * self.voltage) >= s.min_current:
+            due = self._run_phase_timer(now, s.enable_delay, PhaseAction.SCALE3P)
+            if due or not self.charging:
+                self._switch_phases(now, max_phases)
+                return max_phases
+            waiting = True
+        if not waiting:
+            self._reset_phase_timer()
+        return None
+
+    def _pv_max_current(self, now: datetime, decision: Decision) -> tuple[int | None, float]:
+        """evcc's pvMaxCurrent: surplus current for pv/minpv, with enable/disable hysteresis."""
+        s = self.settings
+        site_power = decision.site_power
+        min_current, max_current = s.min_current, s.max_current
+        scaled = self._pv_scale_phases(now, site_power)
+        effective = self.effective_current
+        if scaled == 3:
+            effective /= 3
+        elif scaled == 1:
+            effective *= 3
+        active = self.active_phases
+        delta = -site_power / (active * self.voltage)
+        target = max(effective + delta, 0.0)
+        keep_minimum = (
+            s.mode == Mode.MINPV
+            or decision.battery_start
+            or (decision.battery_buffered and self.charging)
+        )
+        if keep_minimum and target < min_current:
+            return scaled, min_current
+        if s.mode == Mode.PV and self.enabled and target < min_current:
+            projected = site_power
+            if self.phase_timer is not None:
+                projected -= self.voltage * min_current * (active - 1)
+            if projected >= s.disable_threshold:
+                if self._run_pv_timer(now, s.disable_delay, PvAction.DISABLE):
+                    return scaled, 0.0
+            else:
+                self._reset_pv_timer()
+            return scaled, min_current
+        if s.mode == Mode.PV and not self.enabled:
+            if (s.enable_threshold == 0 and target >= min_current) or (
+                s.enable_threshold != 0 and site_power <= s.enable_threshold
+            ):
+                if self._run_pv_timer(now, s.enable_delay, PvAction.ENABLE):
+                    return scaled, min_current
+            else:
+                self._reset_pv_timer()
+            return scaled, 0.0
+        self._reset_pv_timer()
+        return scaled, min(target, max_current)
+
+    def _round_current(self, current: float) -> float:
+        step = self.config.charger.current_step
+        if step <= 0:
+            return current
+        # floor to the charger's step; the epsilon keeps 8.0000001 from becoming 7.9
+        return math.floor(current / step + 1e-9) * step
+
+    def _set_limit(
+        self, now: datetime, current: float, phases: int | None, *, force: bool
+    ) -> ChargerCommand | None:
+        """evcc's setLimit: send current and enable state only when they change."""
+        s = self.settings
+        ceiling = min(s.max_current, self.config.charger.max_current)
+        current = min(self._round_current(current), ceiling)
+        enable = current >= s.min_current
+        if (
+            not force
+            and enable != self.enabled
+            and s.min_switch_interval > 0
+            and self.last_enable_switch is not None
+            and (now - self.last_enable_switch).total_seconds() < s.min_switch_interval
+        ):
+            # contactor protection (beyond evcc): hold the present state a little longer
+            enable = self.enabled
+            current = self.offered_current if enable else 0.0
+        command_current: float | None = None
+        if enable and current != self.offered_current:
+            command_current = current
+            self.offered_current = current
+        command_enable: bool | None = None
+        if enable != self.enabled:
+            command_enable = enable
+            self.enabled = enable
+            self.last_enable_switch = now
+            if not enable:
+                self.offered_current = 0.0
+        command = ChargerCommand(enable=command_enable, current=command_current, phases=phases)
+        return command if command else None
+
+    def expected_power_change(self, command: ChargerCommand | None, was_enabled: bool) -> float:
+        """How much the charge power should move after `command` (for later loadpoints' share)."""
+        if command is None or not self.connected:
+            return 0.0
+        phases = self.active_phases
+        if command.enable is False:
+            return -self.charge_power
+        if command.enable is True and not was_enabled:
+            return self.offered_current * phases * self.voltage
+        if command.current is not None and self.charging:
+            return (command.current - self.effective_current) * phases * self.voltage
+        return 0.0
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings": self.settings.to_dict(),
+            "energy": self.energy.to_dict(),
+            "session": self.session.to_dict() if self.session else None,
+            "session_solar_wh": self.session_solar_wh,
+            "charge_duration": self.charge_duration,
+            "status": self.status.value if self.status else None,
+            "connected_since": self.connected_since.isoformat() if self.connected_since else None,
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Continue where a previous run stopped: settings, running session, meter baseline."""
+        if "settings" in data:
+            self.settings = LoadpointSettings.from_dict(data["settings"])
+        if data.get("energy"):
+            self.energy = EnergyMeter.from_dict(data["energy"])
+        if data.get("session"):
+            self.session = Session.from_dict(data["session"])
+        self.session_solar_wh = float(data.get("session_solar_wh", 0.0))
+        self.charge_duration = float(data.get("charge_duration", 0.0))
+        if data.get("status"):
+            # the restored status keeps a running session from being counted as a new connect
+            self.status = Status(data["status"])
+        if data.get("connected_since"):
+            self.connected_since = datetime.fromisoformat(data["connected_since"])

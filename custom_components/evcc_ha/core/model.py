@@ -1,0 +1,180 @@
+"""Data that flows into and out of one control cycle: configuration, readings, commands, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+VOLTAGE = 230.0  # evcc's nominal phase voltage
+
+
+class SettingError(ValueError):
+    """A setting value that does not parse or is out of range; nothing was changed."""
+
+
+class DeviceError(Exception):
+    """A device reading that cannot be used this cycle (garbage, error status)."""
+
+
+class Mode(StrEnum):
+    """Charge modes (evcc's names)."""
+
+    OFF = "off"
+    NOW = "now"
+    MINPV = "minpv"
+    PV = "pv"
+
+
+class Status(StrEnum):
+    """IEC 61851 charger status, as evcc reduces it."""
+
+    A = "A"  # no vehicle
+    B = "B"  # vehicle connected, not charging
+    C = "C"  # charging
+
+
+def parse_status(raw: str) -> Status:
+    """Map a charger status string to A/B/C as evcc does (D→C, C1/D1→B, E/F and garbage → error)."""
+    text = raw.strip().upper() if isinstance(raw, str) else ""
+    if text in ("C1", "D1"):
+        return Status.B
+    letter = text[:1]
+    if letter == "D":
+        return Status.C
+    if letter in ("A", "B", "C") and (len(text) == 1 or text[1:].isdigit()):
+        return Status(letter)
+    if letter in ("E", "F"):
+        raise DeviceError(f"charger reports error status {raw!r}")
+    raise DeviceError(f"invalid charger status {raw!r}")
+
+
+class PvAction(StrEnum):
+    ENABLE = "enable"
+    DISABLE = "disable"
+    INACTIVE = "inactive"
+
+
+class PhaseAction(StrEnum):
+    SCALE1P = "scale1p"
+    SCALE3P = "scale3p"
+    INACTIVE = "inactive"
+
+
+Triple = tuple[float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerConfig:
+    """What the charger can do. `max_current` is the hardware limit: never commanded above it."""
+
+    phases: int = 3  # phases physically connected (1 or 3)
+    phases_switchable: bool = False  # supports 1p/3p switching
+    max_current: float = 32.0
+    current_step: float = 1.0  # 1 A for most chargers; 0.1 or 0.001 for chargers taking fractions
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleConfig:
+    title: str = "Vehicle"
+    capacity_kwh: float = 50.0
+    phases: int = 3  # phases the on-board charger uses
+    max_current: float | None = None
+    has_soc: bool = True  # False = "offline" vehicle: energy limits instead of SoC
+
+
+@dataclass(frozen=True, slots=True)
+class LoadpointConfig:
+    title: str = "Loadpoint"
+    charger: ChargerConfig = field(default_factory=ChargerConfig)
+    vehicle: VehicleConfig | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    title: str = "Home"
+    voltage: float = VOLTAGE
+    grid_configured: bool = True
+    pv_configured: bool = True
+    battery_configured: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One meter's values this cycle. Power in W (grid: + import; battery: + discharge)."""
+
+    power: float
+    energy: float | None = None  # kWh, import total (pv: production total)
+    soc: float | None = None  # % (battery)
+    capacity: float | None = None  # kWh (battery)
+    currents: Triple | None = None  # A, signed like the phase power
+    powers: Triple | None = None  # W
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerReading:
+    """One charger's state this cycle, as its device adapter read it."""
+
+    status: Status
+    enabled: bool
+    power: float | None = None  # W, the charger's own meter
+    energy: float | None = None  # kWh, the charger's meter total
+    currents: Triple | None = None  # A per phase
+    offered_current: float | None = None  # A, what the charger says it offers
+    phases: int | None = None  # 1 or 3, currently switched (1p3p chargers)
+    soc: float | None = None  # % vehicle SoC when the charger or a vehicle source knows it
+
+
+@dataclass(frozen=True, slots=True)
+class LoadpointReadings:
+    """Everything read for one loadpoint. `charger` None = charger unavailable this cycle."""
+
+    charger: ChargerReading | None
+    meter: MeterReading | None = None  # optional separate charge meter
+    vehicle_soc: float | None = None  # SoC from a vehicle source (wins over the charger's)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteReadings:
+    """All readings of one cycle. `grid` None while a grid meter is configured = grid meter failed."""
+
+    grid: MeterReading | None = None
+    pv: tuple[MeterReading, ...] = ()
+    battery: tuple[MeterReading, ...] = ()
+    aux: tuple[MeterReading, ...] = ()
+    loadpoints: tuple[LoadpointReadings, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerCommand:
+    """What to send to one charger; None fields are left as they are."""
+
+    enable: bool | None = None
+    current: float | None = None
+    phases: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.enable is not None or self.current is not None or self.phases is not None
+
+
+class EventType(StrEnum):
+    CONNECT = "connect"
+    START = "start"
+    STOP = "stop"
+    DISCONNECT = "disconnect"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    loadpoint: int  # 0-based index
+    type: EventType
+    at: datetime
+
+
+@dataclass(slots=True)
+class CycleResult:
+    """Outcome of one cycle: one command (or None) per loadpoint, and the events that happened."""
+
+    commands: list[ChargerCommand | None]
+    events: list[Event] = field(default_factory=list)
+    skipped: str | None = None  # why control was skipped this cycle (e.g. grid meter failed)

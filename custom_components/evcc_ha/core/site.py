@@ -1,0 +1,283 @@
+"""The site: meters, battery rules, and one control cycle over all loadpoints.
+
+Current evcc (master) behaviour: residual power is forced to 100 W while a battery is below its
+priority SoC and residual power is ≤ 0; bufferStartSoc counts from `>=`; setter plausibility
+prioritySoc ≤ bufferSoc ≤ bufferStartSoc.
+
+One deliberate difference: evcc controls one loadpoint per tick (round-robin). Here every
+loadpoint is decided every cycle, in priority order, and each decision's expected power change is
+passed on to the loadpoints decided after it, so two loadpoints never both take the same surplus.
+With one loadpoint this is exactly evcc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .loadpoint import Decision, Loadpoint
+from .model import (
+    ChargerCommand,
+    CycleResult,
+    Event,
+    LoadpointConfig,
+    MeterReading,
+    SettingError,
+    SiteConfig,
+    SiteReadings,
+)
+from .session import SessionLog
+from .settings import (
+    LoadpointSettings,
+    SiteSettings,
+    apply_loadpoint_setting,
+    apply_site_setting,
+)
+from .tariff import Rate, Tariff
+
+# evcc HEAD: a battery below prioritySoc keeps at least this much residual export.
+PRIORITY_RESIDUAL_W = 100.0
+HEALTH_GRACE_S = 60.0
+
+
+@dataclass(slots=True)
+class SiteMeasurements:
+    """What the site measured in its last successful cycle (evcc's site keys)."""
+
+    grid_power: float = 0.0
+    grid_powers: tuple[float, float, float] | None = None
+    grid_currents: tuple[float, float, float] | None = None
+    grid_energy: float | None = None
+    pv_power: float = 0.0
+    pv: list[MeterReading] = field(default_factory=list)
+    pv_energy: float | None = None
+    battery_power: float = 0.0
+    battery_soc: float | None = None
+    battery_capacity: float | None = None
+    battery: list[MeterReading] = field(default_factory=list)
+    aux_power: float = 0.0
+    home_power: float = 0.0
+    charge_power: float = 0.0
+    site_power: float = 0.0
+    green_share_home: float = 0.0
+    green_share_loadpoints: float = 0.0
+    battery_buffered: bool = False
+    battery_start: bool = False
+
+
+class Site:
+    """Runs evcc's control cycle: `update(now, readings)` → one command per loadpoint."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        loadpoints: Sequence[LoadpointConfig],
+        settings: SiteSettings | None = None,
+        loadpoint_settings: Sequence[LoadpointSettings | None] | None = None,
+        tariffs: Mapping[str, Tariff] | None = None,
+        interval_s: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.settings = settings or SiteSettings()
+        lp_settings = list(loadpoint_settings or [])
+        lp_settings += [None] * (len(loadpoints) - len(lp_settings))
+        self.loadpoints = [
+            Loadpoint(i, lp, lp_settings[i], config.voltage) for i, lp in enumerate(loadpoints)
+        ]
+        self.tariffs: dict[str, Tariff] = dict(tariffs or {})
+        self.interval_s = interval_s
+        self.measurements = SiteMeasurements()
+        self.sessions = SessionLog()
+        self.last_update: datetime | None = None  # last cycle with working grid meter
+        self.telemetry = False  # evcc's flag; this project never sends telemetry
+
+    # --- tariffs -------------------------------------------------------------------------------
+
+    def rates(self, kind: str, now: datetime) -> list[Rate] | None:
+        tariff = self.tariffs.get(kind)
+        return tariff.rates(now) if tariff is not None else None
+
+    def planner_rates(self, now: datetime) -> list[Rate] | None:
+        """Explicit planner tariff, else the grid tariff (evcc's choice)."""
+        for kind in ("planner", "grid"):
+            if kind in self.tariffs:
+                return self.tariffs[kind].rates(now)
+        return None
+
+    # --- health --------------------------------------------------------------------------------
+
+    def healthy(self, now: datetime) -> bool:
+        """evcc: healthy while the last good cycle is less than 1 min + interval old."""
+        if self.last_update is None:
+            return False
+        age = (now - self.last_update).total_seconds()
+        return age < HEALTH_GRACE_S + self.interval_s
+
+    # --- the cycle -----------------------------------------------------------------------------
+
+    def update(self, now: datetime, readings: SiteReadings) -> CycleResult:
+        """One control cycle over every loadpoint."""
+        count = len(self.loadpoints)
+        if len(readings.loadpoints) != count:
+            raise ValueError(f"expected readings for {count} loadpoints")
+        events: list[Event] = []
+        m = self._measure_site(readings)
+        for lp, lp_readings in zip(self.loadpoints, readings.loadpoints, strict=True):
+            for event_type in lp.observe(now, lp_readings, m.green_share_loadpoints):
+                events.append(Event(lp.index, event_type, now))
+            finished = lp.take_finished_session()
+            if finished is not None:
+                self.sessions.upsert(finished)
+        self._finish_measurements(m)
+        self.measurements = m
+        if self.config.grid_configured and readings.grid is None:
+            # evcc skips the whole cycle when a meter cannot be read
+            return CycleResult([None] * count, events, skipped="grid meter unavailable")
+        self.last_update = now
+        commands: list[ChargerCommand | None] = [None] * count
+        rates = self.planner_rates(now) if any(lp.settings.plan_time for lp in self.loadpoints) else None
+        running_power = m.site_power
+        for lp in self._by_priority():
+            flexible_lower = sum(
+                other.flexible_power
+                for other in self.loadpoints
+                if other.settings.priority < lp.settings.priority
+            )
+            was_enabled = lp.enabled
+            decision = Decision(
+                running_power - flexible_lower, m.battery_buffered, m.battery_start
+            )
+            command = lp.decide(now, decision, rates)
+            commands[lp.index] = command
+            running_power += lp.expected_power_change(command, was_enabled)
+        return CycleResult(commands, events)
+
+    def _by_priority(self) -> list[Loadpoint]:
+        return sorted(self.loadpoints, key=lambda lp: (-lp.settings.priority, lp.index))
+
+    def _measure_site(self, readings: SiteReadings) -> SiteMeasurements:
+        m = SiteMeasurements()
+        m.pv = list(readings.pv)
+        m.pv_power = sum(max(0.0, pv.power) for pv in readings.pv)
+        pv_energies = [pv.energy for pv in readings.pv if pv.energy is not None]
+        m.pv_energy = sum(pv_energies) if pv_energies else None
+        m.battery = list(readings.battery)
+        m.battery_power = sum(b.power for b in readings.battery)
+        m.battery_soc, m.battery_capacity = _battery_soc(readings.battery)
+        m.aux_power = sum(a.power for a in readings.aux)
+        if readings.grid is not None:
+            m.grid_power = readings.grid.power
+            m.grid_powers = readings.grid.powers
+            m.grid_currents = readings.grid.currents
+            m.grid_energy = readings.grid.energy
+        return m
+
+    def _finish_measurements(self, m: SiteMeasurements) -> None:
+        """Values that need the loadpoints' charge power (after `observe`)."""
+        m.charge_power = sum(lp.charge_power for lp in self.loadpoints)
+        if not self.config.grid_configured:
+            m.grid_power = m.charge_power - m.pv_power
+        m.home_power = max(0.0, m.grid_power + m.pv_power + m.battery_power - m.charge_power)
+        m.green_share_home = self._green_share(m, 0.0, m.home_power)
+        m.green_share_loadpoints = self._green_share(
+            m, m.home_power, m.home_power + m.charge_power
+        )
+        m.site_power = self._site_power(m)
+
+    def _site_power(self, m: SiteMeasurements) -> float:
+        """sitePower = grid + battery' + residual − aux (negative = surplus)."""
+        s = self.settings
+        battery_power = m.battery_power
+        residual = s.residual_power
+        if self.config.battery_configured and m.battery_soc is not None:
+            if m.battery_soc < s.priority_soc:
+                if battery_power < 0:
+                    battery_power = 0.0  # the home battery charges first
+                if residual <= 0:
+                    residual = PRIORITY_RESIDUAL_W
+            else:
+                m.battery_buffered = s.buffer_soc > 0 and m.battery_soc > s.buffer_soc
+                m.battery_start = s.buffer_start_soc > 0 and m.battery_soc >= s.buffer_start_soc
+        return m.grid_power + battery_power + residual - m.aux_power
+
+    @staticmethod
+    def _green_share(m: SiteMeasurements, power_from: float, power_to: float) -> float:
+        green = max(0.0, m.pv_power) + max(0.0, m.battery_power)
+        available = max(0.0, green - power_from)
+        span = power_to - power_from
+        if span <= 0:
+            return 1.0 if available > 0 else 0.0
+        return min(available, span) / span
+
+    # --- the one write path --------------------------------------------------------------------
+
+    def loadpoint(self, index: int) -> Loadpoint:
+        if not 0 <= index < len(self.loadpoints):
+            raise SettingError(f"loadpoint {index + 1} does not exist")
+        return self.loadpoints[index]
+
+    def set_loadpoint_setting(
+        self, index: int, key: str, value: object, now: datetime
+    ) -> tuple[object, ChargerCommand | None]:
+        """Validate and store one loadpoint setting, then re-decide that loadpoint at once.
+
+        Returns the stored value and the command to send now. A bad value raises
+        `SettingError` and changes nothing.
+        """
+        lp = self.loadpoint(index)
+        trial = LoadpointSettings.from_dict(lp.settings.to_dict())
+        stored = apply_loadpoint_setting(trial, lp.config.charger, key, value, now)
+        lp.settings = trial
+        return stored, self.reevaluate(index, now)
+
+    def reevaluate(self, index: int, now: datetime) -> ChargerCommand | None:
+        """Decide one loadpoint again with the last readings (after a setting changed)."""
+        lp = self.loadpoint(index)
+        previous = lp.last_site_power
+        if previous is None or self.last_update is None:
+            return None
+        rates = self.planner_rates(now) if lp.settings.plan_time else None
+        return lp.decide(now, previous, rates)
+
+    def set_site_setting(self, key: str, value: object) -> float:
+        """Validate and store a site setting (takes effect in the next cycle, as in evcc)."""
+        trial = SiteSettings.from_dict(self.settings.to_dict())
+        stored = apply_site_setting(
+            trial, key, value, battery_configured=self.config.battery_configured
+        )
+        self.settings = trial
+        return stored
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "settings": self.settings.to_dict(),
+            "loadpoints": [lp.to_dict() for lp in self.loadpoints],
+            "sessions": self.sessions.to_dict(),
+            "telemetry": self.telemetry,
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        if data.get("settings"):
+            self.settings = SiteSettings.from_dict(data["settings"])
+        for lp, lp_data in zip(self.loadpoints, data.get("loadpoints", []), strict=False):
+            lp.restore(lp_data)
+        if data.get("sessions"):
+            self.sessions = SessionLog.from_dict(data["sessions"])
+        self.telemetry = bool(data.get("telemetry", False))
+
+
+def _battery_soc(batteries: Sequence[MeterReading]) -> tuple[float | None, float | None]:
+    """Capacity-weighted SoC when every capacity is known, else the mean (evcc)."""
+    socs = [b.soc for b in batteries if b.soc is not None]
+    if not socs:
+        return None, None
+    capacities = [b.capacity for b in batteries]
+    if all(c is not None and c > 0 for c in capacities) and len(socs) == len(batteries):
+        total = sum(c for c in capacities if c is not None)
+        weighted = sum((b.soc or 0.0) * (b.capacity or 0.0) for b in batteries)
+        return weighted / total, total
+    return sum(socs) / len(socs), None

@@ -1,0 +1,1 @@
+"""Tests of the pure-Python charge-control core (no Home Assistant)."""
