@@ -97,6 +97,7 @@ class Loadpoint:
         # session
         self.energy = EnergyMeter()
         self.session: Session | None = None
+        self._session_to_log: Session | None = None
         self.session_solar_wh = 0.0
         self.charge_duration = 0.0
         self.connected_since: datetime | None = None
@@ -303,9 +304,10 @@ class Loadpoint:
         self.available = True
         previous = self.status
         status = charger.status
-        events = self._transition(now, previous, status, charger)
         self.status = status
-        self._measure(now, readings, charger, green_share)
+        # measure first, so a stop is logged with the energy of its last interval
+        self._measure(now, readings, charger, green_share, was_charging=previous == Status.C)
+        events = self._transition(now, previous, status, charger)
         self._sync_charger(now, charger)
         self.last_update = now
         return events
@@ -354,6 +356,7 @@ class Loadpoint:
         self._reset_pv_timer()
         if self.session is not None:
             self._fill_session(now)
+            self._session_to_log = self.session
 
     def _on_disconnect(self) -> None:
         self.measured_phases = 0
@@ -375,9 +378,8 @@ class Loadpoint:
 
     def take_finished_session(self) -> Session | None:
         """The session to log after a stop event (upserted by the site's session log)."""
-        if self.session is not None and self.session.finished is not None:
-            return self.session
-        return None
+        session, self._session_to_log = self._session_to_log, None
+        return session
 
     def _measure(
         self,
@@ -385,6 +387,8 @@ class Loadpoint:
         readings: LoadpointReadings,
         charger: ChargerReading,
         green_share: float,
+        *,
+        was_charging: bool,
     ) -> None:
         meter = readings.meter
         currents = meter.currents if meter and meter.currents else charger.currents
@@ -410,7 +414,7 @@ class Loadpoint:
         dt = (now - self.last_update).total_seconds() if self.last_update else 0.0
         added = self.energy.update(now, self.charge_power, total)
         self.session_solar_wh += added * green_share
-        if self.charging and dt > 0:
+        if was_charging and self.charging and dt > 0:
             self.charge_duration += dt
         # SoC: a vehicle source wins over the charger; estimated between readings
         soc = readings.vehicle_soc if readings.vehicle_soc is not None else charger.soc
@@ -655,7 +659,9 @@ class Loadpoint:
         command = ChargerCommand(enable=command_enable, current=command_current, phases=phases)
         return command if command else None
 
-    def expected_power_change(self, command: ChargerCommand | None, was_enabled: bool) -> float:
+    def expected_power_change(
+        self, command: ChargerCommand | None, was_enabled: bool, effective_before: float
+    ) -> float:
         """How much the charge power should move after `command` (for later loadpoints' share)."""
         if command is None or not self.connected:
             return 0.0
@@ -665,7 +671,7 @@ class Loadpoint:
         if command.enable is True and not was_enabled:
             return self.offered_current * phases * self.voltage
         if command.current is not None and self.charging:
-            return (command.current - self.effective_current) * phases * self.voltage
+            return (command.current - effective_before) * phases * self.voltage
         return 0.0
 
     # --- persistence ---------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def coerce_non_negative(value: object, name: str) -> float:
 def coerce_mode(value: object) -> Mode:
     if isinstance(value, Mode):
         return value
-    text = value.strip().lower() if isinstance(value, str) else None
+    text = value.strip().lower() if isinstance(value, str) else ""
     try:
         return Mode(text)
     except ValueError:

@@ -137,7 +137,11 @@ class Site:
             return CycleResult([None] * count, events, skipped="grid meter unavailable")
         self.last_update = now
         commands: list[ChargerCommand | None] = [None] * count
-        rates = self.planner_rates(now) if any(lp.settings.plan_time for lp in self.loadpoints) else None
+        rates = (
+            self.planner_rates(now)
+            if any(lp.settings.plan_time for lp in self.loadpoints)
+            else None
+        )
         running_power = m.site_power
         for lp in self._by_priority():
             flexible_lower = sum(
@@ -145,13 +149,11 @@ class Site:
                 for other in self.loadpoints
                 if other.settings.priority < lp.settings.priority
             )
-            was_enabled = lp.enabled
-            decision = Decision(
-                running_power - flexible_lower, m.battery_buffered, m.battery_start
-            )
+            was_enabled, effective_before = lp.enabled, lp.effective_current
+            decision = Decision(running_power - flexible_lower, m.battery_buffered, m.battery_start)
             command = lp.decide(now, decision, rates)
             commands[lp.index] = command
-            running_power += lp.expected_power_change(command, was_enabled)
+            running_power += lp.expected_power_change(command, was_enabled, effective_before)
         return CycleResult(commands, events)
 
     def _by_priority(self) -> list[Loadpoint]:
@@ -181,9 +183,7 @@ class Site:
             m.grid_power = m.charge_power - m.pv_power
         m.home_power = max(0.0, m.grid_power + m.pv_power + m.battery_power - m.charge_power)
         m.green_share_home = self._green_share(m, 0.0, m.home_power)
-        m.green_share_loadpoints = self._green_share(
-            m, m.home_power, m.home_power + m.charge_power
-        )
+        m.green_share_loadpoints = self._green_share(m, m.home_power, m.home_power + m.charge_power)
         m.site_power = self._site_power(m)
 
     def _site_power(self, m: SiteMeasurements) -> float:

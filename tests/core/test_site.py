@@ -1,0 +1,384 @@
+"""Site cycle behaviour: settings write path, events, sessions, persistence, priorities, health."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from custom_components.evcc_ha.core.model import (
+    ChargerCommand,
+    ChargerReading,
+    DeviceError,
+    EventType,
+    LoadpointConfig,
+    LoadpointReadings,
+    MeterReading,
+    Mode,
+    SettingError,
+    SiteConfig,
+    SiteReadings,
+    Status,
+    parse_status,
+)
+from custom_components.evcc_ha.core.settings import LoadpointSettings, SiteSettings
+from custom_components.evcc_ha.core.site import Site
+from custom_components.evcc_ha.core.tariff import Rate, RatesTariff
+
+from .harness import T0, Driver, charging_at, with_vehicle
+
+# --- one validated write path -------------------------------------------------------------
+
+
+def test_setting_change_reevaluates_at_once() -> None:
+    d = Driver(mode=Mode.OFF)
+    d.cycle(status="B")
+    assert not d.lp.enabled
+    command = d.set("mode", "now")
+    assert command == ChargerCommand(enable=True, current=16.0)
+    command = d.set("maxCurrent", 10)
+    assert command == ChargerCommand(current=10.0)
+    command = d.set("mode", "off")
+    assert command == ChargerCommand(enable=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("mode", "fast", "invalid value: fast"),
+        ("mode", 3, "invalid value: 3"),
+        ("minSoc", -1, "minSoc must be between 0 and 100"),
+        ("minSoc", "abc", "invalid minSoc"),
+        ("limitSoc", 101, "limitSoc must be between 0 and 100"),
+        ("limitSoc", float("nan"), "invalid limitSoc"),
+        ("limitEnergy", -2, "limitEnergy must not be negative"),
+        ("minCurrent", 20, "min current must be smaller or equal than max current"),
+        ("maxCurrent", 4, "max current must be greater or equal than min current"),
+        ("maxCurrent", 40, "must not exceed the charger's maximum of 32 A"),
+        ("maxCurrent", float("inf"), "invalid maxCurrent"),
+        ("enableThreshold", True, "invalid enableThreshold"),
+        ("enableDelay", -5, "enableDelay must not be negative"),
+        ("planTime", "2020-01-01T00:00:00Z", "timestamp is in the past"),
+        ("planTime", "tomorrow", "parsing time"),
+        ("priority", 1.5, "not a whole number"),
+        ("nonsense", 1, "unknown loadpoint setting"),
+    ],
+)
+def test_bad_setting_is_rejected_and_changes_nothing(key: str, value: object, message: str) -> None:
+    d = Driver(mode=Mode.PV)
+    d.cycle(status="B")
+    before = d.lp.settings.to_dict()
+    with pytest.raises(SettingError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        d.set(key, value)
+    assert d.lp.settings.to_dict() == before
+
+
+def test_old_and_new_names_share_one_setter() -> None:
+    d = Driver()
+    d.cycle(status="B")
+    d.set("targetSoc", 80)
+    assert d.lp.settings.limit_soc == 80
+    d.set("limitSoc", "70")
+    assert d.lp.settings.limit_soc == 70
+    d.set("targetTime", "2026-06-22T07:00:00Z")
+    assert d.lp.settings.plan_time is not None
+    d.set("targetTime", "null")
+    assert d.lp.settings.plan_time is None
+
+
+def test_unknown_loadpoint_index() -> None:
+    d = Driver()
+    with pytest.raises(SettingError, match="loadpoint 2 does not exist"):
+        d.site.set_loadpoint_setting(1, "mode", "pv", d.now)
+
+
+def test_site_settings_plausibility_head() -> None:
+    site = Site(SiteConfig(battery_configured=True), [LoadpointConfig()])
+    assert site.set_site_setting("bufferSoc", "80") == 80
+    assert site.set_site_setting("prioritySoc", 40) == 40
+    with pytest.raises(SettingError, match="must not be smaller than priority soc"):
+        site.set_site_setting("bufferSoc", 30)
+    with pytest.raises(SettingError, match="must not be larger than buffer soc"):
+        site.set_site_setting("prioritySoc", 90)
+    with pytest.raises(SettingError, match="must not be smaller than buffer soc"):
+        site.set_site_setting("bufferStartSoc", 70)
+    assert site.set_site_setting("bufferStartSoc", 90) == 90
+    with pytest.raises(SettingError, match="between 0 and 100"):
+        site.set_site_setting("bufferSoc", 150)
+    assert site.settings == SiteSettings(0.0, 40.0, 80.0, 90.0)
+    assert site.set_site_setting("residualPower", "-690") == -690
+
+
+def test_site_soc_settings_need_a_battery() -> None:
+    site = Site(SiteConfig(), [LoadpointConfig()])
+    with pytest.raises(SettingError, match="battery not configured"):
+        site.set_site_setting("bufferSoc", 50)
+
+
+# --- device status --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        ("A", Status.A),
+        ("b", Status.B),
+        ("C", Status.C),
+        ("D", Status.C),
+        ("C1", Status.B),
+        ("D1", Status.B),
+        ("B2", Status.B),
+    ],
+)
+def test_parse_status(raw: str, status: Status) -> None:
+    assert parse_status(raw) == status
+
+
+@pytest.mark.parametrize("raw", ["E", "F", "", "X", "CC", "unavailable"])
+def test_parse_status_errors(raw: str) -> None:
+    with pytest.raises(DeviceError):
+        parse_status(raw)
+
+
+# --- events and sessions --------------------------------------------------------------------
+
+
+def test_events_and_session_energy_from_meter_total() -> None:
+    d = Driver(mode=Mode.NOW, vehicle=with_vehicle(title="ID.3"))
+    result = d.cycle(status="A", energy=100.0)
+    assert result.events == []
+    result = d.cycle(status="B", energy=100.0)
+    assert [e.type for e in result.events] == [EventType.CONNECT]
+    result = d.cycle(status="C", energy=100.0, currents=charging_at(16))
+    assert [e.type for e in result.events] == [EventType.START]
+    d.cycle(status="C", energy=101.5, currents=charging_at(16), after=600)
+    assert d.lp.session_energy_wh == pytest.approx(1500)
+    assert d.lp.charge_duration == pytest.approx(600)
+    result = d.cycle(status="B", energy=102.0)
+    assert [e.type for e in result.events] == [EventType.STOP]
+    assert d.site.sessions.sessions[0].charged_energy == pytest.approx(2.0)
+    result = d.cycle(status="A", energy=102.0)
+    assert [e.type for e in result.events] == [EventType.DISCONNECT]
+    logged = d.site.sessions.listed()
+    assert len(logged) == 1
+    assert logged[0].vehicle == "ID.3" and logged[0].meter_start == 100.0
+    assert logged[0].meter_stop == 102.0
+
+
+def test_direct_c_to_a_stops_then_disconnects() -> None:
+    d = Driver(mode=Mode.NOW)
+    d.cycle(status="C", energy=1.0, currents=charging_at(16))
+    result = d.cycle(status="A", energy=1.5)
+    assert [e.type for e in result.events] == [EventType.STOP, EventType.DISCONNECT]
+    assert d.site.sessions.sessions[0].charged_energy == pytest.approx(0.5)
+
+
+def test_connection_without_charging_is_not_listed() -> None:
+    d = Driver(mode=Mode.OFF)
+    d.cycle(status="B")
+    d.cycle(status="A")
+    assert d.site.sessions.listed() == []
+
+
+def test_session_energy_integrated_without_meter_total() -> None:
+    d = Driver(mode=Mode.NOW)
+    d.cycle(status="C", power=11040, currents=charging_at(16))
+    d.cycle(status="C", power=11040, currents=charging_at(16), after=3600 / 4 / 3)
+    d.cycle(status="C", power=11040, currents=charging_at(16), after=3600 / 4 / 3)
+    d.cycle(status="C", power=11040, currents=charging_at(16), after=3600 / 4 / 3)
+    assert d.lp.session_energy_wh == pytest.approx(11040 / 4)
+
+
+def test_meter_reset_never_counts_negative_energy() -> None:
+    d = Driver(mode=Mode.NOW)
+    d.cycle(status="C", energy=500.0, currents=charging_at(16))
+    d.cycle(status="C", energy=501.0, currents=charging_at(16))
+    d.cycle(status="C", energy=0.2, currents=charging_at(16))  # meter replaced
+    d.cycle(status="C", energy=0.7, currents=charging_at(16))
+    assert d.lp.session_energy_wh == pytest.approx(1500)
+    assert d.lp.energy.lifetime_wh == pytest.approx(1500)
+
+
+def test_restart_mid_charge_continues_session_without_double_count() -> None:
+    d = Driver(mode=Mode.NOW, limit_soc=90, vehicle=with_vehicle())
+    d.cycle(status="C", energy=10.0, currents=charging_at(16))
+    d.cycle(status="C", energy=12.0, currents=charging_at(16), after=600)
+    saved = d.site.to_dict()
+    # a new process: same configuration, state restored
+    d2 = Driver(mode=Mode.OFF, vehicle=with_vehicle())
+    d2.now = d.now
+    d2.site.restore(saved)
+    d2.lp = d2.site.loadpoints[0]
+    assert d2.lp.settings.mode == Mode.NOW and d2.lp.settings.limit_soc == 90
+    result = d2.cycle(status="C", energy=13.0, currents=charging_at(16), enabled=True, offered=16)
+    assert EventType.CONNECT not in [e.type for e in result.events]
+    assert d2.lp.session_energy_wh == pytest.approx(3000)
+    # the restart gap itself is not counted: nobody knows what happened meanwhile
+    assert d2.lp.charge_duration == pytest.approx(600)
+    d2.cycle(status="A", energy=13.0)
+    assert d2.site.sessions.listed()[0].charged_energy == pytest.approx(3.0)
+
+
+# --- charger sync -------------------------------------------------------------------------
+
+
+def test_charger_state_adopted_after_grace() -> None:
+    d = Driver(mode=Mode.NOW)
+    d.cycle(status="B")  # enable command sent
+    assert d.lp.enabled
+    d.enabled = False  # the charger did not follow
+    d.cycle(status="B", after=30)
+    assert d.lp.enabled  # still within 60 s: trust our command
+    result = d.cycle(status="B", after=31)
+    # adopted the charger's "disabled", then re-enabled by the decision
+    assert result.commands[0] == ChargerCommand(enable=True, current=16.0)
+
+
+def test_disabled_but_charging_counts_as_enabled() -> None:
+    d = Driver(mode=Mode.PV)
+    d.cycle(status="C", grid=-200, currents=charging_at(6), enabled=False, offered=6)
+    assert d.lp.enabled
+
+
+def test_min_switch_interval_beyond_evcc() -> None:
+    d = Driver(mode=Mode.PV, min_switch_interval=600.0, disable_delay=0.0, enable_delay=0.0)
+    d.cycle(status="B", grid=-5000)
+    assert d.enabled
+    d.cycle(status="C", grid=1000, currents=charging_at(6), after=30)
+    d.cycle(status="C", grid=1000, currents=charging_at(6), after=30)
+    assert d.enabled  # disable held back: last flip < 600 s ago
+    d.cycle(status="C", grid=1000, currents=charging_at(6), after=600)
+    assert not d.enabled
+
+
+# --- site -----------------------------------------------------------------------------------
+
+
+def two_loadpoints(priorities: tuple[int, int]) -> Site:
+    settings = [LoadpointSettings(mode=Mode.PV, priority=p) for p in priorities]
+    return Site(
+        SiteConfig(), [LoadpointConfig(title="A"), LoadpointConfig(title="B")], None, settings
+    )
+
+
+def lp_charging(current: float) -> LoadpointReadings:
+    return LoadpointReadings(
+        charger=ChargerReading(
+            status=Status.C,
+            enabled=True,
+            offered_current=current,
+            currents=charging_at(current),
+            power=current * 690,
+        )
+    )
+
+
+def test_higher_priority_takes_lower_priority_power() -> None:
+    site = two_loadpoints((1, 0))
+    readings = SiteReadings(grid=MeterReading(-690), loadpoints=(lp_charging(6), lp_charging(6)))
+    site.update(T0, readings)  # settle: both at 6 A (+1 A surplus each)
+    result = site.update(T0 + timedelta(seconds=30), readings)
+    high, low = result.commands
+    # the high one gets the surplus plus the low one's flexible power
+    assert high is not None and high.current == 13.0
+    # the low one sees that the high one took it all → it must give way, not grow as well
+    assert low is None or low.current is None or low.current <= 6
+
+
+def test_equal_priority_does_not_double_count_surplus() -> None:
+    site = two_loadpoints((0, 0))
+    readings = SiteReadings(grid=MeterReading(-2070), loadpoints=(lp_charging(6), lp_charging(6)))
+    site.update(T0, readings)
+    total = sum(lp.offered_current for lp in site.loadpoints)
+    assert total == pytest.approx(15.0)  # 12 A + 3 A of surplus, not 12 + 2×3
+
+
+def test_grid_meter_failure_skips_control() -> None:
+    site = two_loadpoints((0, 0))
+    result = site.update(T0, SiteReadings(grid=None, loadpoints=(lp_charging(6), lp_charging(6))))
+    assert result.skipped == "grid meter unavailable"
+    assert result.commands == [None, None]
+    assert not site.healthy(T0)
+
+
+def test_failed_charger_does_not_stop_the_others() -> None:
+    site = two_loadpoints((0, 0))
+    readings = SiteReadings(
+        grid=MeterReading(-2070), loadpoints=(LoadpointReadings(charger=None), lp_charging(6))
+    )
+    result = site.update(T0, readings)
+    assert result.commands[0] is None
+    assert result.commands[1] == ChargerCommand(current=9.0)
+    assert not site.loadpoints[0].available and site.loadpoints[1].available
+
+
+def test_health_window() -> None:
+    site = two_loadpoints((0, 0))
+    site.update(T0, SiteReadings(grid=MeterReading(0), loadpoints=(lp_charging(6), lp_charging(6))))
+    assert site.healthy(T0 + timedelta(seconds=20))
+    assert not site.healthy(T0 + timedelta(seconds=95))
+
+
+def test_home_power_and_green_share() -> None:
+    site = Site(SiteConfig(battery_configured=True), [LoadpointConfig()])
+    readings = SiteReadings(
+        grid=MeterReading(-1200),
+        pv=(MeterReading(7500),),
+        battery=(MeterReading(-1000, soc=62, capacity=10.2),),
+        loadpoints=(lp_charging(7),),
+    )
+    site.update(T0, readings)
+    m = site.measurements
+    assert m.home_power == pytest.approx(-1200 + 7500 - 1000 - 4830)
+    assert m.green_share_home == 1.0 and m.green_share_loadpoints == 1.0
+    assert m.battery_soc == 62 and m.battery_capacity == pytest.approx(10.2)
+
+
+def test_without_grid_meter_grid_is_estimated() -> None:
+    site = Site(SiteConfig(grid_configured=False), [LoadpointConfig()])
+    site.update(T0, SiteReadings(pv=(MeterReading(5000),), loadpoints=(lp_charging(6),)))
+    assert site.measurements.grid_power == pytest.approx(6 * 690 - 5000)
+
+
+# --- planner hook ---------------------------------------------------------------------------
+
+
+def test_active_plan_charges_fast_and_ends_at_goal() -> None:
+    car = with_vehicle(capacity_kwh=50.0)
+    tariffs = {
+        "grid": RatesTariff(
+            [
+                Rate(T0 + timedelta(hours=h), T0 + timedelta(hours=h + 1), 0.1 if h == 3 else 0.4)
+                for h in range(0, 12)
+            ]
+        )
+    }
+    site = Site(
+        SiteConfig(),
+        [LoadpointConfig(vehicle=car)],
+        None,
+        [LoadpointSettings(mode=Mode.PV)],
+        tariffs=tariffs,
+    )
+    lp = site.loadpoints[0]
+
+    def readings(soc: float) -> SiteReadings:
+        return SiteReadings(
+            grid=MeterReading(500),
+            loadpoints=(
+                LoadpointReadings(
+                    charger=ChargerReading(status=Status.B, enabled=lp.enabled), vehicle_soc=soc
+                ),
+            ),
+        )
+
+    site.update(T0, readings(70))
+    site.set_loadpoint_setting(0, "planSoc", 80, T0)
+    site.set_loadpoint_setting(0, "planTime", (T0 + timedelta(hours=8)).isoformat(), T0)
+    site.update(T0 + timedelta(minutes=1), readings(70))
+    assert not lp.plan_active and lp.planner.projected_start == T0 + timedelta(hours=3)
+    result = site.update(T0 + timedelta(hours=3, minutes=1), readings(70))
+    assert lp.plan_active
+    assert result.commands[0] == ChargerCommand(enable=True, current=16.0)
+    site.update(T0 + timedelta(hours=3, minutes=30), readings(80))
+    assert not lp.plan_active and not lp.enabled
