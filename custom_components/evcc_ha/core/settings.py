@@ -94,6 +94,18 @@ def coerce_float(value: object, name: str) -> float:
     return number
 
 
+def coerce_bool(value: object, name: str) -> bool:
+    """true/false, 1/0, t/f, yes/no, on/off (as evcc's lenient MQTT parsing)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text in ("true", "1", "t", "yes", "on"):
+        return True
+    if text in ("false", "0", "f", "no", "off"):
+        return False
+    raise SettingError(f"invalid {name}: {value!r}")
+
+
 def coerce_int(value: object, name: str) -> int:
     number = coerce_float(value, name)
     if number != int(number):

@@ -34,6 +34,7 @@ from .settings import (
     SiteSettings,
     apply_loadpoint_setting,
     apply_site_setting,
+    coerce_bool,
 )
 from .tariff import Rate, Tariff
 
@@ -241,8 +242,11 @@ class Site:
         rates = self.planner_rates(now) if lp.settings.plan_time else None
         return lp.decide(now, previous, rates)
 
-    def set_site_setting(self, key: str, value: object) -> float:
+    def set_site_setting(self, key: str, value: object) -> float | bool:
         """Validate and store a site setting (takes effect in the next cycle, as in evcc)."""
+        if key == "telemetry":
+            self.telemetry = coerce_bool(value, "telemetry")
+            return self.telemetry
         trial = SiteSettings.from_dict(self.settings.to_dict())
         stored = apply_site_setting(
             trial, key, value, battery_configured=self.config.battery_configured
