@@ -382,3 +382,29 @@ def test_active_plan_charges_fast_and_ends_at_goal() -> None:
     assert result.commands[0] == ChargerCommand(enable=True, current=16.0)
     site.update(T0 + timedelta(hours=3, minutes=30), readings(80))
     assert not lp.plan_active and not lp.enabled
+
+
+def test_expired_plan_is_deleted_head() -> None:
+    car = with_vehicle(capacity_kwh=50.0)
+    site = Site(
+        SiteConfig(), [LoadpointConfig(vehicle=car)], None, [LoadpointSettings(mode=Mode.PV)]
+    )
+    lp = site.loadpoints[0]
+
+    def readings(soc: float) -> SiteReadings:
+        charger = ChargerReading(status=Status.B, enabled=lp.enabled)
+        return SiteReadings(
+            grid=MeterReading(500),
+            loadpoints=(LoadpointReadings(charger=charger, vehicle_soc=soc),),
+        )
+
+    site.update(T0, readings(70))
+    site.set_loadpoint_setting(0, "planSoc", 71, T0)
+    site.set_loadpoint_setting(0, "planTime", (T0 + timedelta(hours=1)).isoformat(), T0)
+    assert not lp.plan_active
+    site.update(T0 + timedelta(minutes=1), readings(70))
+    assert lp.settings.plan_time is not None
+    # the car was never charged (vehicle kept at 70 %): past the target the plan is gone
+    lp.settings.mode = Mode.OFF
+    site.update(T0 + timedelta(hours=2), readings(70))
+    assert lp.settings.plan_time is None

@@ -287,6 +287,10 @@ class Loadpoint:
             self.plan_active = False
             return
         self.plan_active = self.planner.update(now, required, target, rates)
+        if self.planner.expired:
+            # current evcc deletes a plan whose time has passed without it running
+            self.settings.plan_time = None
+            self.planner.reset()
 
     # --- measurement ---------------------------------------------------------------------------
 
