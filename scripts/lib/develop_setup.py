@@ -61,7 +61,9 @@ async def ensure_owner_and_token(
     assert provider.data is not None
 
     credentials = await provider.async_get_or_create_credentials({"username": username})
-    user = None if credentials.is_new else await hass.auth.async_get_user_by_credentials(credentials)
+    user = (
+        None if credentials.is_new else await hass.auth.async_get_user_by_credentials(credentials)
+    )
     if user is None:
         if any(u["username"] == username for u in provider.data.users):
             provider.data.change_password(username, password)
@@ -74,7 +76,10 @@ async def ensure_owner_and_token(
         print(f"develop: created user {username!r} (owner: {user.is_owner})")
 
     if token_file.exists():
-        claims = jwt.decode(token_file.read_text().strip(), options={"verify_signature": False})
+        try:
+            claims = jwt.decode(token_file.read_text().strip(), options={"verify_signature": False})
+        except jwt.PyJWTError:
+            claims = {}
         if hass.auth.async_get_refresh_token(claims.get("iss", "")) is not None:
             return
     for refresh_token in list(user.refresh_tokens.values()):
@@ -94,9 +99,7 @@ async def ensure_owner_and_token(
 async def ensure_site_entry(hass: HomeAssistant, title: str, unique_id: str) -> None:
     store = ConfigEntryStore(hass)
     data = await store.async_load() or {"entries": []}
-    if any(
-        e["domain"] == DOMAIN and e.get("unique_id") == unique_id for e in data["entries"]
-    ):
+    if any(e["domain"] == DOMAIN and e.get("unique_id") == unique_id for e in data["entries"]):
         return
     entry = ConfigEntry(
         data={CONF_SITE_TITLE: title},
@@ -123,8 +126,9 @@ async def main(args: argparse.Namespace) -> None:
     await ensure_onboarded(hass)
     await ensure_owner_and_token(hass, args.user, args.password, config_dir / ".dev_token")
     await ensure_site_entry(hass, args.site_title, args.site_unique_id)
-    # Stopping writes everything that was saved with a delay (the auth store).
-    await hass.async_stop()
+    # The auth store saves with a delay; only the final-write stage of a stop flushes it, and
+    # async_stop skips all stages on an instance that was never started unless forced.
+    await hass.async_stop(force=True)
 
 
 if __name__ == "__main__":
