@@ -16,3 +16,48 @@ DEFAULT_SITE_TITLE: Final = "Home"
 
 # Longest site title the config flow accepts.
 MAX_SITE_TITLE_LENGTH: Final = 64
+
+# Demo site: simulated meters, charger and car (entry data).
+CONF_DEMO: Final = "demo"
+
+# Site options (options flow): control interval and meters (Home Assistant entities).
+CONF_INTERVAL: Final = "interval"
+DEFAULT_INTERVAL: Final = 30  # s, like evcc
+MIN_INTERVAL: Final = 5
+MAX_INTERVAL: Final = 60
+CONF_GRID_POWER: Final = "grid_power"  # sensor, W or kW
+CONF_GRID_ENERGY: Final = "grid_energy"  # sensor, kWh/Wh import total (optional)
+CONF_GRID_INVERT: Final = "grid_invert"  # True: the sensor reports export as positive
+CONF_PV_POWER: Final = "pv_power"  # list of sensors
+CONF_BATTERY_POWER: Final = "battery_power"  # sensor
+CONF_BATTERY_SOC: Final = "battery_soc"  # sensor, %
+CONF_BATTERY_INVERT: Final = "battery_invert"  # True: the sensor reports charging as positive
+CONF_BATTERY_CAPACITY: Final = "battery_capacity"  # kWh (optional)
+# evcc-compatible API port (options flow).
+CONF_API_ENABLED: Final = "api_enabled"
+CONF_API_HOST: Final = "api_host"
+CONF_API_PORT: Final = "api_port"
+CONF_API_READ_ONLY: Final = "api_read_only"
+DEFAULT_API_HOST: Final = "0.0.0.0"
+DEFAULT_API_PORT: Final = 7070
+
+# Loadpoint subentries (config subentry type) and their data keys.
+SUBENTRY_LOADPOINT: Final = "loadpoint"
+CONF_TITLE: Final = "title"
+CONF_CHARGER_ENABLE: Final = "charger_enable"  # switch entity
+CONF_CHARGER_CURRENT: Final = "charger_current"  # number entity, A
+CONF_CHARGER_POWER: Final = "charger_power"  # sensor, W or kW (optional)
+CONF_CHARGER_ENERGY: Final = "charger_energy"  # sensor, kWh/Wh total (optional)
+CONF_CHARGER_STATUS: Final = "charger_status"  # binary_sensor (plugged) or sensor (A/B/C, enum)
+CONF_CHARGER_CHARGING: Final = "charger_charging"  # binary_sensor charging (optional)
+CONF_CHARGER_PHASES: Final = "charger_phases"  # select/switch for 1p/3p (optional)
+CONF_CHARGER_MAX_CURRENT: Final = "charger_max_current"  # A, hardware limit
+CONF_CHARGER_PHASE_COUNT: Final = "charger_phase_count"  # 1 or 3 connected phases
+CONF_CHARGE_METER_POWER: Final = "charge_meter_power"  # separate charge meter (optional)
+CONF_VEHICLE_TITLE: Final = "vehicle_title"
+CONF_VEHICLE_CAPACITY: Final = "vehicle_capacity"  # kWh
+CONF_VEHICLE_PHASES: Final = "vehicle_phases"
+CONF_VEHICLE_SOC: Final = "vehicle_soc"  # sensor, % (optional)
+
+# Storage of settings and sessions across restarts.
+STORAGE_VERSION: Final = 1
