@@ -213,8 +213,11 @@ def test_v14_scale_down_to_1p_after_disable_delay() -> None:
     assert d.lp.pv_timer is None  # projected site power < 0: no disable timer meanwhile
     d.cycle(grid=1000, power=4140, currents=charging_at(6), after=150)
     result = d.cycle(grid=1000, power=4140, currents=charging_at(6), after=30)
-    assert result.commands[0] == ChargerCommand(current=13.0, phases=1)
+    # evcc keeps the per-phase current after a switch down (6 A); PV control takes over from there
+    assert result.commands[0] == ChargerCommand(phases=1)
     assert d.lp.active_phases == 1
+    result = d.cycle(grid=-2000, power=1380, currents=charging_at(6, 1), after=30)
+    assert result.commands[0] == ChargerCommand(current=14.0)
 
 
 def test_v15_scale_up_to_3p_after_enable_delay() -> None:
@@ -234,6 +237,16 @@ def test_v16_not_charging_switches_at_once() -> None:
     d = Driver(charger=SWITCHABLE)
     result = d.cycle(grid=0, status="B")
     assert result.commands[0] == ChargerCommand(phases=1)
+
+
+def test_no_phase_switch_within_60_s_of_the_last() -> None:
+    d = Driver(charger=SWITCHABLE)
+    d.cycle(grid=0, status="B")  # → 1p at once (not charging)
+    assert d.phases == 1
+    d.cycle(grid=-9000, status="B", after=30)
+    assert d.phases == 1  # evcc's phaseSwitchCompleted: 60 s must pass
+    d.cycle(grid=-9000, status="B", after=31)
+    assert d.phases == 3
 
 
 def test_phase_switch_cooldown_beyond_evcc() -> None:

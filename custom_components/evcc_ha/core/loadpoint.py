@@ -427,9 +427,12 @@ class Loadpoint:
         elif self.has_soc and soc is not None:
             self.vehicle_soc = soc
 
-    def _phase_measurement_trusted(self, now: datetime) -> bool:
+    def _phase_switch_completed(self, now: datetime) -> bool:
+        """evcc: a phase switch needs 60 s before phases are measured or switched again."""
         last = self.last_phase_switch
-        return last is None or (now - last).total_seconds() >= PHASE_MEASUREMENT_GRACE_S
+        return last is None or (now - last).total_seconds() > PHASE_MEASUREMENT_GRACE_S
+
+    _phase_measurement_trusted = _phase_switch_completed
 
     def _sync_charger(self, now: datetime, charger: ChargerReading) -> None:
         """Adopt the charger's own state once it had time to follow our commands (evcc)."""
@@ -586,12 +589,12 @@ class Loadpoint:
         s = self.settings
         site_power = decision.site_power
         min_current, max_current = s.min_current, s.max_current
-        scaled = self._pv_scale_phases(now, site_power)
+        scaled = None
+        if self._phase_switch_completed(now):
+            scaled = self._pv_scale_phases(now, site_power)
         effective = self.effective_current
-        if scaled == 3:
-            effective /= 3
-        elif scaled == 1:
-            effective *= 3
+        if scaled is not None and scaled > 1:
+            effective /= scaled  # the same power spread over more phases (evcc)
         active = self.active_phases
         delta = -site_power / (active * self.voltage)
         target = max(effective + delta, 0.0)

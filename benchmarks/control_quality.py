@@ -1,0 +1,184 @@
+"""Control quality and simulation speed over every scenario (prints Markdown; never fails).
+
+    python benchmarks/control_quality.py            # from the repository root
+
+Scenarios: tests/scenarios/*.json plus ../shared/scenarios/*.json when present (the shared copy
+wins when both hold a scenario of the same name). Speed target: a 20-hour scenario at 10 s steps
+simulates in under 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from custom_components.evcc_ha.devices.scenario import (  # noqa: E402
+    ScenarioError,
+    load_scenario,
+    run_scenario,
+)
+
+SCENARIO_DIRS = (ROOT / ".." / "shared" / "scenarios", ROOT / "tests" / "scenarios")
+SPEED_TARGET_S = 5.0
+SPEED_SPAN_H = 20.0
+SPEED_STEP_S = 10.0
+
+
+def find_scenarios() -> list[tuple[str, Path]]:
+    """(name, path) of every scenario, deduplicated by name, sorted by name."""
+    found: dict[str, Path] = {}
+    for directory in SCENARIO_DIRS:
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob("*.json")):
+            try:
+                name = json.loads(path.read_text(encoding="utf-8")).get("name") or path.stem
+            except (OSError, ValueError, AttributeError):
+                name = path.stem
+            found.setdefault(str(name), path.resolve())
+    return sorted(found.items())
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _per_lp(values: list[Any], digits: int = 1) -> str:
+    return " / ".join(_fmt(v, digits) for v in values) if values else "–"
+
+
+def speed_scenario() -> dict[str, Any]:
+    """A 20-hour, 10-second-step scenario: one loadpoint in pv mode with automatic phases."""
+    steps = round(SPEED_SPAN_H * 3600 / SPEED_STEP_S)
+    pv, home = [], []
+    for k in range(steps):
+        hour = 4 + k * SPEED_STEP_S / 3600
+        sun = max(0.0, math.sin(math.pi * (hour - 5) / 16))
+        cloud = 0.55 if (k // 37) % 5 == 0 else 1.0
+        pv.append(round(9000 * sun**1.5 * cloud, 1))
+        home.append(300.0 + (2500.0 if (k // 24) % 15 == 0 else 0.0))
+    return {
+        "name": "speed-20h",
+        "start": "2026-06-21T04:00:00+02:00",
+        "step_s": SPEED_STEP_S,
+        "interval_s": SPEED_STEP_S,
+        "voltage": 230,
+        "series": {"pv_w": pv, "home_w": home},
+        "site": {
+            "battery": {
+                "capacity_kwh": 10,
+                "soc": 40,
+                "max_charge_w": 5000,
+                "max_discharge_w": 5000,
+            },
+            "prioritySoc": 50,
+            "bufferSoc": 80,
+        },
+        "loadpoints": [
+            {
+                "title": "Garage",
+                "mode": "pv",
+                "phases": 0,
+                "charger": {
+                    "phases_switchable": True,
+                    "response_delay_s": 10,
+                    "phase_switch_pause_s": 30,
+                },
+                "vehicle": {
+                    "title": "Car",
+                    "capacity_kwh": 58,
+                    "soc": 20,
+                    "arrive": "2026-06-21T07:00:00+02:00",
+                    "depart": "2026-06-21T19:00:00+02:00",
+                },
+            }
+        ],
+    }
+
+
+def cli_wall_time(path: Path) -> float:
+    """End-to-end time of `scripts/simulate.py` (interpreter start and imports included)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "simulate.py"), str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    scenarios = find_scenarios()
+    print("## Control quality (controller: evcc)\n")
+    print(
+        "| scenario | EV energy kWh | solar share % | EV from grid kWh | charger switches "
+        "| phase switches | final SoC % | target met | cost | steps | wall s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    speed_candidates: list[tuple[str, float, Path]] = []
+    for name, path in scenarios:
+        started = time.perf_counter()
+        try:
+            scenario = load_scenario(path)
+            result = run_scenario(scenario)
+        except ScenarioError as err:
+            print(f"| {name} | error: {err} |||||||||| ")
+            continue
+        wall = time.perf_counter() - started
+        m = result.metrics
+        print(
+            f"| {name} | {m['ev_energy_kwh']:.2f} | {100 * m['solar_share']:.1f} "
+            f"| {m['ev_grid_kwh']:.2f} | {_per_lp(m['charger_switches'])} "
+            f"| {_per_lp(m['phase_switches'])} | {_per_lp(m['final_soc'])} "
+            f"| {_per_lp(m['target_met'])} | {m['cost']:.2f} | {m['steps']} | {wall:.2f} |"
+        )
+        span_h = scenario.steps * scenario.step_s / 3600
+        if scenario.step_s == SPEED_STEP_S and abs(span_h - SPEED_SPAN_H) < 1e-9:
+            speed_candidates.append((name, wall, path))
+
+    print(
+        f"\n## Speed: a {SPEED_SPAN_H:g}-hour scenario at {SPEED_STEP_S:g} s steps "
+        f"in under {SPEED_TARGET_S:g} s\n"
+    )
+    print("| scenario | steps | run s (best of 3) | ratio to target | CLI end-to-end s | verdict |")
+    print("|---|---:|---:|---:|---:|---|")
+    synthetic = speed_scenario()
+    runs: list[tuple[str, Any, Path | None]] = [(n, p, p) for n, _, p in speed_candidates]
+    runs.append(("speed-20h (synthetic)", synthetic, None))
+    for label, source, file in runs:
+        best = math.inf
+        steps = 0
+        for _ in range(3):
+            started = time.perf_counter()
+            result = run_scenario(source)
+            best = min(best, time.perf_counter() - started)
+            steps = result.metrics["steps"]
+        ratio = best / SPEED_TARGET_S
+        cli = f"{cli_wall_time(file):.2f}" if file is not None else "–"
+        verdict = "ok" if ratio < 1 else "TOO SLOW"
+        print(f"| {label} | {steps} | {best:.3f} | {ratio:.3f} | {cli} | {verdict} |")
+    print(
+        "\nratio = run time / target (< 1 meets the target); the CLI time adds interpreter "
+        "start-up and imports (Home Assistant is imported by the package's __init__)."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

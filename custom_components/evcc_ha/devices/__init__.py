@@ -1,0 +1,1 @@
+"""Device models: simulated meters, chargers, vehicles and batteries, and the scenario runner."""

@@ -1,0 +1,1 @@
+"""Tests of the simulator: device models, scenario runner and command line."""
