@@ -408,3 +408,41 @@ def test_expired_plan_is_deleted_head() -> None:
     lp.settings.mode = Mode.OFF
     site.update(T0 + timedelta(hours=2), readings(70))
     assert lp.settings.plan_time is None
+
+
+def test_session_price_from_tariffs_and_green_share() -> None:
+    tariffs = {
+        "grid": RatesTariff([Rate(T0, T0 + timedelta(days=1), 0.30)]),
+        "feedin": RatesTariff([Rate(T0, T0 + timedelta(days=1), 0.08)]),
+    }
+    site = Site(
+        SiteConfig(), [LoadpointConfig()], None, [LoadpointSettings(mode=Mode.NOW)], tariffs
+    )
+
+    def readings(energy: float, status: Status, pv: float) -> SiteReadings:
+        charger = ChargerReading(status=status, enabled=True, offered_current=16, energy=energy)
+        return SiteReadings(
+            grid=MeterReading(0), pv=(MeterReading(pv),), loadpoints=(LoadpointReadings(charger),)
+        )
+
+    site.update(T0, readings(10.0, Status.C, 0))
+    # 1 kWh from the grid, then the sun comes out: the next 1 kWh is solar
+    site.update(T0 + timedelta(minutes=5), readings(11.0, Status.C, 20000))
+    site.update(T0 + timedelta(minutes=10), readings(12.0, Status.B, 20000))
+    session = site.sessions.sessions[0]
+    assert session.charged_energy == pytest.approx(2.0)
+    assert session.price == pytest.approx(0.30 + 0.08)
+    assert session.price_per_kwh == pytest.approx(0.19)
+
+
+def test_setting_that_breaks_the_cycle_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    d = Driver(mode=Mode.PV)
+    d.cycle(status="B")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OverflowError("boom")
+
+    monkeypatch.setattr(d.lp, "decide", broken)
+    with pytest.raises(OverflowError):
+        d.set("mode", "now")
+    assert d.lp.settings.mode == Mode.PV

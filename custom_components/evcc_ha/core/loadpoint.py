@@ -99,6 +99,7 @@ class Loadpoint:
         self.session: Session | None = None
         self._session_to_log: Session | None = None
         self.session_solar_wh = 0.0
+        self.session_cost: float | None = None  # currency; None while no price is known
         self.charge_duration = 0.0
         self.connected_since: datetime | None = None
         self.planner = Planner()
@@ -298,7 +299,11 @@ class Loadpoint:
         self.available = False
 
     def observe(
-        self, now: datetime, readings: LoadpointReadings, green_share: float
+        self,
+        now: datetime,
+        readings: LoadpointReadings,
+        green_share: float,
+        price: float | None = None,
     ) -> list[EventType]:
         """Take this cycle's readings; returns the status events that happened."""
         charger = readings.charger
@@ -310,7 +315,7 @@ class Loadpoint:
         status = charger.status
         self.status = status
         # measure first, so a stop is logged with the energy of its last interval
-        self._measure(now, readings, charger, green_share, was_charging=previous == Status.C)
+        self._measure(now, readings, charger, green_share, price, was_charging=previous == Status.C)
         events = self._transition(now, previous, status, charger)
         self._sync_charger(now, charger)
         self.last_update = now
@@ -344,6 +349,7 @@ class Loadpoint:
     def _on_connect(self, now: datetime, charger: ChargerReading) -> None:
         self.energy.reset_session()
         self.session_solar_wh = 0.0
+        self.session_cost = None
         self.charge_duration = 0.0
         self.connected_since = now
         self.pv_timer = ELAPSED  # pv may act at once after connect
@@ -378,6 +384,9 @@ class Loadpoint:
         session.charged_energy = self.energy.session_wh / 1000.0
         session.charge_duration = self.charge_duration
         session.solar_percentage = self.session_solar_percentage
+        session.price = self.session_cost
+        kwh = session.charged_energy
+        session.price_per_kwh = self.session_cost / kwh if self.session_cost and kwh > 0 else None
         session.meter_stop = self.charge_total_kwh
 
     def take_finished_session(self) -> Session | None:
@@ -391,6 +400,7 @@ class Loadpoint:
         readings: LoadpointReadings,
         charger: ChargerReading,
         green_share: float,
+        price: float | None,
         *,
         was_charging: bool,
     ) -> None:
@@ -418,6 +428,8 @@ class Loadpoint:
         dt = (now - self.last_update).total_seconds() if self.last_update else 0.0
         added = self.energy.update(now, self.charge_power, total)
         self.session_solar_wh += added * green_share
+        if price is not None and added > 0:
+            self.session_cost = (self.session_cost or 0.0) + added / 1000.0 * price
         if was_charging and self.charging and dt > 0:
             self.charge_duration += dt
         # SoC: a vehicle source wins over the charger; estimated between readings
@@ -689,6 +701,7 @@ class Loadpoint:
             "energy": self.energy.to_dict(),
             "session": self.session.to_dict() if self.session else None,
             "session_solar_wh": self.session_solar_wh,
+            "session_cost": self.session_cost,
             "charge_duration": self.charge_duration,
             "status": self.status.value if self.status else None,
             "connected_since": self.connected_since.isoformat() if self.connected_since else None,
@@ -703,6 +716,8 @@ class Loadpoint:
         if data.get("session"):
             self.session = Session.from_dict(data["session"])
         self.session_solar_wh = float(data.get("session_solar_wh", 0.0))
+        cost = data.get("session_cost")
+        self.session_cost = float(cost) if cost is not None else None
         self.charge_duration = float(data.get("charge_duration", 0.0))
         if data.get("status"):
             # the restored status keeps a running session from being counted as a new connect

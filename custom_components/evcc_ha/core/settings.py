@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .model import ChargerConfig, Mode, SettingError
@@ -162,6 +162,10 @@ def coerce_time(value: object, now: datetime) -> datetime | None:
         raise SettingError(f"parsing time {value!r}: not RFC3339")
     if when.tzinfo is None:
         when = when.replace(tzinfo=now.tzinfo)
+    try:
+        when.astimezone(UTC)  # e.g. 9999-12-31T23:59:59-12:00 has no UTC instant
+    except OverflowError:
+        raise SettingError(f"parsing time {value!r}: out of range") from None
     if when <= now:
         raise SettingError("timestamp is in the past")
     return when

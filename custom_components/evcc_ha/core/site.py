@@ -36,7 +36,7 @@ from .settings import (
     apply_site_setting,
     coerce_bool,
 )
-from .tariff import Rate, Tariff
+from .tariff import Rate, Tariff, current_rate
 
 # evcc HEAD: a battery below prioritySoc keeps at least this much residual export.
 PRIORITY_RESIDUAL_W = 100.0
@@ -100,6 +100,21 @@ class Site:
         tariff = self.tariffs.get(kind)
         return tariff.rates(now) if tariff is not None else None
 
+    def _charge_price(self, now: datetime, green_share: float) -> float | None:
+        """evcc's effective price of charged energy: grid·(1−share) + feed-in·share."""
+        grid = self._current_price("grid", now)
+        if grid is None:
+            return None
+        feedin = self._current_price("feedin", now) or 0.0
+        return grid * (1.0 - green_share) + feedin * green_share
+
+    def _current_price(self, kind: str, now: datetime) -> float | None:
+        tariff = self.tariffs.get(kind)
+        if tariff is None:
+            return None
+        rate = current_rate(tariff.rates(now), now)
+        return rate.price if rate is not None else None
+
     def planner_rates(self, now: datetime) -> list[Rate] | None:
         """Explicit planner tariff, else the grid tariff (evcc's choice)."""
         for kind in ("planner", "grid"):
@@ -126,7 +141,9 @@ class Site:
         events: list[Event] = []
         m = self._measure_site(readings)
         for lp, lp_readings in zip(self.loadpoints, readings.loadpoints, strict=True):
-            for event_type in lp.observe(now, lp_readings, m.green_share_loadpoints):
+            # energy counted now flowed since the last cycle: weigh it with that cycle's share
+            share = self.measurements.green_share_loadpoints
+            for event_type in lp.observe(now, lp_readings, share, self._charge_price(now, share)):
                 events.append(Event(lp.index, event_type, now))
             finished = lp.take_finished_session()
             if finished is not None:
@@ -228,10 +245,15 @@ class Site:
         `SettingError` and changes nothing.
         """
         lp = self.loadpoint(index)
-        trial = LoadpointSettings.from_dict(lp.settings.to_dict())
+        previous = lp.settings
+        trial = LoadpointSettings.from_dict(previous.to_dict())
         stored = apply_loadpoint_setting(trial, lp.config.charger, key, value, now)
         lp.settings = trial
-        return stored, self.reevaluate(index, now)
+        try:
+            return stored, self.reevaluate(index, now)
+        except Exception:
+            lp.settings = previous  # a value the control cycle cannot handle is not kept
+            raise
 
     def reevaluate(self, index: int, now: datetime) -> ChargerCommand | None:
         """Decide one loadpoint again with the last readings (after a setting changed)."""

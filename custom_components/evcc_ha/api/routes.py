@@ -1,0 +1,640 @@
+"""evcc's REST routes, built once and shared by both ways in (evcc port and Home Assistant views).
+
+`ROUTES` is the route table: method, evcc path (aiohttp pattern with evcc's path regexes),
+handler, envelope and a one-line description. `ApiContext.handle(route, request)` runs one route
+with everything around it (read-only and permission checks, the backend lookup, error mapping,
+the envelope); `server.py` and `http.py` only attach it to their routers.
+
+Envelopes (spec §1.1): routes that exist only in the old documented API (evcc ≤ 0.206) answer
+`{"result": value}`; routes that exist in current evcc (also those that existed before) answer the
+bare value, as evcc ≥ 0.207 does, since this API announces version 0.207.0.
+
+Errors: a path whose parameters do not match the route's regex, or an unknown loadpoint id, is
+404 `404 page not found` (text, as evcc's router); a known path with the wrong method is 405; a
+value the core's one validated write path rejects is 400 `{"error": "<SettingError text>"}` and
+nothing changes; request bodies are never read. Unexpected exceptions are logged (with traceback)
+and answered 400 `{"error": …}` so no input yields a 5xx; the tests fail on such a log record.
+
+Path regexes are evcc's (spec §1.2) with these extensions: times also accept `+` offsets (current
+evcc does; 0.122's `[0-9TZ:.-]+` did not); the tariff type takes digits too, so `co2` reaches the
+handler and gets evcc's JSON 404 (vector 35); telemetry takes `1`/`0`; routes only current evcc
+has (limitsoc, delays, priority, vehicle routes) accept a decimal point, as values from Home
+Assistant number entities have one; the core rejects non-whole values with 400. Values are range
+checked by the core where 0.122 was not (`minsoc/150` is 400, not 200).
+
+Vehicles: `/api/vehicles/<name>/…` addresses the vehicle configured at a loadpoint
+(`LoadpointConfig.vehicle`), by its API name (slug of the title, the key in the state's `vehicles`)
+or by its title; its settings are that loadpoint's (minSoc, limitSoc, planSoc + planTime).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+from aiohttp import web
+
+from ..core.loadpoint import Loadpoint
+from ..core.model import SettingError
+from ..core.planner import plan_slots
+from ..core.settings import LoadpointSettings, apply_loadpoint_setting
+from ..core.tariff import format_rfc3339, rates_to_json
+from .backend import Backend
+from .sessions_csv import (
+    csv_filename,
+    filter_sessions,
+    pick_language,
+    session_to_json,
+    sessions_to_csv,
+)
+from .state import EVCC_VERSION, clean, resolve_vehicle
+from .ws import HEARTBEAT_S, WsHub
+
+__all__ = [
+    "ROUTES",
+    "ApiContext",
+    "Call",
+    "HttpError",
+    "Route",
+    "StateCache",
+    "error_response",
+    "json_response",
+    "not_found_response",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+Envelope = Literal["result", "bare", "text", "csv", "html", "ws"]
+Handler = Callable[["Call"], Awaitable[object]]
+
+JQ_MAX_LENGTH = 4096
+TARIFF_KINDS = ("grid", "feedin", "planner")
+
+# evcc's path parameter regexes (spec §1.2)
+LP = "/api/loadpoints/{id:[1-9][0-9]*}"
+VEHICLE = "/api/vehicles/{name:[^/]+}"
+TIME = "{time:[0-9TZ:.+-]+}"
+UINT = "[0-9]+"
+UFLOAT = "[0-9.]+"
+SFLOAT = "-?[0-9.]+"
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    """`value` as JSON (`Content-Type: application/json`)."""
+    return web.Response(
+        body=_dumps(clean(value, digits=None)), status=status, content_type="application/json"
+    )
+
+
+def error_response(status: int, message: str) -> web.Response:
+    """evcc's error body `{"error": "<message>"}`."""
+    return json_response({"error": message}, status)
+
+
+def not_found_response() -> web.Response:
+    """evcc's (gorilla/mux's) 404 for an unknown path or loadpoint id."""
+    return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
+
+
+class HttpError(Exception):
+    """Stop a handler and answer with `response`."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+class StateCache:
+    """The serialized state document, encoded once per document (the backend hands out a new
+    dict after every cycle or setting and never mutates a published one)."""
+
+    __slots__ = ("_body", "_doc", "_text")
+
+    def __init__(self) -> None:
+        self._doc: dict[str, Any] | None = None
+        self._body = b""
+        self._text = ""
+
+    def body(self, doc: dict[str, Any]) -> bytes:
+        if doc is not self._doc:
+            self._text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            self._body = self._text.encode()
+            self._doc = doc
+        return self._body
+
+    def text(self, doc: dict[str, Any]) -> str:
+        self.body(doc)
+        return self._text
+
+
+# --- the call ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as the handlers see it."""
+
+    backend: Backend
+    request: web.Request
+    params: Mapping[str, str]
+    api: ApiContext
+
+    def value(self, name: str = "value") -> str:
+        return self.params[name]
+
+    def loadpoint(self) -> int:
+        """The 0-based index of the path's loadpoint id; unknown → 404 as evcc."""
+        index = int(self.params["id"]) - 1
+        if not 0 <= index < len(self.backend.site.loadpoints):
+            raise HttpError(not_found_response())
+        return index
+
+    def vehicle(self) -> int:
+        """The 0-based loadpoint index of the path's vehicle (name or title); unknown → 404."""
+        name = self.params["name"]
+        index = resolve_vehicle(self.backend.site, name)
+        if index is None:
+            raise HttpError(error_response(404, f"vehicle not found: {name}"))
+        return index
+
+    async def set_lp(self, index: int, key: str, value: object) -> object:
+        return await self.backend.async_set_loadpoint(index, key, value)
+
+    async def set_lp_many(self, index: int, items: list[tuple[str, object]]) -> list[object]:
+        """Several loadpoint settings as one change: all are validated before the first is
+        applied; a later failure puts the earlier ones back (items end with the time)."""
+        backend = self.backend
+        lp = backend.site.loadpoints[index]
+        trial = LoadpointSettings.from_dict(lp.settings.to_dict())
+        now = backend.now()
+        for key, value in items:
+            apply_loadpoint_setting(trial, lp.config.charger, key, value, now)
+        before = lp.settings.to_dict()
+        stored: list[object] = []
+        try:
+            for key, value in items:
+                stored.append(await backend.async_set_loadpoint(index, key, value))
+        except SettingError:
+            for key, _ in items[: len(stored)]:
+                await backend.async_set_loadpoint(index, key, _previous(before, key))
+            raise
+        return stored
+
+
+_SETTING_FIELDS = {"planEnergy": "plan_energy", "planSoc": "plan_soc", "planTime": "plan_time"}
+
+
+def _previous(before: dict[str, Any], key: str) -> object:
+    return before[_SETTING_FIELDS[key]]
+
+
+# --- the route table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One evcc route. `path` is the evcc path as an aiohttp pattern (regexes as evcc)."""
+
+    method: str
+    path: str
+    handler: Handler
+    envelope: Envelope
+    summary: str
+    errors: tuple[int, ...] = ()
+    schema: dict[str, Any] = field(default_factory=dict)  # OpenAPI schema of the value
+    evcc_port_only: bool = False
+
+    @property
+    def write(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def ha_path(self) -> str:
+        """The same route under Home Assistant's `/api/evcc_ha` prefix."""
+        if self.path.startswith("/api/"):
+            return "/api/evcc_ha/" + self.path.removeprefix("/api/")
+        return "/api/evcc_ha" + self.path
+
+
+# --- site handlers -------------------------------------------------------------------------------
+
+
+async def _state(call: Call) -> object:
+    doc = call.backend.state()
+    query = call.request.query.get("jq")
+    if query is None:
+        return web.Response(body=call.api.state_cache.body(doc), content_type="application/json")
+    return _run_jq(query, call.api.state_cache.text(doc))
+
+
+def _strip_result(query: str) -> str:
+    """evcc strips a leading `.result` (the old envelope) from jq queries."""
+    query = query.strip()
+    if not query.startswith(".result"):
+        return query
+    rest = query[len(".result") :]
+    if rest == "":
+        return "."
+    if rest[0] == ".":
+        return rest
+    if rest[0] in "[| \t?":
+        return "." + rest
+    return query  # e.g. `.results`: not the envelope
+
+
+@lru_cache(maxsize=128)
+def _compile_jq(query: str) -> Any:
+    import jq
+
+    return jq.compile(query)
+
+
+def _run_jq(query: str, text: str) -> web.Response:
+    if len(query) > JQ_MAX_LENGTH:
+        raise HttpError(error_response(400, f"jq query longer than {JQ_MAX_LENGTH} characters"))
+    try:
+        program = _compile_jq(_strip_result(query))
+        result = program.input_text(text).first()
+    except StopIteration:
+        result = None  # no output: null, as evcc
+    except ImportError:
+        raise HttpError(error_response(400, "jq is not available")) from None
+    except ValueError as err:
+        raise HttpError(error_response(400, str(err).strip())) from None
+    return json_response(result)
+
+
+async def _health(call: Call) -> object:
+    backend = call.backend
+    if backend.site.healthy(backend.now()):
+        return web.Response(text="OK\n", content_type="text/plain")
+    return web.Response(status=500)
+
+
+def _site_setting(key: str) -> Handler:
+    async def handler(call: Call) -> object:
+        return await call.backend.async_set_site(key, call.value())
+
+    return handler
+
+
+async def _tariff(call: Call) -> object:
+    kind = call.params["type"]
+    backend = call.backend
+    if kind not in TARIFF_KINDS:
+        raise HttpError(error_response(404, "tariff not available"))
+    now = backend.now()
+    try:
+        rates = (
+            backend.site.planner_rates(now) if kind == "planner" else backend.site.rates(kind, now)
+        )
+    except Exception as err:
+        raise HttpError(error_response(404, str(err) or type(err).__name__)) from None
+    if rates is None:
+        raise HttpError(error_response(404, "tariff not available"))
+    return {"rates": [{**rate, "value": rate["price"]} for rate in rates_to_json(rates)]}
+
+
+def _int_query(call: Call, name: str, low: int, high: int) -> int | None:
+    raw = call.request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        number = int(raw)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise HttpError(error_response(400, f"invalid {name}: {raw}"))
+    return number
+
+
+async def _sessions(call: Call) -> object:
+    backend, query = call.backend, call.request.query
+    year = _int_query(call, "year", 1, 9999)
+    month = _int_query(call, "month", 1, 12) if year is not None else None
+    tz = backend.now().tzinfo
+    sessions = filter_sessions(backend.site.sessions.listed(), tz, year, month)
+    kind = query.get("format", "json").lower()
+    if kind == "csv":
+        lang = pick_language(query.get("lang"), call.request.headers.get("Accept-Language"))
+        return web.Response(
+            body=sessions_to_csv(sessions, lang, tz),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{csv_filename(year, month)}"'},
+        )
+    if kind not in ("json", ""):
+        raise HttpError(error_response(400, f"invalid format: {query.get('format')}"))
+    return [session_to_json(s, tz) for s in sessions]
+
+
+async def _telemetry_get(call: Call) -> object:
+    return call.backend.site.telemetry
+
+
+async def _telemetry_set(call: Call) -> object:
+    return await call.backend.async_set_site("telemetry", call.value())
+
+
+async def _ws(call: Call) -> object:
+    return await call.api.hub.handle(call.request, call.backend, call.api.still_current)
+
+
+async def _root(call: Call) -> object:
+    return web.Response(text=_ROOT_PAGE, content_type="text/html")
+
+
+_ROOT_PAGE = f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="evcc-app-compatible" content="true">
+<title>evcc_ha</title></head>
+<body><h1>evcc_ha</h1>
+<p>evcc-compatible API ({EVCC_VERSION}) of the evcc_ha Home Assistant integration:
+<a href="/api/state">/api/state</a>, websocket /ws.</p>
+<!-- evcc-app-compatible -->
+</body></html>
+"""
+
+
+# --- loadpoint handlers --------------------------------------------------------------------------
+
+
+def _lp_setting(key: str) -> Handler:
+    async def handler(call: Call) -> object:
+        return await call.set_lp(call.loadpoint(), key, call.value())
+
+    return handler
+
+
+async def _target_time_set(call: Call) -> object:
+    index = call.loadpoint()
+    await call.set_lp(index, "planTime", call.value("time"))
+    s = call.backend.site.loadpoints[index].settings
+    return {"soc": s.limit_soc, "energy": s.limit_energy, "time": s.plan_time}
+
+
+async def _target_time_delete(call: Call) -> object:
+    await call.set_lp(call.loadpoint(), "planTime", None)
+    return {}
+
+
+_OFFSET_AS_SPACE = re.compile(r" (\d{2}:?\d{2})$")
+
+
+def _parse_target_time(raw: str, now: datetime) -> datetime:
+    """RFC 3339 from a query string (a `+` offset arrives decoded as a blank)."""
+    text = _OFFSET_AS_SPACE.sub(r"+\1", raw.strip())
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError("time without offset")
+    return when.astimezone(now.tzinfo)
+
+
+def _required(lp: Loadpoint, target: datetime) -> timedelta:
+    """Charging time the loadpoint needs for its goal, as if its plan ended at `target`."""
+    if lp.settings.plan_time is not None:
+        return lp.plan_required()
+    saved = lp.settings
+    lp.settings = replace(saved, plan_time=target)  # no await in between: nobody sees it
+    try:
+        return lp.plan_required()
+    finally:
+        lp.settings = saved
+
+
+def _plan(call: Call, lp: Loadpoint, target: datetime | None) -> dict[str, Any]:
+    """duration (s), slots (or None) and power of the plan for `target`."""
+    power = lp.max_power()
+    if target is None:
+        return {"duration": 0, "plan": None, "power": power}
+    backend = call.backend
+    now = backend.now()
+    required = _required(lp, target)
+    slots = plan_slots(now, required, target, backend.site.planner_rates(now))
+    plan = [
+        {"start": format_rfc3339(s.start), "end": format_rfc3339(s.end), "price": s.price}
+        for s in slots
+    ]
+    return {"duration": int(required.total_seconds()), "plan": plan or None, "power": power}
+
+
+async def _target_plan(call: Call) -> object:
+    index = call.loadpoint()
+    lp = call.backend.site.loadpoints[index]
+    raw = call.request.query.get("targetTime")
+    try:
+        target = _parse_target_time(raw, call.backend.now()) if raw else lp.settings.plan_time
+        plan = _plan(call, lp, target)
+    except (ValueError, OverflowError):
+        raise HttpError(web.Response(status=400)) from None  # evcc: 400 with an empty body
+    return {"duration": plan["duration"], "plan": plan["plan"], "unit": "", "power": plan["power"]}
+
+
+async def _plan_get(call: Call) -> object:
+    index = call.loadpoint()
+    lp = call.backend.site.loadpoints[index]
+    target = lp.settings.plan_time
+    plan = _plan(call, lp, target)
+    return {"planId": 1 if target is not None else 0, "planTime": target, **plan}
+
+
+async def _plan_energy_set(call: Call) -> object:
+    index = call.loadpoint()
+    energy, when = await call.set_lp_many(
+        index, [("planEnergy", call.value()), ("planTime", call.value("time"))]
+    )
+    return {"energy": energy, "time": when}
+
+
+async def _plan_energy_delete(call: Call) -> object:
+    index = call.loadpoint()
+    await call.set_lp(index, "planTime", None)
+    await call.set_lp(index, "planEnergy", 0)
+    return {}
+
+
+# --- vehicle handlers ----------------------------------------------------------------------------
+
+
+def _vehicle_soc(key: str) -> Handler:
+    async def handler(call: Call) -> object:
+        return {"soc": await call.set_lp(call.vehicle(), key, call.value())}
+
+    return handler
+
+
+async def _vehicle_plan_set(call: Call) -> object:
+    index = call.vehicle()
+    soc, when = await call.set_lp_many(
+        index, [("planSoc", call.value()), ("planTime", call.value("time"))]
+    )
+    return {"soc": soc, "time": when}
+
+
+async def _vehicle_plan_delete(call: Call) -> object:
+    index = call.vehicle()
+    await call.set_lp(index, "planTime", None)
+    await call.set_lp(index, "planSoc", 0)
+    return {}
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+# OpenAPI 3.0 schemas of the values (api/openapi.yaml is generated from the table)
+_NUMBER: dict[str, Any] = {"type": "number"}
+_INTEGER: dict[str, Any] = {"type": "integer"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time", "nullable": True}
+_EMPTY: dict[str, Any] = {"type": "object", "maxProperties": 0}
+_SLOTS: dict[str, Any] = {
+    "type": "array",
+    "nullable": True,
+    "items": {
+        "type": "object",
+        "required": ["start", "end", "price"],
+        "properties": {
+            "start": {"type": "string"},
+            "end": {"type": "string"},
+            "price": _NUMBER,
+        },
+    },
+}
+
+
+def _obj(**props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": list(props), "properties": props}
+
+
+def _routes() -> tuple[Route, ...]:
+    lp_err = (400, 403, 404)
+    site_err = (400, 403)
+    r = Route
+    # one route per line: method, evcc path (regexes), handler, envelope, summary, errors, schema
+    # fmt: off
+    return (
+        # site
+        r("GET", "/api/state", _state, "bare", "State document; `?jq=<filter>` returns the filter's result (a leading `.result` is dropped), a jq error is 400.", (400,), {}),
+        r("GET", "/api/health", _health, "text", "`OK` (200) while the control cycle runs, else 500 with an empty body.", (500,)),
+        r("POST", f"/api/buffersoc/{{value:{UFLOAT}}}", _site_setting("bufferSoc"), "bare", "Battery buffer SoC (%).", site_err, _NUMBER),
+        r("POST", f"/api/bufferstartsoc/{{value:{UFLOAT}}}", _site_setting("bufferStartSoc"), "bare", "Battery buffer start SoC (%).", site_err, _NUMBER),
+        r("POST", f"/api/prioritysoc/{{value:{UFLOAT}}}", _site_setting("prioritySoc"), "bare", "Battery priority SoC (%).", site_err, _NUMBER),
+        r("POST", f"/api/residualpower/{{value:{SFLOAT}}}", _site_setting("residualPower"), "bare", "Grid residual power (W).", site_err, _NUMBER),
+        r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin` or `planner` tariff, each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
+        r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
+        r("GET", "/api/telemetry", _telemetry_get, "result", "Telemetry flag (documented old path).", (), _BOOL),
+        r("POST", "/api/telemetry/{value:[a-z0-9]+}", _telemetry_set, "result", "Set the telemetry flag, `true`/`false`/`1`/`0` (documented old path; nothing is ever sent).", site_err, _BOOL),
+        r("GET", "/api/settings/telemetry", _telemetry_get, "result", "Telemetry flag (evcc ≤ 0.206's real path).", (), _BOOL),
+        r("POST", "/api/settings/telemetry/{value:[a-z0-9]+}", _telemetry_set, "bare", "Set the telemetry flag (evcc's real path).", site_err, _BOOL),
+        # loadpoint, paths of old and current evcc
+        r("POST", LP + "/mode/{value:[a-z]+}", _lp_setting("mode"), "bare", "Charge mode `off`, `pv`, `minpv`, `now`.", lp_err, {"type": "string"}),
+        r("POST", LP + f"/phases/{{value:{UINT}}}", _lp_setting("phasesConfigured"), "bare", "Phases 0 (automatic), 1, 3; returns the configured value.", lp_err, _INTEGER),
+        r("POST", LP + f"/mincurrent/{{value:{UFLOAT}}}", _lp_setting("minCurrent"), "bare", "Minimum current (A).", lp_err, _NUMBER),
+        r("POST", LP + f"/maxcurrent/{{value:{UFLOAT}}}", _lp_setting("maxCurrent"), "bare", "Maximum current (A).", lp_err, _NUMBER),
+        r("POST", LP + f"/enable/threshold/{{value:{SFLOAT}}}", _lp_setting("enableThreshold"), "bare", "PV enable threshold (W).", lp_err, _NUMBER),
+        r("POST", LP + f"/disable/threshold/{{value:{SFLOAT}}}", _lp_setting("disableThreshold"), "bare", "PV disable threshold (W).", lp_err, _NUMBER),
+        # loadpoint, old paths only
+        r("POST", LP + f"/minsoc/{{value:{UINT}}}", _lp_setting("minSoc"), "result", "Minimum SoC (%) (old; current: vehicles/<name>/minsoc).", lp_err, _INTEGER),
+        r("POST", LP + f"/target/soc/{{value:{UINT}}}", _lp_setting("limitSoc"), "result", "Target SoC (%) = limitSoc (old).", lp_err, _INTEGER),
+        r("POST", LP + f"/target/energy/{{value:{UFLOAT}}}", _lp_setting("limitEnergy"), "result", "Target energy (kWh) = limitEnergy (old).", lp_err, _NUMBER),
+        r("POST", LP + "/target/time/" + TIME, _target_time_set, "result", "Target time (RFC 3339, `Z` or offset) = plan time for the limit SoC/energy (old); past → 400.", lp_err, _obj(soc=_INTEGER, energy=_NUMBER, time=_TIME)),
+        r("DELETE", LP + "/target/time", _target_time_delete, "result", "Clear the target time (old).", (403, 404), _EMPTY),
+        r("GET", LP + "/target/plan", _target_plan, "result", "Plan for the target time or `?targetTime=`: `{duration (s), plan, unit, power (W)}`; a bad time is 400 with an empty body (old).", (400, 404), _obj(duration=_INTEGER, plan=_SLOTS, unit={"type": "string"}, power=_NUMBER)),
+        # loadpoint, current evcc's names
+        r("POST", LP + f"/limitsoc/{{value:{UFLOAT}}}", _lp_setting("limitSoc"), "bare", "Limit SoC (%).", lp_err, _INTEGER),
+        r("POST", LP + f"/limitenergy/{{value:{UFLOAT}}}", _lp_setting("limitEnergy"), "bare", "Limit energy (kWh).", lp_err, _NUMBER),
+        r("POST", LP + f"/plan/energy/{{value:{UFLOAT}}}/" + TIME, _plan_energy_set, "bare", "Energy plan: kWh by time → `{energy, time}`.", lp_err, _obj(energy=_NUMBER, time=_TIME)),
+        r("DELETE", LP + "/plan/energy", _plan_energy_delete, "bare", "Delete the energy plan → `{}`.", (403, 404), _EMPTY),
+        r("GET", LP + "/plan", _plan_get, "bare", "The active plan: `{planId, planTime, duration (s), plan, power (W)}`.", (404,), _obj(planId=_INTEGER, planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
+        r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting("enableDelay"), "bare", "PV enable delay (s).", lp_err, _NUMBER),
+        r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting("disableDelay"), "bare", "PV disable delay (s).", lp_err, _NUMBER),
+        r("POST", LP + f"/priority/{{value:{UFLOAT}}}", _lp_setting("priority"), "bare", "Loadpoint priority (whole number ≥ 0).", lp_err, _INTEGER),
+        # vehicles: the vehicle configured at a loadpoint; name = slug of its title, or the title
+        r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc("minSoc"), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
+        r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc("limitSoc"), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
+        r("POST", VEHICLE + f"/plan/soc/{{value:{UFLOAT}}}/" + TIME, _vehicle_plan_set, "bare", "Vehicle SoC plan: SoC by time → `{soc, time}`.", lp_err, _obj(soc=_INTEGER, time=_TIME)),
+        r("DELETE", VEHICLE + "/plan/soc", _vehicle_plan_delete, "bare", "Delete the vehicle's SoC plan → `{}`.", (403, 404), _EMPTY),
+        # websocket, root page
+        r("GET", "/ws", _ws, "ws", "Websocket: the flattened state, then one message per changed value, at least every 30 s."),
+        r("GET", "/", _root, "html", "HTML page (contains `evcc-app-compatible` for the evcc app's server check); evcc port only.", (), {}, True),
+    )
+    # fmt: on
+
+
+ROUTES: tuple[Route, ...] = _routes()
+
+
+# --- running a route -----------------------------------------------------------------------------
+
+
+class ApiContext:
+    """What a route runs with: where the backend comes from and the policy around it.
+
+    * `get_backend()` → the running site's backend, None → 503 `{"error": …}`.
+    * `read_only` → every write answers 403 `{"error": …}`.
+    * `authorize_write(request)` may raise (Home Assistant: non-admin users).
+    * `still_current(backend)` lets /ws clients notice that the site was reloaded.
+    """
+
+    def __init__(
+        self,
+        get_backend: Callable[[], Backend | None],
+        *,
+        read_only: bool = False,
+        authorize_write: Callable[[web.Request], None] | None = None,
+        ws_heartbeat: float = HEARTBEAT_S,
+    ) -> None:
+        self.get_backend = get_backend
+        self.read_only = read_only
+        self.authorize_write = authorize_write
+        self.state_cache = StateCache()
+        self.hub = WsHub(ws_heartbeat)
+
+    def still_current(self, backend: Backend) -> bool:
+        return self.get_backend() is backend
+
+    async def handle(self, route: Route, request: web.Request) -> web.StreamResponse:
+        if route.write:
+            if self.read_only:
+                return error_response(403, "read-only: this API does not accept changes")
+            if self.authorize_write is not None:
+                self.authorize_write(request)
+        backend = self.get_backend()
+        if backend is None:
+            return error_response(503, "no evcc_ha site is loaded")
+        call = Call(backend, request, request.match_info, self)
+        if route.envelope == "ws":  # the socket handles its own errors
+            socket = await route.handler(call)
+            assert isinstance(socket, web.StreamResponse)
+            return socket
+        try:
+            result = await route.handler(call)
+        except HttpError as err:
+            return err.response
+        except SettingError as err:
+            return error_response(400, str(err))
+        except web.HTTPException:
+            raise
+        except Exception as err:
+            _LOGGER.exception("evcc API: %s %s failed", request.method, request.path)
+            return error_response(400, f"{type(err).__name__}: {err}")
+        if isinstance(result, web.StreamResponse):
+            return result
+        return json_response({"result": result} if route.envelope == "result" else result)
+
+    async def close(self) -> None:
+        await self.hub.close()

@@ -1,0 +1,425 @@
+"""The evcc state document: what `/api/state`, `/ws`, MQTT and diagnostics all read.
+
+`build_state(site, now)` turns the core's state after one cycle into the JSON document evcc serves
+at `/api/state`. It is pure (no Home Assistant, no I/O, no wall clock) and is called once per
+cycle by the shell; every reader shares that one document and never re-derives values.
+
+The document carries the old key names of the documented API (evcc ≤ 0.122: `targetSoc`,
+`targetTime`, `gridPower`, `chargeCurrent`, `batteryPower`, …) next to current evcc's (`limitSoc`,
+`planTime`, `grid{…}`, `offeredCurrent`, `vehicles{name: …}`, …), so clients of either generation
+find what they read. Encoding follows current evcc (≥ 0.127): durations in whole seconds, unset
+times `null`, other times RFC 3339, floats rounded to 3 decimals (whole numbers as integers, as Go
+prints them), NaN/Inf as `null`.
+
+Shape decisions where old and current evcc disagree (the key name is the same):
+* `battery` is the list of batteries `[{power, soc, capacity, energy, controllable}]` (evcc up to
+  0.300) with the flat `batteryPower`/`batterySoc`/… keys beside it; ha-evcc picks list or object
+  by shape, and the list belongs to the evcc generation announced in `version`.
+* `vehicles` is current evcc's map `{name: {title, capacity, minSoc, limitSoc, plan}}` (old evcc
+  had a list of titles); ha-evcc requires the map and a `title` in every vehicle.
+* `version` is "0.207.0": the first evcc without the `{"result": …}` wrapper, with the `grid`
+  object and tariff endpoints, which is what ha-evcc's version gates look for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..core.loadpoint import Loadpoint
+from ..core.model import MeterReading
+from ..core.session import Session
+from ..core.site import Site
+from ..core.tariff import FixedTariff, Rate, current_rate, format_rfc3339
+
+__all__ = [
+    "EVCC_VERSION",
+    "build_state",
+    "clean",
+    "flatten_state",
+    "format_time",
+    "resolve_vehicle",
+    "vehicle_names",
+    "vehicle_slug",
+]
+
+EVCC_VERSION = "0.207.0"
+"""The evcc version this API presents (clients gate features on it)."""
+
+_INT_LIMIT = 2**53  # beyond this a float is not an exact integer in JSON readers
+
+
+# --- value encoding ------------------------------------------------------------------------------
+
+
+def _number(value: float, digits: int | None = 3) -> float | int | None:
+    """3 decimals; whole numbers as int (Go prints 80, not 80.0); NaN/Inf → None."""
+    if not math.isfinite(value):
+        return None
+    rounded = round(value, digits) if digits is not None else value
+    if rounded == int(rounded) and abs(rounded) < _INT_LIMIT:
+        return int(rounded)
+    return rounded
+
+
+def clean(value: Any, digits: int | None = 3) -> Any:
+    """A JSON-ready copy: floats rounded to `digits` (None: kept) with whole numbers as int,
+    datetimes RFC 3339, timedeltas whole seconds, tuples as lists, enums as their value."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)  # a StrEnum becomes its plain value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return _number(value, digits)
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, timedelta):
+        return _seconds(value.total_seconds())
+    if isinstance(value, Mapping):
+        return {str(k): clean(v, digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v, digits) for v in value]
+    return str(value)  # other stringers, as evcc's encoder
+
+
+def format_time(value: datetime | None) -> str | None:
+    """RFC 3339 in the value's own offset (Z for UTC); None for an unset time."""
+    return format_rfc3339(value) if value is not None else None
+
+
+def _seconds(value: float) -> int:
+    return round(value) if math.isfinite(value) else 0
+
+
+def _optional(value: float | None) -> float | int | None:
+    return _number(value) if value is not None else None
+
+
+# --- vehicles ------------------------------------------------------------------------------------
+
+
+def vehicle_slug(title: str) -> str:
+    """The API name of a vehicle: its title in lower case ASCII, other characters `_`."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_title.lower()).strip("_")
+    return slug or "vehicle"
+
+
+def vehicle_names(site: Site) -> dict[str, int]:
+    """Vehicle name → 0-based loadpoint index, in loadpoint order; names made unique (`_2`, …)."""
+    names: dict[str, int] = {}
+    for lp in site.loadpoints:
+        vehicle = lp.config.vehicle
+        if vehicle is None:
+            continue
+        base = vehicle_slug(vehicle.title)
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names[name] = lp.index
+    return names
+
+
+def resolve_vehicle(site: Site, name: str) -> int | None:
+    """The loadpoint index of the vehicle called `name` (its API name or its title), or None."""
+    names = vehicle_names(site)
+    if name in names:
+        return names[name]
+    for lp in site.loadpoints:
+        if lp.config.vehicle is not None and lp.config.vehicle.title == name:
+            return lp.index
+    folded = name.casefold()
+    for lp in site.loadpoints:
+        if lp.config.vehicle is not None and lp.config.vehicle.title.casefold() == folded:
+            return lp.index
+    return None
+
+
+# --- the document --------------------------------------------------------------------------------
+
+
+def build_state(
+    site: Site,
+    now: datetime,
+    *,
+    version: str = EVCC_VERSION,
+    currency: str = "EUR",
+) -> dict[str, Any]:
+    """The evcc state document of `site` at `now` (bare, no `result` wrapper)."""
+    names = {index: name for name, index in vehicle_names(site).items()}
+    doc: dict[str, Any] = {}
+    doc.update(_site_keys(site))
+    doc.update(_tariff_keys(site, now))
+    doc["statistics"] = _statistics(site.sessions.listed(), now)
+    doc["vehicles"] = {names[lp.index]: _vehicle(lp) for lp in site.loadpoints if lp.index in names}
+    doc["telemetry"] = site.telemetry
+    doc["version"] = version
+    doc["currency"] = currency
+    doc["loadpoints"] = [_loadpoint(lp, names.get(lp.index, ""), now) for lp in site.loadpoints]
+    return doc
+
+
+def _site_keys(site: Site) -> dict[str, Any]:
+    config, m, s = site.config, site.measurements, site.settings
+    doc: dict[str, Any] = {
+        "siteTitle": config.title,
+        "gridConfigured": config.grid_configured,
+        "pvConfigured": config.pv_configured,
+        "batteryConfigured": config.battery_configured,
+        "interval": _number(site.interval_s),
+    }
+    # grid: old flat keys and current object
+    grid: dict[str, Any] = {"power": _number(m.grid_power)}
+    doc["gridPower"] = grid["power"]
+    if m.grid_powers is not None:
+        grid["powers"] = doc["gridPowers"] = [_number(p) for p in m.grid_powers]
+    if m.grid_currents is not None:
+        grid["currents"] = doc["gridCurrents"] = [_number(c) for c in m.grid_currents]
+    if m.grid_energy is not None:
+        grid["energy"] = doc["gridEnergy"] = _number(m.grid_energy)
+    doc["grid"] = grid
+    # pv
+    doc["pvPower"] = _number(m.pv_power)
+    if m.pv_energy is not None:
+        doc["pvEnergy"] = _number(m.pv_energy)
+    doc["pv"] = [_meter(pv) for pv in m.pv]
+    # battery (list shape, see module doc)
+    if config.battery_configured:
+        doc["batteryPower"] = _number(m.battery_power)
+        if m.battery_soc is not None:
+            doc["batterySoc"] = _number(m.battery_soc)
+        if m.battery_capacity is not None:
+            doc["batteryCapacity"] = _number(m.battery_capacity)
+        energies = [b.energy for b in m.battery if b.energy is not None]
+        if energies:
+            doc["batteryEnergy"] = _number(sum(energies))
+        doc["battery"] = [{**_meter(b), "controllable": False} for b in m.battery]
+    doc["auxPower"] = _number(m.aux_power)
+    doc["homePower"] = _number(m.home_power)
+    doc["greenShareHome"] = _number(m.green_share_home)
+    doc["greenShareLoadpoints"] = _number(m.green_share_loadpoints)
+    doc["residualPower"] = _number(s.residual_power)
+    doc["prioritySoc"] = _number(s.priority_soc)
+    doc["bufferSoc"] = _number(s.buffer_soc)
+    doc["bufferStartSoc"] = _number(s.buffer_start_soc)
+    return doc
+
+
+def _meter(reading: MeterReading) -> dict[str, Any]:
+    """One pv/battery entry: power always, the other values when the meter has them."""
+    entry: dict[str, Any] = {"power": _number(reading.power)}
+    if reading.energy is not None:
+        entry["energy"] = _number(reading.energy)
+    if reading.soc is not None:
+        entry["soc"] = _number(reading.soc)
+    if reading.capacity is not None:
+        entry["capacity"] = _number(reading.capacity)
+    return entry
+
+
+def _tariff_keys(site: Site, now: datetime) -> dict[str, Any]:
+    """Current prices (`tariffGrid`, `tariffFeedIn`, green-share weighted home/loadpoint price)."""
+    doc: dict[str, Any] = {}
+    grid = _price_now(site, "grid", now)
+    feedin = _price_now(site, "feedin", now)
+    if grid is not None:
+        doc["tariffGrid"] = _number(grid)
+    if feedin is not None:
+        doc["tariffFeedIn"] = _number(feedin)
+    if grid is not None:
+        m = site.measurements
+        paid_back = feedin or 0.0
+        for key, share in (
+            ("tariffPriceHome", m.green_share_home),
+            ("tariffPriceLoadpoints", m.green_share_loadpoints),
+        ):
+            doc[key] = _number(grid * (1 - share) + paid_back * share)
+    planner = site.tariffs.get("planner") or site.tariffs.get("grid")
+    if planner is None:
+        doc["smartCostType"] = None
+    elif isinstance(planner, FixedTariff) and not planner.dynamic:
+        doc["smartCostType"] = "pricestatic"
+    else:
+        doc["smartCostType"] = "priceforecast"
+    return doc
+
+
+def _price_now(site: Site, kind: str, now: datetime) -> float | None:
+    try:
+        rates = site.rates(kind, now)
+    except Exception:
+        return None
+    if not rates:
+        return None
+    rate: Rate | None = current_rate(rates, now)
+    return rate.price if rate is not None else None
+
+
+def _statistics(sessions: Sequence[Session], now: datetime) -> dict[str, Any]:
+    """evcc's charging statistics from the session log (30 days, 365 days, this year, total)."""
+    year_start = now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    windows: dict[str, datetime | None] = {
+        "30d": now - timedelta(days=30),
+        "365d": now - timedelta(days=365),
+        "thisYear": year_start,
+        "total": None,
+    }
+    return {
+        key: _summary(s for s in sessions if since is None or (s.created or now) >= since)
+        for key, since in windows.items()
+    }
+
+
+def _summary(sessions: Iterable[Session]) -> dict[str, Any]:
+    kwh = solar = priced_kwh = price = co2_kwh = co2 = 0.0
+    for s in sessions:
+        kwh += s.charged_energy
+        solar += s.charged_energy * s.solar_percentage
+        if s.price is not None:
+            priced_kwh += s.charged_energy
+            price += s.price
+        if s.co2_per_kwh is not None:
+            co2_kwh += s.charged_energy
+            co2 += s.co2_per_kwh * s.charged_energy
+    return {
+        "avgCo2": _number(co2 / co2_kwh) if co2_kwh > 0 else 0,
+        "avgPrice": _number(price / priced_kwh) if priced_kwh > 0 else 0,
+        "chargedKWh": _number(kwh),
+        "solarPercentage": _number(solar / kwh) if kwh > 0 else 0,
+    }
+
+
+def _vehicle(lp: Loadpoint) -> dict[str, Any]:
+    vehicle = lp.config.vehicle
+    assert vehicle is not None
+    s = lp.settings
+    entry: dict[str, Any] = {
+        "title": vehicle.title,
+        "icon": "car",
+        "capacity": _number(vehicle.capacity_kwh),
+        "minSoc": s.min_soc,
+        "limitSoc": s.limit_soc,
+        "features": [] if vehicle.has_soc else ["Offline"],
+    }
+    goal = lp.plan_goal()
+    if goal is not None and goal[0] == "soc" and s.plan_time is not None:
+        entry["plan"] = {"soc": _number(goal[1]), "time": format_time(s.plan_time)}
+    return entry
+
+
+def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any]:
+    s, charger, vehicle = lp.settings, lp.config.charger, lp.config.vehicle
+    goal = lp.plan_goal()
+    planner = lp.planner
+    connected_for = (
+        (now - lp.connected_since).total_seconds()
+        if lp.connected and lp.connected_since is not None
+        else 0.0
+    )
+    doc: dict[str, Any] = {
+        "title": lp.config.title,
+        "mode": s.mode.value,
+        "priority": s.priority,
+        "enabled": lp.enabled,
+        "connected": lp.connected,
+        "charging": lp.charging,
+        "chargePower": _number(lp.charge_power),
+        "chargeCurrent": _number(lp.offered_current),  # old name of offeredCurrent
+        "offeredCurrent": _number(lp.offered_current),
+    }
+    if lp.charge_currents is not None:
+        doc["chargeCurrents"] = [_number(c) for c in lp.charge_currents]
+    if lp.charge_total_kwh is not None:
+        doc["chargeTotalImport"] = _number(lp.charge_total_kwh)
+    doc.update(
+        {
+            # session (energies in Wh, as evcc publishes them)
+            "sessionEnergy": _number(lp.session_energy_wh),
+            "chargedEnergy": _number(lp.session_energy_wh),
+            "sessionSolarPercentage": _number(lp.session_solar_percentage),
+            "sessionPrice": None,
+            "sessionPricePerKWh": None,
+            "sessionCo2PerKWh": None,
+            "chargeDuration": _seconds(lp.charge_duration),
+            "connectedDuration": _seconds(connected_for),
+            "chargeRemainingDuration": _seconds(lp.remaining_duration()),
+            "chargeRemainingEnergy": _number(lp.remaining_energy_wh()),
+            # settings
+            "minCurrent": _number(s.min_current),
+            "maxCurrent": _number(s.max_current),
+            "effectiveMinCurrent": _number(s.min_current),
+            "effectiveMaxCurrent": _number(s.max_current),
+            "enableThreshold": _number(s.enable_threshold),
+            "disableThreshold": _number(s.disable_threshold),
+            "enableDelay": _seconds(s.enable_delay),
+            "disableDelay": _seconds(s.disable_delay),
+            "effectivePriority": s.priority,
+            # phases
+            "phasesConfigured": s.phases_configured,
+            "phasesEnabled": lp.physical_phases,
+            "phasesActive": lp.active_phases,
+            "chargerPhases1p3p": charger.phases_switchable,
+            "chargerPhaseSwitching": charger.phases_switchable,
+            "chargerSinglePhase": charger.phases == 1,
+            "chargerFeatureIntegratedDevice": False,
+            "chargerFeatureHeating": False,
+            "chargerIcon": None,
+            # timers
+            "pvAction": lp.pv_action.value,
+            "pvRemaining": _seconds(lp.pv_remaining),
+            "phaseAction": lp.phase_action.value,
+            "phaseRemaining": _seconds(lp.phase_remaining),
+            # limits: old names, current names
+            "minSoc": s.min_soc,
+            "effectiveMinSoc": s.min_soc,
+            "targetSoc": s.limit_soc,
+            "limitSoc": s.limit_soc,
+            "effectiveLimitSoc": lp.effective_limit_soc,
+            "targetEnergy": _number(s.limit_energy),
+            "limitEnergy": _number(s.limit_energy),
+            # plan: old name, current names
+            "targetTime": format_time(s.plan_time),
+            "planTime": format_time(s.plan_time),
+            "planSoc": s.plan_soc,
+            "planEnergy": _number(s.plan_energy),
+            "effectivePlanTime": format_time(s.plan_time if goal is not None else None),
+            "effectivePlanSoc": _number(goal[1]) if goal is not None and goal[0] == "soc" else 0,
+            "planActive": lp.plan_active,
+            "planProjectedStart": format_time(planner.projected_start),
+            "planProjectedEnd": format_time(planner.projected_end),
+            "planOverrun": _seconds(planner.overrun.total_seconds()),
+            # vehicle
+            "vehicleName": vehicle_name,
+            "vehicleTitle": vehicle.title if vehicle is not None else "",
+            "vehiclePresent": vehicle is not None,
+            "vehicleSoc": _optional(lp.vehicle_soc) or 0,
+            "vehicleDetectionActive": False,
+        }
+    )
+    if vehicle is not None:
+        doc["vehicleCapacity"] = _number(vehicle.capacity_kwh)
+        doc["vehicleFeatureOffline"] = not vehicle.has_soc
+    return doc
+
+
+# --- /ws -----------------------------------------------------------------------------------------
+
+
+def flatten_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The /ws view of a state document: site keys as they are, loadpoint keys as
+    `loadpoints.<0-based index>.<key>` (evcc's websocket keys)."""
+    flat: dict[str, Any] = {}
+    for key, value in state.items():
+        if key == "loadpoints" and isinstance(value, list):
+            for index, lp in enumerate(value):
+                for lp_key, lp_value in lp.items():
+                    flat[f"loadpoints.{index}.{lp_key}"] = lp_value
+        else:
+            flat[key] = value
+    return flat

@@ -1,0 +1,670 @@
+"""Route by route against the evcc port on 127.0.0.1 (EvccApiServer, real sockets)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from custom_components.evcc_ha.api.server import EvccApiServer
+from custom_components.evcc_ha.core.model import (
+    ChargerConfig,
+    LoadpointConfig,
+    Mode,
+    VehicleConfig,
+)
+from custom_components.evcc_ha.core.settings import LoadpointSettings
+from custom_components.evcc_ha.core.tariff import Rate, RatesTariff
+
+from .backend import T0, HarnessBackend, make_site
+from .conftest import garage
+
+JSON = "application/json"
+NOT_FOUND = "404 page not found\n"
+
+
+async def fetch(
+    client: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
+) -> tuple[int, str, Any]:
+    """(status, content type, body as JSON when it is JSON else text)."""
+    async with client.request(method, path, **kwargs) as response:
+        text = await response.text()
+        ctype = response.content_type
+        body: Any = text
+        if ctype == JSON:
+            body = await response.json()
+        return response.status, ctype, body
+
+
+async def state(client: aiohttp.ClientSession) -> dict[str, Any]:
+    status, ctype, body = await fetch(client, "GET", "/api/state")
+    assert status == 200 and ctype == JSON
+    assert isinstance(body, dict)
+    return body
+
+
+def lp_of(doc: dict[str, Any]) -> dict[str, Any]:
+    lp: dict[str, Any] = doc["loadpoints"][0]
+    return lp
+
+
+# --- every route of the seed document ------------------------------------------------------------
+
+SEED_WRITES = [
+    # (method, path, body, where the state shows it: (loadpoint?, key, value))
+    ("POST", "/api/buffersoc/50", 50, (False, "bufferSoc", 50)),
+    ("POST", "/api/prioritysoc/30", 30, (False, "prioritySoc", 30)),
+    ("POST", "/api/residualpower/-690", -690, (False, "residualPower", -690)),
+    ("POST", "/api/telemetry/true", {"result": True}, (False, "telemetry", True)),
+    ("POST", "/api/loadpoints/1/mode/pv", "pv", (True, "mode", "pv")),
+    ("POST", "/api/loadpoints/1/minsoc/20", {"result": 20}, (True, "minSoc", 20)),
+    ("POST", "/api/loadpoints/1/target/soc/80", {"result": 80}, (True, "targetSoc", 80)),
+    (
+        "POST",
+        "/api/loadpoints/1/target/energy/12.5",
+        {"result": 12.5},
+        (True, "targetEnergy", 12.5),
+    ),
+    (
+        "POST",
+        "/api/loadpoints/1/target/time/2026-06-22T07:00:00Z",
+        {"result": {"soc": 100, "energy": 0, "time": "2026-06-22T07:00:00Z"}},
+        (True, "targetTime", "2026-06-22T07:00:00Z"),
+    ),
+    ("POST", "/api/loadpoints/1/phases/3", 3, (True, "phasesConfigured", 3)),
+    ("POST", "/api/loadpoints/1/mincurrent/8", 8, (True, "minCurrent", 8)),
+    ("POST", "/api/loadpoints/1/maxcurrent/14", 14, (True, "maxCurrent", 14)),
+    ("POST", "/api/loadpoints/1/enable/threshold/-500", -500, (True, "enableThreshold", -500)),
+    ("POST", "/api/loadpoints/1/disable/threshold/200.5", 200.5, (True, "disableThreshold", 200.5)),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "expected", "shown"), SEED_WRITES)
+async def test_seed_write_routes(
+    client: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    expected: object,
+    shown: tuple[bool, str, object],
+) -> None:
+    status, ctype, body = await fetch(client, method, path)
+    assert (status, ctype, body) == (200, JSON, expected)
+    doc = await state(client)  # the next /api/state shows the new value at once
+    in_lp, key, value = shown
+    assert (lp_of(doc) if in_lp else doc)[key] == value
+
+
+async def test_seed_read_routes(client: aiohttp.ClientSession) -> None:
+    assert await fetch(client, "GET", "/api/health") == (200, "text/plain", "OK\n")
+    assert await fetch(client, "GET", "/api/sessions") == (200, JSON, [])
+    assert await fetch(client, "GET", "/api/telemetry") == (200, JSON, {"result": False})
+    assert await fetch(client, "GET", "/api/loadpoints/1/target/plan") == (
+        200,
+        JSON,
+        {"result": {"duration": 0, "plan": None, "unit": "", "power": 11040}},
+    )
+    status, ctype, doc = await fetch(client, "GET", "/api/state")
+    assert (status, ctype) == (200, JSON)
+    assert doc["siteTitle"] == "Home" and "result" not in doc
+
+
+async def test_delete_target_time(client: aiohttp.ClientSession) -> None:
+    await fetch(client, "POST", "/api/loadpoints/1/target/time/2026-06-22T07:00:00Z")
+    assert await fetch(client, "DELETE", "/api/loadpoints/1/target/time") == (
+        200,
+        JSON,
+        {"result": {}},
+    )
+    lp = lp_of(await state(client))
+    assert lp["targetTime"] is None and lp["planTime"] is None
+
+
+async def test_curl_example_from_the_seed_document(server: EvccApiServer) -> None:
+    """`curl -X POST http://evcc:7070/api/loadpoints/1/mode/pv` (the seed's example)."""
+    import asyncio
+    import shutil
+
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl not installed")
+    proc = await asyncio.create_subprocess_exec(
+        curl, "-sS", "-i", "-X", "POST", f"http://127.0.0.1:{server.port}/api/loadpoints/1/mode/pv",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err
+    head, _, body = out.decode().partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200")
+    assert "Content-Type: application/json" in head
+    assert body == '"pv"'
+    assert server.backend.site.loadpoints[0].settings.mode == Mode.PV
+
+
+# --- current evcc's names: aliases onto the same settings ----------------------------------------
+
+
+async def test_limitsoc_and_target_soc_are_one_setting(client: aiohttp.ClientSession) -> None:
+    assert await fetch(client, "POST", "/api/loadpoints/1/limitsoc/75") == (200, JSON, 75)
+    lp = lp_of(await state(client))
+    assert lp["limitSoc"] == lp["targetSoc"] == lp["effectiveLimitSoc"] == 75
+    await fetch(client, "POST", "/api/loadpoints/1/target/soc/85")
+    assert lp_of(await state(client))["limitSoc"] == 85
+
+
+async def test_limitenergy_and_target_energy_are_one_setting(client: aiohttp.ClientSession) -> None:
+    assert await fetch(client, "POST", "/api/loadpoints/1/limitenergy/7.5") == (200, JSON, 7.5)
+    lp = lp_of(await state(client))
+    assert lp["limitEnergy"] == lp["targetEnergy"] == 7.5
+
+
+async def test_energy_plan(client: aiohttp.ClientSession, backend: HarnessBackend) -> None:
+    status, _, body = await fetch(
+        client, "POST", "/api/loadpoints/1/plan/energy/10/2026-06-22T07:00:00.000Z"
+    )
+    assert (status, body) == (200, {"energy": 10, "time": "2026-06-22T07:00:00Z"})
+    lp = lp_of(await state(client))
+    assert lp["planEnergy"] == 10 and lp["planTime"] == "2026-06-22T07:00:00Z"
+    assert lp["targetTime"] == "2026-06-22T07:00:00Z"
+    assert await fetch(client, "DELETE", "/api/loadpoints/1/plan/energy") == (200, JSON, {})
+    lp = lp_of(await state(client))
+    assert lp["planEnergy"] == 0 and lp["planTime"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "value"),
+    [
+        ("/api/loadpoints/1/enable/delay/90", "enableDelay", 90),
+        ("/api/loadpoints/1/disable/delay/300", "disableDelay", 300),
+        ("/api/loadpoints/1/priority/2", "priority", 2),
+    ],
+)
+async def test_current_loadpoint_aliases(
+    client: aiohttp.ClientSession, path: str, key: str, value: int
+) -> None:
+    assert await fetch(client, "POST", path) == (200, JSON, value)
+    assert lp_of(await state(client))[key] == value
+
+
+async def test_bufferstartsoc(client: aiohttp.ClientSession) -> None:
+    assert await fetch(client, "POST", "/api/bufferstartsoc/90") == (200, JSON, 90)
+    assert (await state(client))["bufferStartSoc"] == 90
+
+
+async def test_settings_telemetry_real_path(client: aiohttp.ClientSession) -> None:
+    assert await fetch(client, "GET", "/api/settings/telemetry") == (200, JSON, {"result": False})
+    assert await fetch(client, "POST", "/api/settings/telemetry/1") == (200, JSON, True)
+    assert await fetch(client, "GET", "/api/telemetry") == (200, JSON, {"result": True})
+    assert await fetch(client, "POST", "/api/settings/telemetry/false") == (200, JSON, False)
+    assert (await state(client))["telemetry"] is False
+    status, _, body = await fetch(client, "POST", "/api/telemetry/maybe")
+    assert (status, body) == (400, {"error": "invalid telemetry: 'maybe'"})
+
+
+@pytest.mark.parametrize("name", ["id_3", "ID.3", "id.3"])
+async def test_vehicle_routes_by_name_or_title(client: aiohttp.ClientSession, name: str) -> None:
+    assert await fetch(client, "POST", f"/api/vehicles/{name}/minsoc/25") == (
+        200,
+        JSON,
+        {"soc": 25},
+    )
+    assert await fetch(client, "POST", f"/api/vehicles/{name}/limitsoc/90") == (
+        200,
+        JSON,
+        {"soc": 90},
+    )
+    doc = await state(client)
+    assert doc["vehicles"]["id_3"]["minSoc"] == 25 and doc["vehicles"]["id_3"]["limitSoc"] == 90
+    assert lp_of(doc)["minSoc"] == 25 and lp_of(doc)["limitSoc"] == 90
+
+
+async def test_vehicle_plan(client: aiohttp.ClientSession) -> None:
+    status, _, body = await fetch(
+        client, "POST", "/api/vehicles/id_3/plan/soc/80/2026-06-22T09:00:00+02:00?precondition=600"
+    )
+    assert (status, body) == (200, {"soc": 80, "time": "2026-06-22T09:00:00+02:00"})
+    doc = await state(client)
+    assert doc["vehicles"]["id_3"]["plan"] == {"soc": 80, "time": "2026-06-22T09:00:00+02:00"}
+    lp = lp_of(doc)
+    assert lp["planSoc"] == lp["effectivePlanSoc"] == 80
+    assert lp["effectivePlanTime"] == "2026-06-22T09:00:00+02:00"
+    status, _, plan = await fetch(client, "GET", "/api/loadpoints/1/plan")
+    assert status == 200
+    assert plan["planId"] == 1 and plan["planTime"] == "2026-06-22T09:00:00+02:00"
+    assert plan["duration"] > 0 and plan["power"] == 11040
+    assert plan["plan"][-1]["end"] == "2026-06-22T07:00:00Z"  # late start, no tariff
+    assert await fetch(client, "DELETE", "/api/vehicles/id_3/plan/soc") == (200, JSON, {})
+    doc = await state(client)
+    assert "plan" not in doc["vehicles"]["id_3"] and lp_of(doc)["planTime"] is None
+
+
+async def test_unknown_vehicle_is_404(client: aiohttp.ClientSession) -> None:
+    status, ctype, body = await fetch(client, "POST", "/api/vehicles/tesla/minsoc/20")
+    assert (status, ctype, body) == (404, JSON, {"error": "vehicle not found: tesla"})
+
+
+async def test_vehicle_name_with_colon_and_spaces(
+    start_server: Callable[..., EvccApiServer],
+) -> None:
+    site = make_site([LoadpointConfig(title="A", vehicle=VehicleConfig(title="My Car"))])
+    srv = start_server(HarnessBackend(site))
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            assert (await fetch(client, "POST", "/api/vehicles/my_car/minsoc/10"))[0] == 200
+            assert (await fetch(client, "POST", "/api/vehicles/My%20Car/minsoc/15"))[0] == 200
+            assert (await fetch(client, "POST", "/api/vehicles/db:12/minsoc/15"))[0] == 404
+    finally:
+        await srv.stop()
+    assert site.loadpoints[0].settings.min_soc == 15
+
+
+# --- errors: 404, 400 (nothing changes), 405 -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/loadpoints/2/mode/pv"),  # only one loadpoint (vector 32)
+        ("POST", "/api/loadpoints/0/mode/pv"),
+        ("POST", "/api/loadpoints/01/mode/pv"),
+        ("POST", "/api/loadpoints/99999999999999999999/mode/pv"),
+        ("POST", "/api/loadpoints/1/mode/PV"),  # regex (vector 31)
+        ("POST", "/api/loadpoints/1/minsoc/-5"),
+        ("POST", "/api/loadpoints/1/target/time/tomorrow"),
+        ("POST", "/api/loadpoints/1/mode"),
+        ("GET", "/api/nothing"),
+        ("GET", "/api/loadpoints/2/target/plan"),
+        ("DELETE", "/api/loadpoints/3/target/time"),
+    ],
+)
+async def test_unknown_path_or_loadpoint_is_404_text(
+    client: aiohttp.ClientSession, method: str, path: str
+) -> None:
+    assert await fetch(client, method, path) == (404, "text/plain", NOT_FOUND)
+
+
+BAD_VALUES = [
+    ("/api/loadpoints/1/mode/fast", "invalid value: fast"),  # vector 31
+    (
+        "/api/loadpoints/1/minsoc/150",
+        "minSoc must be between 0 and 100: 150",
+    ),  # vector 36 (see README)
+    ("/api/loadpoints/1/target/soc/101", "limitSoc must be between 0 and 100: 101"),
+    ("/api/loadpoints/1/target/energy/1.2.3", "invalid limitEnergy: '1.2.3'"),
+    ("/api/loadpoints/1/target/time/2020-01-01T00:00:00Z", "timestamp is in the past"),  # vector 33
+    (
+        "/api/loadpoints/1/target/time/2026-13-01T00:00:00Z",
+        "parsing time '2026-13-01T00:00:00Z': not RFC3339",
+    ),
+    (
+        "/api/loadpoints/1/target/time/9999-12-31T23:59:59-12:00",
+        "parsing time '9999-12-31T23:59:59-12:00': out of range",
+    ),
+    ("/api/loadpoints/1/phases/2", "invalid number of phases: 2"),  # vector 17
+    ("/api/loadpoints/1/phases/0", "invalid number of phases: 0"),
+    ("/api/loadpoints/1/mincurrent/20", "min current must be smaller or equal than max current"),
+    ("/api/loadpoints/1/mincurrent/0", "min current must be positive: 0"),
+    ("/api/loadpoints/1/maxcurrent/4", "max current must be greater or equal than min current"),
+    (
+        "/api/loadpoints/1/maxcurrent/40",
+        "max current must not exceed the charger's maximum of 32 A",
+    ),
+    ("/api/loadpoints/1/enable/threshold/-1.2.3", "invalid enableThreshold: '-1.2.3'"),
+    ("/api/loadpoints/1/priority/1.5", "invalid priority: '1.5' is not a whole number"),
+    ("/api/loadpoints/1/limitsoc/80.5", "invalid limitSoc: '80.5' is not a whole number"),
+    ("/api/loadpoints/1/plan/energy/5/2020-01-01T00:00:00Z", "timestamp is in the past"),
+    ("/api/loadpoints/1/plan/energy/1..2/2030-01-01T00:00:00Z", "invalid planEnergy: '1..2'"),
+    (
+        "/api/vehicles/id_3/plan/soc/120/2030-01-01T00:00:00Z",
+        "planSoc must be between 0 and 100: 120",
+    ),
+    ("/api/vehicles/id_3/plan/soc/80/2020-01-01T00:00:00Z", "timestamp is in the past"),
+    ("/api/buffersoc/101", "bufferSoc must be between 0 and 100: 101"),
+    ("/api/residualpower/1.2.3", "invalid residualPower: '1.2.3'"),
+]
+
+
+@pytest.mark.parametrize(("path", "message"), BAD_VALUES)
+async def test_bad_value_is_400_json_and_changes_nothing(
+    client: aiohttp.ClientSession, backend: HarnessBackend, path: str, message: str
+) -> None:
+    before = backend.site.to_dict()
+    doc_before = await state(client)
+    assert await fetch(client, "POST", path) == (400, JSON, {"error": message})
+    assert backend.site.to_dict() == before
+    assert await state(client) == doc_before
+
+
+async def test_site_plausibility_errors(client: aiohttp.ClientSession) -> None:
+    await fetch(client, "POST", "/api/buffersoc/50")
+    assert await fetch(client, "POST", "/api/prioritysoc/60") == (
+        400,
+        JSON,
+        {"error": "priority soc must not be larger than buffer soc"},
+    )
+
+
+async def test_battery_not_configured(start_server: Callable[..., EvccApiServer]) -> None:
+    """Vector 34."""
+    srv = start_server(HarnessBackend(make_site([garage()])))
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            assert await fetch(client, "POST", "/api/buffersoc/50") == (
+                400,
+                JSON,
+                {"error": "battery not configured"},
+            )
+    finally:
+        await srv.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/loadpoints/1/mode/pv"),  # vector 31
+        ("PUT", "/api/loadpoints/1/mode/pv"),
+        ("POST", "/api/state"),
+        ("DELETE", "/api/health"),
+        ("POST", "/api/loadpoints/1/target/time"),
+        ("GET", "/api/loadpoints/1/plan/energy"),
+        ("POST", "/api/sessions"),
+        ("PATCH", "/api/vehicles/id_3/plan/soc"),
+    ],
+)
+async def test_wrong_method_is_405_empty(
+    client: aiohttp.ClientSession, backend: HarnessBackend, method: str, path: str
+) -> None:
+    before = backend.site.to_dict()
+    async with client.request(method, path) as response:
+        assert response.status == 405
+        assert await response.read() == b""
+    assert backend.site.to_dict() == before
+
+
+async def test_request_bodies_are_ignored(client: aiohttp.ClientSession) -> None:
+    """ioBroker's axios sends `{"timeout": 5000}` as the body of its writes."""
+    status, _, body = await fetch(
+        client, "POST", "/api/loadpoints/1/mode/now", json={"timeout": 5000}
+    )
+    assert (status, body) == (200, "now")
+    status, _, body = await fetch(
+        client, "POST", "/api/loadpoints/1/maxcurrent/10", data=b"\xff\x00garbage"
+    )
+    assert (status, body) == (200, 10)
+
+
+async def test_read_only_port_refuses_every_write(
+    backend: HarnessBackend, start_server: Callable[..., EvccApiServer]
+) -> None:
+    srv = start_server(backend, read_only=True)
+    await srv.start()
+    before = backend.site.to_dict()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            for method, path, *_ in SEED_WRITES:
+                status, ctype, body = await fetch(client, method, path)
+                assert (status, ctype) == (403, JSON), path
+                assert "read-only" in body["error"]
+            assert (await fetch(client, "DELETE", "/api/loadpoints/1/target/time"))[0] == 403
+            assert (await fetch(client, "POST", "/api/vehicles/id_3/minsoc/5"))[0] == 403
+            assert (await fetch(client, "GET", "/api/state"))[0] == 200
+            assert (await fetch(client, "GET", "/api/health"))[0] == 200
+    finally:
+        await srv.stop()
+    assert backend.site.to_dict() == before
+
+
+# --- a setting reaches the charger at once -------------------------------------------------------
+
+
+async def test_setting_is_sent_to_the_charger_at_once(
+    client: aiohttp.ClientSession, backend: HarnessBackend
+) -> None:
+    charger = backend.chargers[0]
+    assert not charger.enabled
+    assert await fetch(client, "POST", "/api/loadpoints/1/mode/now") == (200, JSON, "now")
+    assert charger.enabled and charger.offered == 16  # before the next cycle
+    assert lp_of(await state(client))["enabled"] is True
+    assert await fetch(client, "POST", "/api/loadpoints/1/maxcurrent/10") == (200, JSON, 10)
+    assert charger.offered == 10
+    assert lp_of(await state(client))["offeredCurrent"] == 10
+    assert await fetch(client, "POST", "/api/loadpoints/1/mode/off") == (200, JSON, "off")
+    assert not charger.enabled
+
+
+# --- /api/state?jq= ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (".siteTitle", "Home"),
+        (".result.siteTitle", "Home"),  # old clients wrote .result…
+        (".result", None),  # → the whole document (checked below)
+        (".loadpoints[0].vehicleTitle", "ID.3"),
+        (".result.loadpoints[0].mode", "off"),
+        ("{title: .siteTitle, n: (.loadpoints | length)}", {"title": "Home", "n": 1}),
+        (".loadpoints | map(select(.connected)) | map(.title)", ["Garage"]),
+        (".missing // 42", 42),
+        ("empty", None),
+        (".version", "0.207.0"),
+        (".results", None),  # not the old envelope: nothing stripped
+    ],
+)
+async def test_jq(client: aiohttp.ClientSession, query: str, expected: object) -> None:
+    status, ctype, body = await fetch(client, "GET", "/api/state", params={"jq": query})
+    assert (status, ctype) == (200, JSON)
+    if query == ".result":
+        assert body == await state(client)
+    else:
+        assert body == expected
+
+
+@pytest.mark.parametrize(
+    "query", [".foo[", '.siteTitle | error("boom")', ".siteTitle.x", "x" * 5000]
+)
+async def test_jq_error_is_400_json(client: aiohttp.ClientSession, query: str) -> None:
+    status, ctype, body = await fetch(client, "GET", "/api/state", params={"jq": query})
+    assert (status, ctype) == (400, JSON)
+    assert isinstance(body["error"], str) and body["error"]
+
+
+# --- health, tariffs, plan -----------------------------------------------------------------------
+
+
+async def test_health_follows_the_cycle(
+    client: aiohttp.ClientSession, backend: HarnessBackend
+) -> None:
+    """Vector 37: 20 s after a good cycle (interval 30 s) healthy, 95 s after not."""
+    backend.clock.advance(20)
+    assert await fetch(client, "GET", "/api/health") == (200, "text/plain", "OK\n")
+    backend.clock.advance(75)
+    async with client.get("/api/health") as response:
+        assert response.status == 500
+        assert await response.read() == b""
+
+
+TZ2 = timedelta(hours=2)
+
+
+def tariff_backend() -> HarnessBackend:
+    hour = timedelta(hours=1)
+    grid = RatesTariff(
+        [Rate(T0 + i * hour, T0 + (i + 1) * hour, p) for i, p in enumerate([0.3, 0.2, 0.1, 0.25])]
+    )
+    feedin = RatesTariff([Rate(T0, T0 + 4 * hour, 0.08)])
+    site = make_site([garage()], tariffs={"grid": grid, "feedin": feedin})
+    b = HarnessBackend(site)
+    b.cycle(status={0: "B"}, soc={0: 70.0}, after=0)
+    return b
+
+
+async def test_tariffs(start_server: Callable[..., EvccApiServer]) -> None:
+    srv = start_server(tariff_backend())
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            status, ctype, body = await fetch(client, "GET", "/api/tariff/grid")
+            assert (status, ctype) == (200, JSON)
+            assert body["rates"][0] == {
+                "start": "2026-06-21T10:00:00Z",
+                "end": "2026-06-21T11:00:00Z",
+                "price": 0.3,
+                "value": 0.3,  # current evcc's name, next to the old one
+            }
+            assert [r["price"] for r in body["rates"]] == [0.3, 0.2, 0.1, 0.25]
+            status, _, body = await fetch(client, "GET", "/api/tariff/planner")
+            assert status == 200 and len(body["rates"]) == 4  # the grid tariff plans
+            status, _, body = await fetch(client, "GET", "/api/tariff/feedin")
+            assert status == 200 and body["rates"][0]["value"] == 0.08
+            for kind in ("co2", "solar"):  # vector 35
+                assert await fetch(client, "GET", f"/api/tariff/{kind}") == (
+                    404,
+                    JSON,
+                    {"error": "tariff not available"},
+                )
+            assert (await fetch(client, "GET", "/api/tariff/Grid"))[0] == 404
+    finally:
+        await srv.stop()
+
+
+async def test_tariff_not_configured(client: aiohttp.ClientSession) -> None:
+    for kind in ("grid", "feedin", "planner"):
+        assert await fetch(client, "GET", f"/api/tariff/{kind}") == (
+            404,
+            JSON,
+            {"error": "tariff not available"},
+        )
+
+
+async def test_target_plan_empty_time_means_the_set_one(client: aiohttp.ClientSession) -> None:
+    status, _, body = await fetch(client, "GET", "/api/loadpoints/1/target/plan?targetTime=")
+    assert (status, body["result"]["duration"], body["result"]["plan"]) == (200, 0, None)
+
+
+async def test_target_plan_with_tariff(start_server: Callable[..., EvccApiServer]) -> None:
+    backend = tariff_backend()
+    backend.site.loadpoints[0].settings.limit_soc = 80
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            status, _, body = await fetch(
+                client,
+                "GET",
+                "/api/loadpoints/1/target/plan",
+                params={"targetTime": "2026-06-21T14:00:00Z"},
+            )
+            assert status == 200
+            result = body["result"]
+            assert result["unit"] == "" and result["power"] == 11040
+            # 58 kWh, 70 → 80 % at 11.04 kW: well under one hour, in the cheapest slot (0.1)
+            assert 0 < result["duration"] < 3600
+            assert [slot["price"] for slot in result["plan"]] == [0.1]
+            assert result["plan"][0]["start"] == "2026-06-21T12:00:00Z"
+            # a `+` offset arrives as a blank in a query string: accepted
+            status, _, body2 = await fetch(
+                client, "GET", "/api/loadpoints/1/target/plan?targetTime=2026-06-21T16:00:00+02:00"
+            )
+            assert status == 200 and body2 == body
+    finally:
+        await srv.stop()
+
+
+@pytest.mark.parametrize(
+    "value", ["bad", "2026-06-21", "2026-06-21T14:00:00", "0001-01-01T00:00:00Z"]
+)
+async def test_target_plan_bad_time_is_400_empty(client: aiohttp.ClientSession, value: str) -> None:
+    """Vector 27."""
+    async with client.get(
+        "/api/loadpoints/1/target/plan", params={"targetTime": value}
+    ) as response:
+        assert response.status == 400
+        assert await response.read() == b""
+
+
+async def test_target_plan_offline_vehicle_energy(
+    start_server: Callable[..., EvccApiServer],
+) -> None:
+    """Vector 25: 10 kWh at 3p 16 A (11040 W) → 3260 s."""
+    lp = LoadpointConfig(
+        title="Garage",
+        charger=ChargerConfig(),
+        vehicle=VehicleConfig(title="Old", has_soc=False),
+    )
+    backend = HarnessBackend(make_site([lp], settings=[LoadpointSettings(limit_energy=10.0)]))
+    backend.cycle(status={0: "B"})
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            status, _, body = await fetch(
+                client, "GET", "/api/loadpoints/1/target/plan?targetTime=2026-06-22T07:00:00Z"
+            )
+            assert status == 200
+            assert body["result"]["duration"] == 3260
+            assert body["result"]["plan"] == [
+                {"start": "2026-06-22T06:05:39.130435Z", "end": "2026-06-22T07:00:00Z", "price": 0}
+            ]
+            # the preview did not set a plan
+            assert backend.site.loadpoints[0].settings.plan_time is None
+    finally:
+        await srv.stop()
+
+
+# --- everything JSON is application/json ---------------------------------------------------------
+
+
+async def test_cors_and_options(client: aiohttp.ClientSession) -> None:
+    async with client.options("/api/loadpoints/1/mode/pv") as response:
+        assert response.status == 204
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+        assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    async with client.get("/api/state") as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+async def test_root_page_is_evcc_app_compatible(client: aiohttp.ClientSession) -> None:
+    status, ctype, body = await fetch(client, "GET", "/")
+    assert (status, ctype) == (200, "text/html")
+    assert "evcc-app-compatible" in body
+
+
+class SlowClockBackend(HarnessBackend):
+    """Time passes while a setting is applied (a slow charger write)."""
+
+    async def async_set_loadpoint(self, index: int, key: str, value: object) -> object:
+        stored = await super().async_set_loadpoint(index, key, value)
+        self.clock.advance(3600)
+        return stored
+
+
+async def test_two_part_plan_is_undone_when_its_second_half_fails(
+    start_server: Callable[..., EvccApiServer],
+) -> None:
+    backend = SlowClockBackend(make_site([garage()]))
+    backend.cycle(status={0: "B"})
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            # 30 min ahead when validated, in the past once the energy was applied
+            path = "/api/loadpoints/1/plan/energy/5/2026-06-21T10:30:30Z"
+            assert await fetch(client, "POST", path) == (
+                400,
+                JSON,
+                {"error": "timestamp is in the past"},
+            )
+    finally:
+        await srv.stop()
+    settings = backend.site.loadpoints[0].settings
+    assert (settings.plan_energy, settings.plan_time) == (0.0, None)
+    assert [call[1:] for call in backend.set_calls] == [
+        ("planEnergy", "5"),
+        ("planTime", "2026-06-21T10:30:30Z"),
+        ("planEnergy", 0.0),
+    ]
