@@ -146,24 +146,68 @@ def test_translations_not_empty(language: str) -> None:
     assert all(isinstance(v, str) and v.strip() for v in values(tree))
 
 
-def test_flow_errors_and_aborts_are_translated() -> None:
-    en = _load(INTEGRATION / "translations" / "en.json")["config"]
-    errors = _flow_keys("error")
-    aborts = _flow_keys("abort")
-    assert errors, "no error keys found in config_flow.py"
-    assert errors <= set(en["error"])
+FLOW_SECTIONS = {
+    "ConfigFlow": ("config",),
+    "OptionsFlow": ("options",),
+    "ConfigSubentryFlow": ("config_subentries", "loadpoint"),
+}
+
+
+def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
+    """(class, translation section, step names, error keys) of each flow in config_flow.py."""
+    strings = _load(INTEGRATION / "translations" / "en.json")
+    tree = ast.parse((INTEGRATION / "config_flow.py").read_text(encoding="utf-8"))
+    found = []
+    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        bases = [b.id for b in cls.bases if isinstance(b, ast.Name) and b.id in FLOW_SECTIONS]
+        if not bases:
+            continue
+        section: Any = strings
+        for key in FLOW_SECTIONS[bases[0]]:
+            section = section[key]
+        steps = {
+            f.name.removeprefix("async_step_")
+            for f in cls.body
+            if isinstance(f, ast.AsyncFunctionDef) and f.name.startswith("async_step_")
+        }
+        errors = {
+            node.value.value
+            for node in ast.walk(cls)
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and any(
+                isinstance(t, ast.Subscript)
+                and isinstance(t.value, ast.Name)
+                and t.value.id == "errors"
+                for t in node.targets
+            )
+        }
+        found.append((cls.name, section, steps, errors))
+    return found
+
+
+def test_every_flow_step_and_error_is_translated() -> None:
+    classes = _flow_classes()
+    assert len(classes) == 3
+    for name, section, steps, errors in classes:
+        assert steps == set(section["step"]), name
+        for step in steps:
+            texts = section["step"][step]
+            assert {"title", "data", "data_description"} <= set(texts), (name, step)
+            assert set(texts["data"]) == set(texts["data_description"]), (name, step)
+        assert errors <= set(section.get("error", {})), name
+
+
+def test_flow_aborts_are_translated() -> None:
+    strings = _load(INTEGRATION / "translations" / "en.json")
+    known = (
+        set(strings["config"]["abort"])
+        | set(strings["config_subentries"]["loadpoint"].get("abort", {}))
+        | set(strings.get("options", {}).get("abort", {}))
+    )
     # already_configured and reconfigure_successful come from Home Assistant helpers.
-    assert aborts | {"already_configured", "reconfigure_successful"} <= set(en["abort"])
-
-
-def test_flow_steps_are_translated() -> None:
-    en = _load(INTEGRATION / "translations" / "en.json")["config"]["step"]
-    source = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
-    steps = set(re.findall(r"async def async_step_(\w+)\(", source))
-    assert steps == set(en)
-    for step in steps:
-        assert {"title", "data", "data_description"} <= set(en[step])
-        assert set(en[step]["data"]) == set(en[step]["data_description"])
+    assert _flow_keys("abort") <= known | {"already_configured", "reconfigure_successful"}
 
 
 def test_icons_and_brand() -> None:

@@ -2,24 +2,162 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from functools import partial
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_SITE_TITLE, LOGGER
+from .api.backend import Backend
+from .api.http import async_register_views
+from .api.server import EvccApiServer
+from .const import (
+    CONF_API_ENABLED,
+    CONF_API_HOST,
+    CONF_API_PORT,
+    CONF_API_READ_ONLY,
+    CONF_SITE_TITLE,
+    DEFAULT_API_HOST,
+    DEFAULT_API_PORT,
+    DOMAIN,
+    LOGGER,
+    STORAGE_VERSION,
+)
+from .coordinator import EvccCoordinator, HassClock, async_build_site_devices
 from .data import EvccConfigEntry, EvccRuntimeData
+from .entity import async_register_devices, loadpoint_identifier, site_identifier
+from .services import async_setup_services
 
-# Entity platforms forwarded for every site entry; filled in as platforms are added.
-PLATFORMS: list[Platform] = []
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.DATETIME,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool:
-    """Set up one site from its config entry."""
-    entry.runtime_data = EvccRuntimeData(site_title=entry.data[CONF_SITE_TITLE])
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    LOGGER.debug("Site %s set up", entry.runtime_data.site_title)
+def _first_backend(hass: HomeAssistant) -> Backend | None:
+    """The site the Home Assistant API views serve: the first loaded entry."""
+    entries: list[EvccConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    return entries[0].runtime_data.coordinator if entries else None
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the service actions and the evcc API views (once for all sites)."""
+    async_setup_services(hass)
+    async_register_views(hass, partial(_first_backend, hass))
     return True
 
 
+async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool:
+    """Set up one site: devices, stored state, first control cycle, entities, API port."""
+    clock = HassClock()
+    try:
+        devices, demo = await async_build_site_devices(hass, entry, clock)
+    except (KeyError, ValueError, TypeError) as err:
+        # a configuration the device adapters cannot use: retrying will not help
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_configuration",
+            translation_placeholders={"site": entry.title, "error": str(err) or repr(err)},
+        ) from err
+    coordinator = EvccCoordinator(hass, entry, devices, demo=demo, clock=clock)
+    entry.runtime_data = EvccRuntimeData(
+        site_title=entry.data.get(CONF_SITE_TITLE, entry.title), coordinator=coordinator
+    )
+    await coordinator.async_restore()
+    await coordinator.async_config_entry_first_refresh()
+    async_register_devices(entry, dr.async_get(hass))
+    coordinator.async_watch_entities()
+    entry.async_on_unload(
+        hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, coordinator.async_on_stop)
+    )
+    await _async_start_api(hass, entry, coordinator)
+    # options, loadpoint subentries or the title changed: set the site up again
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    LOGGER.debug("Site %s set up with %d loadpoint(s)", entry.title, len(devices.loadpoints))
+    return True
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: EvccConfigEntry) -> None:
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+def _api_issue_id(entry: EvccConfigEntry) -> str:
+    return f"api_port_{entry.entry_id}"
+
+
+async def _async_start_api(
+    hass: HomeAssistant, entry: EvccConfigEntry, coordinator: EvccCoordinator
+) -> None:
+    """Serve evcc's API on its own port when enabled; a port in use becomes a repair issue."""
+    options = entry.options
+    issue_id = _api_issue_id(entry)
+    if not options.get(CONF_API_ENABLED):
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    host = str(options.get(CONF_API_HOST) or DEFAULT_API_HOST)
+    port = int(options.get(CONF_API_PORT) or DEFAULT_API_PORT)
+    server = EvccApiServer(coordinator, host, port, bool(options.get(CONF_API_READ_ONLY, False)))
+    try:
+        await server.start()
+    except OSError as err:
+        LOGGER.warning("evcc API of %s not started: %s", entry.title, err)
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="api_port_unavailable",
+            translation_placeholders={
+                "site": entry.title,
+                "host": host,
+                "port": str(port),
+                "error": str(err),
+            },
+        )
+        return
+    ir.async_delete_issue(hass, DOMAIN, issue_id)
+    entry.runtime_data.api_server = server
+    entry.async_on_unload(server.stop)
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool:
-    """Unload a site; everything registered with entry.async_on_unload is released too."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload a site and write its state; listeners, timers and the API port go with it."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.coordinator.async_save()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> None:
+    """A deleted site forgets its stored settings and sessions."""
+    await Store[dict[str, object]](
+        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+    ).async_remove()
+    ir.async_delete_issue(hass, DOMAIN, _api_issue_id(entry))
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EvccConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow deleting a device only when it no longer stands for the site or a loadpoint."""
+    current = {site_identifier(entry)}
+    if entry.state is ConfigEntryState.LOADED:
+        loadpoints = entry.runtime_data.coordinator.site.loadpoints
+        current |= {loadpoint_identifier(entry, lp.index) for lp in loadpoints}
+    return not device.identifiers & current

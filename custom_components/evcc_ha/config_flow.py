@@ -1,15 +1,110 @@
-"""Config flow for evcc_ha: one config entry per site, keyed by the site title."""
+"""Config flow for evcc_ha.
+
+* Config flow: one entry per site, keyed by the site title. A demo site (simulated devices) needs
+  nothing else; a real site asks for its meters (Home Assistant sensors) right away.
+* Options flow: control interval, meters, and the evcc-compatible API port.
+* Subentry flow (type ``loadpoint``): one subentry per charging point, with the charger's entities,
+  its limits and an optional vehicle; reconfigurable.
+
+Every check shows a translated error in the form and leaves the entry untouched. Reloading after a
+change is the job of the entry's update listener (set up in ``__init__``): it also sees subentries
+being added or deleted, which no flow step does.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import voluptuous as vol
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.helpers.selector import TextSelector
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    ATTR_UNIT_OF_MEASUREMENT,
+    PERCENTAGE,
+    UnitOfElectricCurrent,
+    UnitOfEnergy,
+    UnitOfTime,
+)
+from homeassistant.core import HomeAssistant, callback, split_entity_id
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntityFilterSelectorConfig,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
 from homeassistant.util import slugify
 
-from .const import CONF_SITE_TITLE, DEFAULT_SITE_TITLE, DOMAIN, MAX_SITE_TITLE_LENGTH
+from .const import (
+    CONF_API_ENABLED,
+    CONF_API_HOST,
+    CONF_API_PORT,
+    CONF_API_READ_ONLY,
+    CONF_BATTERY_CAPACITY,
+    CONF_BATTERY_INVERT,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_SOC,
+    CONF_CHARGE_METER_POWER,
+    CONF_CHARGER_CHARGING,
+    CONF_CHARGER_CURRENT,
+    CONF_CHARGER_ENABLE,
+    CONF_CHARGER_ENERGY,
+    CONF_CHARGER_MAX_CURRENT,
+    CONF_CHARGER_PHASE_COUNT,
+    CONF_CHARGER_PHASES,
+    CONF_CHARGER_PHASES_ON_1P,
+    CONF_CHARGER_POWER,
+    CONF_CHARGER_STATUS,
+    CONF_DEMO,
+    CONF_GRID_ENERGY,
+    CONF_GRID_INVERT,
+    CONF_GRID_POWER,
+    CONF_INTERVAL,
+    CONF_PV_POWER,
+    CONF_SITE_TITLE,
+    CONF_TITLE,
+    CONF_VEHICLE_CAPACITY,
+    CONF_VEHICLE_PHASES,
+    CONF_VEHICLE_SOC,
+    CONF_VEHICLE_TITLE,
+    DEFAULT_API_HOST,
+    DEFAULT_API_PORT,
+    DEFAULT_CHARGER_MAX_CURRENT,
+    DEFAULT_CHARGER_PHASE_COUNT,
+    DEFAULT_INTERVAL,
+    DEFAULT_SITE_TITLE,
+    DEFAULT_VEHICLE_CAPACITY,
+    DEFAULT_VEHICLE_PHASES,
+    DOMAIN,
+    MAX_API_PORT,
+    MAX_BATTERY_CAPACITY,
+    MAX_HARDWARE_CURRENT,
+    MAX_INTERVAL,
+    MAX_SITE_TITLE_LENGTH,
+    MAX_VEHICLE_CAPACITY,
+    MIN_API_PORT,
+    MIN_CHARGE_CURRENT,
+    MIN_INTERVAL,
+    SUBENTRY_LOADPOINT,
+)
+from .devices.ha_entities import ENERGY_UNITS, POWER_UNITS, phases_of_option
 
 
 def clean_site_title(raw: str) -> str | None:
@@ -25,13 +120,226 @@ def site_unique_id(title: str) -> str:
     return slugify(title)
 
 
-def _title_schema(default: str | None) -> vol.Schema:
-    key = (
-        vol.Required(CONF_SITE_TITLE)
-        if default is None
-        else vol.Required(CONF_SITE_TITLE, default=default)
+# Entity checks
+
+
+@dataclass(frozen=True, slots=True)
+class EntityKind:
+    """What an entity must look like for one role; `error` is the form error otherwise."""
+
+    domains: tuple[str, ...]
+    error: str
+    units: frozenset[str] | None = None  # None: any unit; empty: no unit at all
+    device_class: str | None = None  # a device class, if the entity has one, must be this
+
+
+POWER_SENSOR = EntityKind(("sensor",), "invalid_power_sensor", frozenset(POWER_UNITS), "power")
+ENERGY_SENSOR = EntityKind(("sensor",), "invalid_energy_sensor", frozenset(ENERGY_UNITS), "energy")
+SOC_SENSOR = EntityKind(("sensor",), "invalid_soc_sensor", frozenset({PERCENTAGE}), "battery")
+ENABLE_SWITCH = EntityKind(("switch", "input_boolean"), "invalid_switch")
+CURRENT_NUMBER = EntityKind(
+    ("number", "input_number"),
+    "invalid_current_number",
+    frozenset({UnitOfElectricCurrent.AMPERE}),
+    "current",
+)
+STATUS_SOURCE = EntityKind(
+    ("binary_sensor", "sensor", "select", "input_select"), "invalid_status_entity", frozenset()
+)
+CHARGING_SENSOR = EntityKind(("binary_sensor", "input_boolean"), "invalid_charging_entity")
+PHASE_SWITCH = EntityKind(
+    ("select", "input_select", "switch", "input_boolean"), "invalid_phase_entity"
+)
+
+ERROR_NOT_FOUND = "entity_not_found"
+
+
+def entity_error(hass: HomeAssistant, entity_id: str, kind: EntityKind) -> str | None:
+    """The form error for using `entity_id` in the role `kind`, or None when it fits."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return ERROR_NOT_FOUND
+    domain = split_entity_id(state.entity_id)[0]
+    if domain not in kind.domains:
+        return kind.error
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)
+    if kind.units is not None and (unit not in kind.units if kind.units else unit is not None):
+        return kind.error
+    device_class = state.attributes.get(ATTR_DEVICE_CLASS)
+    if kind.device_class is not None and device_class not in (None, kind.device_class):
+        return kind.error
+    if kind is PHASE_SWITCH and domain in ("select", "input_select"):
+        options = state.attributes.get("options") or []
+        if not {1, 3} <= {phases_of_option(str(option)) for option in options}:
+            return kind.error
+    return None
+
+
+def _check_entities(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    roles: Iterable[tuple[str, EntityKind]],
+    errors: dict[str, str],
+) -> None:
+    """Add an error for each configured field whose entity does not fit its role."""
+    for key, kind in roles:
+        value = data.get(key)
+        for entity_id in value if isinstance(value, list) else [value] if value else []:
+            if error := entity_error(hass, entity_id, kind):
+                errors[key] = error
+                break
+
+
+# Selectors
+
+
+def _entities(*filters: EntityFilterSelectorConfig, multiple: bool = False) -> EntitySelector:
+    return EntitySelector(EntitySelectorConfig(filter=list(filters), multiple=multiple))
+
+
+# The selectors filter what the frontend offers; their backend check is by format only, so a
+# wrong entity is reported by `entity_error` with a translated message.
+_POWER = EntityFilterSelectorConfig(domain="sensor", device_class="power")
+_ENERGY = EntityFilterSelectorConfig(domain="sensor", device_class="energy")
+_SOC = EntityFilterSelectorConfig(domain="sensor", device_class="battery")
+
+
+def _number(
+    low: float,
+    high: float,
+    step: float,
+    unit: str | None = None,
+    mode: NumberSelectorMode = NumberSelectorMode.BOX,
+) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=step, mode=mode)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _choice(*options: str) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(options=list(options), mode=SelectSelectorMode.DROPDOWN)
     )
-    return vol.Schema({key: TextSelector()})
+
+
+# Site: meters and API
+
+
+_METER_KEYS = (
+    CONF_GRID_POWER,
+    CONF_GRID_INVERT,
+    CONF_GRID_ENERGY,
+    CONF_PV_POWER,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_INVERT,
+    CONF_BATTERY_SOC,
+    CONF_BATTERY_CAPACITY,
+)
+_API_KEYS = (CONF_API_ENABLED, CONF_API_HOST, CONF_API_PORT, CONF_API_READ_ONLY)
+
+
+def default_options() -> dict[str, Any]:
+    """Options of a new site: default interval, API port off."""
+    return {
+        CONF_INTERVAL: DEFAULT_INTERVAL,
+        CONF_API_ENABLED: False,
+        CONF_API_HOST: DEFAULT_API_HOST,
+        CONF_API_PORT: DEFAULT_API_PORT,
+        CONF_API_READ_ONLY: False,
+    }
+
+
+def _interval_schema() -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(CONF_INTERVAL, default=DEFAULT_INTERVAL): _number(
+            MIN_INTERVAL, MAX_INTERVAL, 1, UnitOfTime.SECONDS, NumberSelectorMode.SLIDER
+        )
+    }
+
+
+def _meter_schema() -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(CONF_GRID_POWER): _entities(_POWER),
+        vol.Required(CONF_GRID_INVERT, default=False): BooleanSelector(),
+        vol.Optional(CONF_GRID_ENERGY): _entities(_ENERGY),
+        vol.Optional(CONF_PV_POWER): _entities(_POWER, multiple=True),
+        vol.Optional(CONF_BATTERY_POWER): _entities(_POWER),
+        vol.Required(CONF_BATTERY_INVERT, default=False): BooleanSelector(),
+        vol.Optional(CONF_BATTERY_SOC): _entities(_SOC),
+        vol.Optional(CONF_BATTERY_CAPACITY): _number(
+            0.1, MAX_BATTERY_CAPACITY, 0.1, UnitOfEnergy.KILO_WATT_HOUR
+        ),
+    }
+
+
+def _api_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_API_ENABLED, default=False): BooleanSelector(),
+            vol.Required(CONF_API_HOST, default=DEFAULT_API_HOST): TextSelector(),
+            vol.Required(CONF_API_PORT, default=DEFAULT_API_PORT): _number(
+                MIN_API_PORT, MAX_API_PORT, 1
+            ),
+            vol.Required(CONF_API_READ_ONLY, default=False): BooleanSelector(),
+        }
+    )
+
+
+def validate_meters(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    """Form errors of the meter fields."""
+    errors: dict[str, str] = {}
+    _check_entities(
+        hass,
+        data,
+        (
+            (CONF_GRID_POWER, POWER_SENSOR),
+            (CONF_GRID_ENERGY, ENERGY_SENSOR),
+            (CONF_PV_POWER, POWER_SENSOR),
+            (CONF_BATTERY_POWER, POWER_SENSOR),
+            (CONF_BATTERY_SOC, SOC_SENSOR),
+        ),
+        errors,
+    )
+    seen: set[str] = set()
+    for key in (CONF_GRID_POWER, CONF_PV_POWER, CONF_BATTERY_POWER):
+        value = data.get(key)
+        for entity_id in value if isinstance(value, list) else [value] if value else []:
+            if entity_id in seen:
+                errors.setdefault(key, "entity_used_twice")
+            seen.add(entity_id)
+    if not data.get(CONF_BATTERY_POWER) and (
+        data.get(CONF_BATTERY_SOC) or data.get(CONF_BATTERY_CAPACITY) is not None
+    ):
+        errors[CONF_BATTERY_POWER] = "battery_power_missing"
+    return errors
+
+
+def meter_options(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The options stored for validated meter fields (cleared optional fields are left out)."""
+    options: dict[str, Any] = {
+        CONF_GRID_POWER: data[CONF_GRID_POWER],
+        CONF_GRID_INVERT: bool(data[CONF_GRID_INVERT]),
+        CONF_PV_POWER: list(data.get(CONF_PV_POWER) or []),
+        CONF_BATTERY_INVERT: bool(data[CONF_BATTERY_INVERT]),
+    }
+    for key in (CONF_GRID_ENERGY, CONF_BATTERY_POWER, CONF_BATTERY_SOC):
+        if data.get(key):
+            options[key] = data[key]
+    if data.get(CONF_BATTERY_CAPACITY) is not None:
+        options[CONF_BATTERY_CAPACITY] = float(data[CONF_BATTERY_CAPACITY])
+    return options
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+# Config flow
 
 
 class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -39,6 +347,25 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        self._title = ""
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> EvccOptionsFlow:
+        """Meters, interval and API port of a site."""
+        return EvccOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Loadpoints of a real site; a demo site brings its own simulated ones."""
+        if config_entry.data.get(CONF_DEMO):
+            return {}
+        return {SUBENTRY_LOADPOINT: LoadpointSubentryFlow}
 
     def _site_in_use(self, unique_id: str, *, ignore_entry_id: str | None = None) -> bool:
         """Tell whether another entry already stands for this site.
@@ -53,7 +380,7 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the site title."""
+        """Ask for the site title and whether it is a demo site."""
         errors: dict[str, str] = {}
         if user_input is not None:
             title = clean_site_title(user_input[CONF_SITE_TITLE])
@@ -65,12 +392,43 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured()
                 if self._site_in_use(unique_id):
                     return self.async_abort(reason="already_configured")
-                return self.async_create_entry(title=title, data={CONF_SITE_TITLE: title})
+                self._title = title
+                if user_input[CONF_DEMO]:
+                    return self.async_create_entry(
+                        title=title,
+                        data={CONF_SITE_TITLE: title, CONF_DEMO: True},
+                        options=default_options(),
+                    )
+                return await self.async_step_meters()
 
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SITE_TITLE, default=DEFAULT_SITE_TITLE): TextSelector(),
+                vol.Required(CONF_DEMO, default=False): BooleanSelector(),
+            }
+        )
         return self.async_show_form(
             step_id="user",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
+
+    async def async_step_meters(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the meters of a real site."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_meters(self.hass, user_input)
+            if not errors:
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=self._title,
+                    data={CONF_SITE_TITLE: self._title, CONF_DEMO: False},
+                    options=default_options() | meter_options(user_input),
+                )
+        return self.async_show_form(
+            step_id="meters",
             data_schema=self.add_suggested_values_to_schema(
-                _title_schema(DEFAULT_SITE_TITLE), user_input
+                vol.Schema(_meter_schema()), user_input
             ),
             errors=errors,
         )
@@ -88,15 +446,289 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
             elif self._site_in_use(site_unique_id(title), ignore_entry_id=entry.entry_id):
                 errors[CONF_SITE_TITLE] = "title_in_use"
             else:
-                return self.async_update_reload_and_abort(
-                    entry, title=title, data_updates={CONF_SITE_TITLE: title}
+                changed = self.hass.config_entries.async_update_entry(
+                    entry, title=title, data={**entry.data, CONF_SITE_TITLE: title}
                 )
+                # With an update listener the entry reloads itself (and HA wants it that way).
+                if changed and not entry.update_listeners:
+                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_abort(reason="reconfigure_successful")
 
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _title_schema(None),
+                vol.Schema({vol.Required(CONF_SITE_TITLE): TextSelector()}),
                 user_input or {CONF_SITE_TITLE: entry.data[CONF_SITE_TITLE]},
             ),
             errors=errors,
         )
+
+
+# Options flow
+
+
+class EvccOptionsFlow(OptionsFlow):
+    """Interval and meters (step init), then the evcc-compatible API port (step api)."""
+
+    def __init__(self) -> None:
+        self._options: dict[str, Any] = {}
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Control interval and, for a real site, its meters."""
+        demo = bool(self.config_entry.data.get(CONF_DEMO))
+        schema = _interval_schema() if demo else _interval_schema() | _meter_schema()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = {} if demo else validate_meters(self.hass, user_input)
+            if not errors:
+                # Keep options this flow does not manage; drop meters the user cleared.
+                self._options = {
+                    key: value
+                    for key, value in self.config_entry.options.items()
+                    if key not in _METER_KEYS
+                }
+                self._options[CONF_INTERVAL] = int(user_input[CONF_INTERVAL])
+                if not demo:
+                    self._options |= meter_options(user_input)
+                return await self.async_step_api()
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(schema), user_input or self.config_entry.options
+            ),
+            errors=errors,
+        )
+
+    async def async_step_api(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The evcc-compatible REST/websocket port."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_API_HOST].strip()
+            if not _valid_host(host):
+                errors[CONF_API_HOST] = "invalid_host"
+            else:
+                return self.async_create_entry(
+                    data=self._options
+                    | {
+                        CONF_API_ENABLED: bool(user_input[CONF_API_ENABLED]),
+                        CONF_API_HOST: host,
+                        CONF_API_PORT: int(user_input[CONF_API_PORT]),
+                        CONF_API_READ_ONLY: bool(user_input[CONF_API_READ_ONLY]),
+                    }
+                )
+        return self.async_show_form(
+            step_id="api",
+            data_schema=self.add_suggested_values_to_schema(
+                _api_schema(),
+                user_input
+                or {k: v for k, v in self.config_entry.options.items() if k in _API_KEYS},
+            ),
+            errors=errors,
+        )
+
+
+# Loadpoint subentries
+
+_CHARGER_ROLES: tuple[tuple[str, EntityKind], ...] = (
+    (CONF_CHARGER_ENABLE, ENABLE_SWITCH),
+    (CONF_CHARGER_CURRENT, CURRENT_NUMBER),
+    (CONF_CHARGER_STATUS, STATUS_SOURCE),
+    (CONF_CHARGER_CHARGING, CHARGING_SENSOR),
+    (CONF_CHARGER_POWER, POWER_SENSOR),
+    (CONF_CHARGER_ENERGY, ENERGY_SENSOR),
+    (CONF_CHARGER_PHASES, PHASE_SWITCH),
+    (CONF_CHARGE_METER_POWER, POWER_SENSOR),
+)
+# Entities that command a charger: two loadpoints must not share them.
+_COMMAND_KEYS = (CONF_CHARGER_ENABLE, CONF_CHARGER_CURRENT, CONF_CHARGER_PHASES)
+_VEHICLE_KEYS = (CONF_VEHICLE_TITLE, CONF_VEHICLE_CAPACITY, CONF_VEHICLE_PHASES, CONF_VEHICLE_SOC)
+
+
+def _charger_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_TITLE): TextSelector(),
+            vol.Required(CONF_CHARGER_ENABLE): _entities(
+                EntityFilterSelectorConfig(domain=["switch", "input_boolean"])
+            ),
+            vol.Required(CONF_CHARGER_CURRENT): _entities(
+                EntityFilterSelectorConfig(domain=["number", "input_number"])
+            ),
+            vol.Required(CONF_CHARGER_STATUS): _entities(
+                EntityFilterSelectorConfig(
+                    domain=["binary_sensor", "sensor", "select", "input_select"]
+                )
+            ),
+            vol.Optional(CONF_CHARGER_CHARGING): _entities(
+                EntityFilterSelectorConfig(domain=["binary_sensor", "input_boolean"])
+            ),
+            vol.Optional(CONF_CHARGER_POWER): _entities(_POWER),
+            vol.Optional(CONF_CHARGER_ENERGY): _entities(_ENERGY),
+            vol.Required(CONF_CHARGER_MAX_CURRENT, default=DEFAULT_CHARGER_MAX_CURRENT): _number(
+                1, MAX_HARDWARE_CURRENT, 1, UnitOfElectricCurrent.AMPERE
+            ),
+            vol.Required(
+                CONF_CHARGER_PHASE_COUNT, default=str(DEFAULT_CHARGER_PHASE_COUNT)
+            ): _choice("1", "3"),
+            vol.Optional(CONF_CHARGER_PHASES): _entities(
+                EntityFilterSelectorConfig(
+                    domain=["select", "input_select", "switch", "input_boolean"]
+                )
+            ),
+            vol.Required(CONF_CHARGER_PHASES_ON_1P, default=False): BooleanSelector(),
+            vol.Optional(CONF_CHARGE_METER_POWER): _entities(_POWER),
+        }
+    )
+
+
+def _vehicle_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Optional(CONF_VEHICLE_TITLE): TextSelector(),
+            vol.Required(CONF_VEHICLE_CAPACITY, default=DEFAULT_VEHICLE_CAPACITY): _number(
+                1, MAX_VEHICLE_CAPACITY, 0.1, UnitOfEnergy.KILO_WATT_HOUR
+            ),
+            vol.Required(CONF_VEHICLE_PHASES, default=str(DEFAULT_VEHICLE_PHASES)): _choice(
+                "1", "2", "3"
+            ),
+            vol.Optional(CONF_VEHICLE_SOC): _entities(_SOC),
+        }
+    )
+
+
+def _as_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored subentry data as the form shows it (select options are strings)."""
+    values = dict(data)
+    for key in (CONF_CHARGER_PHASE_COUNT, CONF_VEHICLE_PHASES):
+        if key in values:
+            values[key] = str(values[key])
+    return values
+
+
+class LoadpointSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a loadpoint: charger entities and limits, then an optional vehicle."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+
+    def _stored(self) -> Mapping[str, Any]:
+        """The data of the subentry being reconfigured ({} while adding one)."""
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_subentry().data
+        return {}
+
+    def _other_loadpoints(self) -> list[Mapping[str, Any]]:
+        own_id = (
+            self._get_reconfigure_subentry().subentry_id
+            if self.source == SOURCE_RECONFIGURE
+            else None
+        )
+        return [
+            {**subentry.data, CONF_TITLE: subentry.title}
+            for subentry in self._get_entry().subentries.values()
+            if subentry.subentry_type == SUBENTRY_LOADPOINT and subentry.subentry_id != own_id
+        ]
+
+    def _validate_charger(self, data: Mapping[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        others = self._other_loadpoints()
+        title = clean_site_title(data[CONF_TITLE])
+        if title is None:
+            errors[CONF_TITLE] = "invalid_title"
+        elif slugify(title) in {slugify(other[CONF_TITLE]) for other in others}:
+            errors[CONF_TITLE] = "duplicate_title"
+
+        _check_entities(self.hass, data, _CHARGER_ROLES, errors)
+        in_use = {other.get(key) for other in others for key in _COMMAND_KEYS} - {None}
+        for key in _COMMAND_KEYS:
+            if key not in errors and data.get(key) in in_use:
+                errors[key] = "entity_in_use"
+
+        max_current = float(data[CONF_CHARGER_MAX_CURRENT])
+        if max_current < MIN_CHARGE_CURRENT:
+            errors[CONF_CHARGER_MAX_CURRENT] = "max_current_too_low"
+        if CONF_CHARGER_CURRENT not in errors:
+            state = self.hass.states.get(data[CONF_CHARGER_CURRENT])
+            assert state is not None  # entity_error found it
+            low, high = state.attributes.get("min"), state.attributes.get("max")
+            if (low is not None and float(low) > MIN_CHARGE_CURRENT) or (
+                high is not None and float(high) < MIN_CHARGE_CURRENT
+            ):
+                errors[CONF_CHARGER_CURRENT] = "current_range"
+            elif high is not None and max_current > float(high):
+                errors.setdefault(CONF_CHARGER_MAX_CURRENT, "max_current_above_entity")
+        if data.get(CONF_CHARGER_PHASES) and data[CONF_CHARGER_PHASE_COUNT] == "1":
+            errors.setdefault(CONF_CHARGER_PHASES, "phase_switch_needs_3p")
+        return errors
+
+    async def _async_step_charger(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = self._validate_charger(user_input)
+            if not errors:
+                self._data = {
+                    key: value
+                    for key, value in user_input.items()
+                    if key not in _VEHICLE_KEYS and value not in (None, "", [])
+                }
+                self._data[CONF_TITLE] = clean_site_title(user_input[CONF_TITLE])
+                self._data[CONF_CHARGER_MAX_CURRENT] = float(user_input[CONF_CHARGER_MAX_CURRENT])
+                self._data[CONF_CHARGER_PHASE_COUNT] = int(user_input[CONF_CHARGER_PHASE_COUNT])
+                self._data[CONF_CHARGER_PHASES_ON_1P] = bool(user_input[CONF_CHARGER_PHASES_ON_1P])
+                return await self.async_step_vehicle()
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _charger_schema(), user_input or _as_form_values(self._stored())
+            ),
+            errors=errors,
+        )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Add a loadpoint: its title and the charger's entities and limits."""
+        return await self._async_step_charger("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a loadpoint's title, charger entities and limits."""
+        return await self._async_step_charger("reconfigure", user_input)
+
+    async def async_step_vehicle(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The vehicle usually charged here (optional)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            vehicle_title = (user_input.get(CONF_VEHICLE_TITLE) or "").strip()
+            soc = user_input.get(CONF_VEHICLE_SOC)
+            if soc and (error := entity_error(self.hass, soc, SOC_SENSOR)):
+                errors[CONF_VEHICLE_SOC] = error
+            if soc and not vehicle_title:
+                errors[CONF_VEHICLE_TITLE] = "vehicle_title_missing"
+            if not errors:
+                data = dict(self._data)
+                if vehicle_title:
+                    data[CONF_VEHICLE_TITLE] = vehicle_title
+                    data[CONF_VEHICLE_CAPACITY] = float(user_input[CONF_VEHICLE_CAPACITY])
+                    data[CONF_VEHICLE_PHASES] = int(user_input[CONF_VEHICLE_PHASES])
+                    if soc:
+                        data[CONF_VEHICLE_SOC] = soc
+                return self._async_finish(data)
+        return self.async_show_form(
+            step_id="vehicle",
+            data_schema=self.add_suggested_values_to_schema(
+                _vehicle_schema(), user_input or _as_form_values(self._stored())
+            ),
+            errors=errors,
+        )
+
+    def _async_finish(self, data: dict[str, Any]) -> SubentryFlowResult:
+        title: str = data[CONF_TITLE]
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_and_abort(
+                self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
+            )
+        return self.async_create_entry(title=title, data=data)

@@ -59,5 +59,18 @@ CONF_VEHICLE_CAPACITY: Final = "vehicle_capacity"  # kWh
 CONF_VEHICLE_PHASES: Final = "vehicle_phases"
 CONF_VEHICLE_SOC: Final = "vehicle_soc"  # sensor, % (optional)
 
+# Added for the setup flows and the Home Assistant entity adapters.
+CONF_CHARGER_PHASES_ON_1P: Final = "charger_phases_on_1p"  # phase switch: on = 1 phase
+MIN_CHARGE_CURRENT: Final = 6.0  # A, the lowest current IEC 61851 allows
+MAX_HARDWARE_CURRENT: Final = 80.0  # A, highest hardware limit the flow accepts
+DEFAULT_CHARGER_MAX_CURRENT: Final = 16.0  # A (11 kW at 3 phases)
+DEFAULT_CHARGER_PHASE_COUNT: Final = 3
+DEFAULT_VEHICLE_CAPACITY: Final = 50.0  # kWh
+DEFAULT_VEHICLE_PHASES: Final = 3
+MAX_VEHICLE_CAPACITY: Final = 300.0  # kWh
+MAX_BATTERY_CAPACITY: Final = 1000.0  # kWh
+MIN_API_PORT: Final = 1
+MAX_API_PORT: Final = 65535
+
 # Storage of settings and sessions across restarts.
 STORAGE_VERSION: Final = 1

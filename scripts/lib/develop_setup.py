@@ -4,7 +4,7 @@ Idempotent. Makes sure that
 - onboarding is finished, so no wizard blocks the UI,
 - an owner account exists (user name and password from the command line),
 - a long-lived access token for that owner is stored in <config>/.dev_token,
-- the demo site config entry of evcc_ha exists.
+- the demo site config entry of evcc_ha exists (simulated devices, evcc API on 127.0.0.1:7070).
 
 Home Assistant must not be running on the folder while this runs.
 """
@@ -33,7 +33,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from custom_components.evcc_ha.config_flow import EvccConfigFlow  # noqa: E402
-from custom_components.evcc_ha.const import CONF_SITE_TITLE, DOMAIN  # noqa: E402
+from custom_components.evcc_ha.const import (  # noqa: E402
+    CONF_API_ENABLED,
+    CONF_API_HOST,
+    CONF_API_PORT,
+    CONF_API_READ_ONLY,
+    CONF_DEMO,
+    CONF_SITE_TITLE,
+    DEFAULT_API_PORT,
+    DOMAIN,
+)
 
 # Matches homeassistant.components.onboarding (STORAGE_KEY "onboarding", version 4).
 ONBOARDING_STORAGE_VERSION = 4
@@ -96,17 +105,37 @@ async def ensure_owner_and_token(
     print(f"develop: wrote a long-lived access token to {token_file}")
 
 
+# The demo site: simulated devices, and the evcc API on its own port (loopback only).
+DEMO_DATA = {CONF_DEMO: True}
+DEMO_OPTIONS = {
+    CONF_API_ENABLED: True,
+    CONF_API_HOST: "127.0.0.1",
+    CONF_API_PORT: DEFAULT_API_PORT,
+    CONF_API_READ_ONLY: False,
+}
+
+
 async def ensure_site_entry(hass: HomeAssistant, title: str, unique_id: str) -> None:
     store = ConfigEntryStore(hass)
     data = await store.async_load() or {"entries": []}
-    if any(e["domain"] == DOMAIN and e.get("unique_id") == unique_id for e in data["entries"]):
-        return
+    for existing in data["entries"]:
+        if existing["domain"] == DOMAIN and existing.get("unique_id") == unique_id:
+            # an entry from an older run: make sure it is the demo site with the API port
+            if existing["data"].get(CONF_DEMO) is True and all(
+                existing["options"].get(k) == v for k, v in DEMO_OPTIONS.items()
+            ):
+                return
+            existing["data"] = {**existing["data"], **DEMO_DATA}
+            existing["options"] = {**existing["options"], **DEMO_OPTIONS}
+            await store.async_save(data)
+            print(f"develop: made config entry {existing['title']!r} the demo site")
+            return
     entry = ConfigEntry(
-        data={CONF_SITE_TITLE: title},
+        data={CONF_SITE_TITLE: title, **DEMO_DATA},
         discovery_keys={},  # type: ignore[arg-type]
         domain=DOMAIN,
         minor_version=EvccConfigFlow.MINOR_VERSION,
-        options={},
+        options=dict(DEMO_OPTIONS),
         source=SOURCE_USER,
         subentries_data=None,
         title=title,

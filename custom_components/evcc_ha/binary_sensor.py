@@ -1,0 +1,81 @@
+"""Binary sensors: is a vehicle connected, is it charging, is the charger enabled, is a plan on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .core.loadpoint import Loadpoint
+from .data import EvccConfigEntry
+from .entity import EvccEntity
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvccBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A loadpoint binary sensor: `is_on_fn` reads the core's loadpoint."""
+
+    is_on_fn: Callable[[Loadpoint], bool]
+
+
+LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
+    EvccBinarySensorEntityDescription(
+        key="connected",
+        translation_key="connected",
+        device_class=BinarySensorDeviceClass.PLUG,
+        is_on_fn=lambda lp: lp.connected,
+    ),
+    EvccBinarySensorEntityDescription(
+        key="charging",
+        translation_key="charging",
+        device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+        is_on_fn=lambda lp: lp.charging,
+    ),
+    EvccBinarySensorEntityDescription(
+        key="enabled",
+        translation_key="enabled",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda lp: lp.enabled,
+    ),
+    EvccBinarySensorEntityDescription(
+        key="plan_active",
+        translation_key="plan_active",
+        is_on_fn=lambda lp: lp.plan_active,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvccConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the binary sensors of every loadpoint."""
+    coordinator = entry.runtime_data.coordinator
+    loadpoints = coordinator.site.loadpoints
+    for lp in loadpoints:
+        async_add_entities(
+            (
+                EvccBinarySensor(coordinator, description, lp.index)
+                for description in LOADPOINT_BINARY_SENSORS
+            ),
+            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
+        )
+
+
+class EvccBinarySensor(EvccEntity, BinarySensorEntity):
+    entity_description: EvccBinarySensorEntityDescription
+
+    @property
+    def is_on(self) -> bool:
+        return self.entity_description.is_on_fn(self.loadpoint)

@@ -1,0 +1,42 @@
+"""Datetime: the plan time (target time) of every loadpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from homeassistant.components.datetime import DateTimeEntity, DateTimeEntityDescription
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .data import EvccConfigEntry
+from .entity import EvccEntity
+
+PARALLEL_UPDATES = 1
+
+PLAN_TIME = DateTimeEntityDescription(key="plan_time", translation_key="plan_time")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvccConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the plan time of every loadpoint."""
+    coordinator = entry.runtime_data.coordinator
+    loadpoints = coordinator.site.loadpoints
+    for lp in loadpoints:
+        async_add_entities(
+            [EvccPlanTime(coordinator, PLAN_TIME, lp.index)],
+            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
+        )
+
+
+class EvccPlanTime(EvccEntity, DateTimeEntity):
+    """When the plan must be done; unknown without a plan (clear it with `evcc_ha.clear_plan`)."""
+
+    @property
+    def native_value(self) -> datetime | None:
+        return self.loadpoint.settings.plan_time
+
+    async def async_set_value(self, value: datetime) -> None:
+        await self.async_write_setting("planTime", value)

@@ -1,0 +1,314 @@
+"""The demo site: a living simulated household behind the ordinary device interfaces.
+
+`build_demo_devices(clock)` gives the `SiteDevices` of a site with a PV system (a day curve that
+peaks at about 8 kW around 13:00 local time, with passing clouds), a home that uses a few hundred
+watts with peaks at meal times, a 10 kWh home battery behind its own zero-grid controller, and
+one wallbox (3 phases, switchable to 1 phase, 32 A hardware) with an ID.3-like car (58 kWh,
+11 kW on-board charger). The car is plugged in when the demo starts; afterwards it leaves every
+morning at 07:30 and comes back at 17:30 with a lower state of charge.
+
+The physics are the simulator's (`devices/simulated.py`). Nothing runs in the background: every
+read moves the simulation forward to the clock's present time, so the demo lives as fast as the
+coordinator reads it and costs nothing while nobody does. Pure Python, no Home Assistant.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, time, timedelta, tzinfo
+from typing import Any, Final
+
+from ..core.clock import Clock
+from ..core.model import (
+    ChargerCommand,
+    ChargerConfig,
+    ChargerReading,
+    LoadpointConfig,
+    MeterReading,
+    SiteConfig,
+    SiteReadings,
+    VehicleConfig,
+)
+from .base import LoadpointDevices, SiteDevices
+from .simulated import SimBattery, SimCharger, SimSite, SimVehicle
+
+__all__ = [
+    "DEMO_LOADPOINT_SETTINGS",
+    "DemoCharger",
+    "DemoMeter",
+    "DemoSite",
+    "build_demo_devices",
+]
+
+PV_PEAK_W: Final = 8000.0
+SUNRISE_H: Final = 6.0
+SUNSET_H: Final = 20.5
+HOME_BASE_W: Final = 280.0
+BATTERY_KWH: Final = 10.0
+BATTERY_MAX_W: Final = 5000.0
+VEHICLE_TITLE: Final = "ID.3"
+VEHICLE_KWH: Final = 58.0
+VEHICLE_START_SOC: Final = 45.0
+VEHICLE_MAX_CURRENT: Final = 16.0  # 11 kW on-board charger
+CHARGER_MAX_CURRENT: Final = 32.0
+DEPART: Final = time(7, 30)
+RETURN: Final = time(17, 30)
+MIN_FIRST_STAY: Final = timedelta(hours=3)  # a freshly started demo keeps its car a while
+DRIVE_SOC: Final = 18.0  # % used on a day's drive
+MIN_SOC_AFTER_DRIVE: Final = 8.0
+STEP_S: Final = 10.0  # physics step while catching up
+LONG_STEP_S: Final = 60.0  # physics step for gaps longer than an hour
+MAX_CATCH_UP: Final = timedelta(hours=6)  # a longer pause is skipped, not replayed
+SNAPSHOT_MAX_AGE_S: Final = 1.0  # reads this close together see the same moment
+
+DEMO_LOADPOINT_SETTINGS: Final[dict[str, object]] = {"mode": "pv", "limitSoc": 80}
+"""Settings a freshly created demo site starts with (before any stored settings exist)."""
+
+
+def _bump(hour: float, centre: float, width: float) -> float:
+    return math.exp(-(((hour - centre) / width) ** 2))
+
+
+class DemoSite:
+    """The simulated household; the demo devices read and command it."""
+
+    def __init__(self, clock: Clock, *, tz: tzinfo | None = None) -> None:
+        self.clock = clock
+        self.tz = tz
+        start = clock.now()
+        self.vehicle = SimVehicle(
+            VEHICLE_TITLE,
+            VEHICLE_KWH,
+            VEHICLE_START_SOC,
+            phases=3,
+            max_current=VEHICLE_MAX_CURRENT,
+            efficiency=0.9,
+        )
+        self.vehicle.depart = self._next_local(start + MIN_FIRST_STAY, DEPART)
+        self.away = False
+        self.charger = SimCharger(
+            phases=3,
+            phases_switchable=True,
+            max_current=CHARGER_MAX_CURRENT,
+            vehicle=self.vehicle,
+        )
+        self.battery = SimBattery(BATTERY_KWH, 50.0, BATTERY_MAX_W, BATTERY_MAX_W)
+        self.sim = SimSite([self.charger], self.battery)
+        self.last: datetime = start
+        self._snapshot: SiteReadings | None = None
+        self._snapshot_at: datetime | None = None
+
+    # --- the day -----------------------------------------------------------------------------
+
+    def _local(self, when: datetime) -> datetime:
+        return when.astimezone(self.tz) if self.tz is not None else when
+
+    def _next_local(self, after: datetime, at: time) -> datetime:
+        """The first local `at` strictly after `after`."""
+        local = self._local(after)
+        candidate = datetime.combine(local.date(), at, tzinfo=local.tzinfo)
+        while candidate <= local:
+            candidate = datetime.combine(
+                candidate.date() + timedelta(days=1), at, tzinfo=local.tzinfo
+            )
+        return candidate
+
+    def pv_power(self, when: datetime) -> float:
+        """PV production (W): a sine-like day curve with passing clouds."""
+        local = self._local(when)
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        if not SUNRISE_H < hour < SUNSET_H:
+            return 0.0
+        x = (hour - SUNRISE_H) / (SUNSET_H - SUNRISE_H)
+        clear = PV_PEAK_W * math.sin(math.pi * x) ** 1.5
+        ts = when.timestamp()
+        clouds = 1.0 - 0.35 * max(0.0, math.sin(ts / 700.0) * math.sin(ts / 2300.0 + 1.3))
+        return round(clear * clouds, 1)
+
+    def home_power(self, when: datetime) -> float:
+        """Household consumption (W): base load, a fridge-like wobble and meal-time peaks."""
+        local = self._local(when)
+        hour = local.hour + local.minute / 60 + local.second / 3600
+        ts = when.timestamp()
+        wobble = 90.0 * (1.0 + math.sin(ts / 420.0)) / 2.0
+        meals = (
+            700.0 * _bump(hour, 7.2, 0.4)
+            + 1400.0 * _bump(hour, 12.3, 0.5)
+            + 1100.0 * _bump(hour, 18.8, 0.7)
+        )
+        return round(HOME_BASE_W + wobble + meals, 1)
+
+    def _schedule(self, when: datetime) -> None:
+        """The car leaves in the morning and comes back in the evening, less charged."""
+        vehicle = self.vehicle
+        if not self.away and vehicle.depart is not None and when >= vehicle.depart:
+            self.away = True
+            vehicle.arrive = self._next_local(vehicle.depart, RETURN)
+        elif self.away and vehicle.arrive is not None and when >= vehicle.arrive:
+            self.away = False
+            vehicle.soc = max(MIN_SOC_AFTER_DRIVE, vehicle.soc - DRIVE_SOC)
+            vehicle.depart = self._next_local(when, DEPART)
+
+    # --- time --------------------------------------------------------------------------------
+
+    def advance(self, now: datetime | None = None) -> datetime:
+        """Run the physics up to `now` (the clock's time by default); returns that time."""
+        now = now or self.clock.now()
+        if now <= self.last:
+            return now
+        if now - self.last > MAX_CATCH_UP:
+            self.last = now - MAX_CATCH_UP
+        step = LONG_STEP_S if (now - self.last).total_seconds() > 3600 else STEP_S
+        t = self.last
+        while t < now:
+            dt = min(step, (now - t).total_seconds())
+            self._schedule(t)
+            self.sim.advance(t)
+            self.sim.step(t, self.pv_power(t), self.home_power(t), dt)
+            t += timedelta(seconds=dt)
+        self._schedule(now)
+        self.last = now
+        return now
+
+    def readings(self) -> SiteReadings:
+        """What every meter and the charger show now (one moment for reads close together)."""
+        now = self.clock.now()
+        if (
+            self._snapshot is not None
+            and self._snapshot_at is not None
+            and abs((now - self._snapshot_at).total_seconds()) < SNAPSHOT_MAX_AGE_S
+        ):
+            return self._snapshot
+        self.advance(now)
+        self._snapshot = self.sim.readings(now, self.pv_power(now), self.home_power(now), STEP_S)
+        self._snapshot_at = now
+        return self._snapshot
+
+    def command(self, index: int, command: ChargerCommand) -> None:
+        now = self.advance()
+        self.sim.command(index, now, command)
+        self._snapshot = None  # the next read shows the charger's new state
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The physical state, so a restarted demo continues where it stopped."""
+        vehicle, charger, battery = self.vehicle, self.charger, self.battery
+        return {
+            "last": self.last.isoformat(),
+            "away": self.away,
+            "vehicle": {
+                "soc": vehicle.soc,
+                "arrive": vehicle.arrive.isoformat() if vehicle.arrive else None,
+                "depart": vehicle.depart.isoformat() if vehicle.depart else None,
+                "charged_kwh": vehicle.charged_kwh,
+            },
+            "charger": {
+                "enabled": charger.enabled,
+                "current": charger.current,
+                "phases": charger.phases,
+                "energy_kwh": charger.energy_kwh,
+            },
+            "battery": {"soc": battery.soc},
+            "meters": {
+                "grid_import_kwh": self.sim.grid_import_kwh,
+                "grid_export_kwh": self.sim.grid_export_kwh,
+                "pv_kwh": self.sim.pv_kwh,
+            },
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Take over a state saved by `to_dict` (unknown or broken parts are skipped)."""
+        try:
+            vehicle = data.get("vehicle", {})
+            charger = data.get("charger", {})
+            meters = data.get("meters", {})
+            self.vehicle.soc = float(vehicle.get("soc", self.vehicle.soc))
+            self.vehicle.arrive = _time(vehicle.get("arrive"))
+            self.vehicle.depart = _time(vehicle.get("depart"))
+            self.vehicle.charged_kwh = float(vehicle.get("charged_kwh", 0.0))
+            self.away = bool(data.get("away", False))
+            self.charger.enabled = bool(charger.get("enabled", False))
+            self.charger.current = float(charger.get("current", 0.0))
+            self.charger.phases = int(charger.get("phases", 3))
+            self.charger.energy_kwh = float(charger.get("energy_kwh", 0.0))
+            self.battery.soc = float(data.get("battery", {}).get("soc", self.battery.soc))
+            self.sim.grid_import_kwh = float(meters.get("grid_import_kwh", 0.0))
+            self.sim.grid_export_kwh = float(meters.get("grid_export_kwh", 0.0))
+            self.sim.pv_kwh = float(meters.get("pv_kwh", 0.0))
+            if (last := _time(data.get("last"))) is not None:
+                self.last = min(last, self.clock.now())
+        except (AttributeError, TypeError, ValueError):
+            return
+        self._snapshot = None
+
+    # --- devices -----------------------------------------------------------------------------
+
+    def site_devices(self, title: str = "Demo site") -> SiteDevices:
+        loadpoint = LoadpointConfig(
+            title="Carport",
+            charger=ChargerConfig(
+                phases=3, phases_switchable=True, max_current=CHARGER_MAX_CURRENT
+            ),
+            vehicle=VehicleConfig(
+                title=VEHICLE_TITLE,
+                capacity_kwh=VEHICLE_KWH,
+                phases=3,
+                max_current=VEHICLE_MAX_CURRENT,
+            ),
+        )
+        return SiteDevices(
+            config=SiteConfig(
+                title=title, grid_configured=True, pv_configured=True, battery_configured=True
+            ),
+            grid=DemoMeter(self, "grid"),
+            pv=[DemoMeter(self, "pv")],
+            battery=[DemoMeter(self, "battery")],
+            loadpoints=[LoadpointDevices(config=loadpoint, charger=DemoCharger(self, 0))],
+        )
+
+
+def _time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+class DemoMeter:
+    """The demo's grid, PV or battery meter."""
+
+    def __init__(self, site: DemoSite, kind: str) -> None:
+        if kind not in ("grid", "pv", "battery"):
+            raise ValueError(f"unknown demo meter {kind!r}")
+        self.site = site
+        self.kind = kind
+        self.name = f"Demo {kind} meter"
+
+    async def async_read(self) -> MeterReading:
+        readings = self.site.readings()
+        if self.kind == "grid":
+            assert readings.grid is not None
+            return readings.grid
+        if self.kind == "pv":
+            return readings.pv[0]
+        return readings.battery[0]
+
+
+class DemoCharger:
+    """The demo's wallbox."""
+
+    def __init__(self, site: DemoSite, index: int) -> None:
+        self.site = site
+        self.index = index
+        self.name = "Demo wallbox"
+
+    async def async_read(self) -> ChargerReading:
+        reading = self.site.readings().loadpoints[self.index].charger
+        assert reading is not None
+        return reading
+
+    async def async_apply(self, command: ChargerCommand) -> None:
+        self.site.command(self.index, command)
+
+
+def build_demo_devices(clock: Clock, *, tz: tzinfo | None = None) -> SiteDevices:
+    """The devices of a fresh demo site, moving with `clock` (local time of day from `tz`)."""
+    return DemoSite(clock, tz=tz).site_devices()

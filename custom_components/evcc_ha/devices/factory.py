@@ -1,0 +1,149 @@
+"""Build the devices of a (non-demo) site entry from its options and loadpoint subentries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.core import HomeAssistant
+
+from ..const import (
+    CONF_BATTERY_CAPACITY,
+    CONF_BATTERY_INVERT,
+    CONF_BATTERY_POWER,
+    CONF_BATTERY_SOC,
+    CONF_CHARGE_METER_POWER,
+    CONF_CHARGER_CHARGING,
+    CONF_CHARGER_CURRENT,
+    CONF_CHARGER_ENABLE,
+    CONF_CHARGER_ENERGY,
+    CONF_CHARGER_MAX_CURRENT,
+    CONF_CHARGER_PHASE_COUNT,
+    CONF_CHARGER_PHASES,
+    CONF_CHARGER_PHASES_ON_1P,
+    CONF_CHARGER_POWER,
+    CONF_CHARGER_STATUS,
+    CONF_GRID_ENERGY,
+    CONF_GRID_INVERT,
+    CONF_GRID_POWER,
+    CONF_PV_POWER,
+    CONF_VEHICLE_CAPACITY,
+    CONF_VEHICLE_PHASES,
+    CONF_VEHICLE_SOC,
+    CONF_VEHICLE_TITLE,
+    DEFAULT_CHARGER_MAX_CURRENT,
+    DEFAULT_CHARGER_PHASE_COUNT,
+    DEFAULT_VEHICLE_CAPACITY,
+    DEFAULT_VEHICLE_PHASES,
+    SUBENTRY_LOADPOINT,
+)
+from ..core.model import ChargerConfig, LoadpointConfig, SiteConfig, VehicleConfig
+from .base import LoadpointDevices, Meter, SiteDevices
+from .ha_entities import EntityCharger, EntityMeter, EntitySoc
+
+__all__ = ["async_build_devices", "build_loadpoint", "loadpoint_subentries"]
+
+
+def loadpoint_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """The loadpoint subentries of a site in creation order (the order of `SiteDevices.loadpoints`)."""
+    return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_LOADPOINT]
+
+
+def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointDevices:
+    """The devices and the static configuration of one loadpoint subentry."""
+    data = subentry.data
+    title = subentry.title
+    max_current = float(data.get(CONF_CHARGER_MAX_CURRENT, DEFAULT_CHARGER_MAX_CURRENT))
+    phases_entity: str | None = data.get(CONF_CHARGER_PHASES)
+    charge_meter_power: str | None = data.get(CONF_CHARGE_METER_POWER)
+    charger = EntityCharger(
+        hass,
+        f"{title} charger",
+        enable_entity=data[CONF_CHARGER_ENABLE],
+        current_entity=data[CONF_CHARGER_CURRENT],
+        status_entity=data[CONF_CHARGER_STATUS],
+        max_current=max_current,
+        # Without its own power sensor the charger tells "charging" from the charge meter.
+        power_entity=data.get(CONF_CHARGER_POWER) or charge_meter_power,
+        energy_entity=data.get(CONF_CHARGER_ENERGY),
+        charging_entity=data.get(CONF_CHARGER_CHARGING),
+        phases_entity=phases_entity,
+        phases_on_1p=bool(data.get(CONF_CHARGER_PHASES_ON_1P, False)),
+    )
+    vehicle: VehicleConfig | None = None
+    soc: EntitySoc | None = None
+    if vehicle_title := data.get(CONF_VEHICLE_TITLE):
+        soc_entity: str | None = data.get(CONF_VEHICLE_SOC)
+        vehicle = VehicleConfig(
+            title=vehicle_title,
+            capacity_kwh=float(data.get(CONF_VEHICLE_CAPACITY, DEFAULT_VEHICLE_CAPACITY)),
+            phases=int(data.get(CONF_VEHICLE_PHASES, DEFAULT_VEHICLE_PHASES)),
+            has_soc=soc_entity is not None,
+        )
+        if soc_entity is not None:
+            soc = EntitySoc(hass, f"{vehicle_title} SoC", soc_entity)
+    config = LoadpointConfig(
+        title=title,
+        charger=ChargerConfig(
+            phases=int(data.get(CONF_CHARGER_PHASE_COUNT, DEFAULT_CHARGER_PHASE_COUNT)),
+            phases_switchable=phases_entity is not None,
+            max_current=max_current,
+        ),
+        vehicle=vehicle,
+    )
+    meter = (
+        None
+        if charge_meter_power is None
+        else EntityMeter(hass, f"{title} charge meter", charge_meter_power)
+    )
+    return LoadpointDevices(config=config, charger=charger, meter=meter, soc=soc)
+
+
+def _site_meters(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> tuple[Meter | None, list[Meter], list[Meter]]:
+    grid: Meter | None = None
+    if grid_power := options.get(CONF_GRID_POWER):
+        grid = EntityMeter(
+            hass,
+            "grid",
+            grid_power,
+            invert=bool(options.get(CONF_GRID_INVERT, False)),
+            energy_entity=options.get(CONF_GRID_ENERGY),
+        )
+    pv: list[Meter] = [
+        EntityMeter(hass, f"pv {index}", entity_id)
+        for index, entity_id in enumerate(options.get(CONF_PV_POWER) or [], start=1)
+    ]
+    battery: list[Meter] = []
+    if battery_power := options.get(CONF_BATTERY_POWER):
+        capacity = options.get(CONF_BATTERY_CAPACITY)
+        battery.append(
+            EntityMeter(
+                hass,
+                "battery",
+                battery_power,
+                invert=bool(options.get(CONF_BATTERY_INVERT, False)),
+                soc_entity=options.get(CONF_BATTERY_SOC),
+                capacity=None if capacity is None else float(capacity),
+            )
+        )
+    return grid, pv, battery
+
+
+async def async_build_devices(hass: HomeAssistant, entry: ConfigEntry) -> SiteDevices:
+    """Meters from the site options, one `LoadpointDevices` per loadpoint subentry."""
+    grid, pv, battery = _site_meters(hass, entry.options)
+    return SiteDevices(
+        config=SiteConfig(
+            title=entry.title,
+            grid_configured=grid is not None,
+            pv_configured=bool(pv),
+            battery_configured=bool(battery),
+        ),
+        grid=grid,
+        pv=pv,
+        battery=battery,
+        loadpoints=[build_loadpoint(hass, s) for s in loadpoint_subentries(entry)],
+    )

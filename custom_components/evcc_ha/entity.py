@@ -1,0 +1,139 @@
+"""The entity base class and the devices: one site device, one device per loadpoint."""
+
+from __future__ import annotations
+
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import EvccCoordinator
+from .core.loadpoint import Loadpoint
+from .core.model import SettingError
+from .core.site import Site
+from .data import EvccConfigEntry
+
+MANUFACTURER = "evcc_ha"
+
+
+def site_identifier(entry: EvccConfigEntry) -> tuple[str, str]:
+    return (DOMAIN, entry.entry_id)
+
+
+def loadpoint_key(coordinator: EvccCoordinator, index: int) -> str:
+    """What names loadpoint `index` (0-based) in unique ids and device identifiers: its config
+    subentry, so its entities stay with it when another loadpoint is removed; `lp<number>` for
+    loadpoints without one (demo site)."""
+    return coordinator.loadpoint_subentry_ids[index] or f"lp{index + 1}"
+
+
+def loadpoint_identifier(entry: EvccConfigEntry, index: int) -> tuple[str, str]:
+    """Device identifier of loadpoint `index` (0-based)."""
+    return (DOMAIN, f"{entry.entry_id}_{loadpoint_key(entry.runtime_data.coordinator, index)}")
+
+
+def site_device_info(entry: EvccConfigEntry, site: Site) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={site_identifier(entry)},
+        name=entry.title,
+        manufacturer=MANUFACTURER,
+        model="Demo site" if entry.runtime_data.coordinator.demo is not None else "Site",
+    )
+
+
+def loadpoint_device_info(entry: EvccConfigEntry, lp: Loadpoint) -> DeviceInfo:
+    """Loadpoint device; its link to the site device is set in `async_register_devices`
+    (DeviceInfo's `via_device` is deprecated in newer Home Assistant, `via_device_id` missing
+    in older)."""
+    charger = lp.config.charger
+    model = f"Loadpoint {charger.phases}p" + (" (1p/3p)" if charger.phases_switchable else "")
+    return DeviceInfo(
+        identifiers={loadpoint_identifier(entry, lp.index)},
+        name=lp.config.title,
+        manufacturer=MANUFACTURER,
+        model=model,
+    )
+
+
+def async_register_devices(entry: EvccConfigEntry, registry: dr.DeviceRegistry) -> None:
+    """Create the site and loadpoint devices, link them, and drop devices no longer configured."""
+    coordinator = entry.runtime_data.coordinator
+    site = coordinator.site
+    site_device = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, **site_device_info(entry, site)
+    )
+    wanted = {site_identifier(entry)}
+    for lp in site.loadpoints:
+        device = registry.async_get_or_create(
+            config_entry_id=entry.entry_id,
+            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
+            **loadpoint_device_info(entry, lp),
+        )
+        wanted.add(loadpoint_identifier(entry, lp.index))
+        if device.via_device_id != site_device.id:
+            registry.async_update_device(device.id, via_device_id=site_device.id)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device.identifiers & wanted:
+            registry.async_remove_device(device.id)
+
+
+def setting_error(err: SettingError, key: str) -> ServiceValidationError:
+    """The user-facing error for a rejected setting (same text as the REST API gives)."""
+    return ServiceValidationError(
+        str(err),
+        translation_domain=DOMAIN,
+        translation_key="invalid_setting",
+        translation_placeholders={"setting": key, "error": str(err)},
+    )
+
+
+class EvccEntity(CoordinatorEntity[EvccCoordinator]):
+    """An entity of a site (`loadpoint` None) or of one of its loadpoints (0-based index)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: EvccCoordinator,
+        description: EntityDescription,
+        loadpoint: int | None = None,
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.loadpoint_index = loadpoint
+        entry = coordinator.config_entry
+        if loadpoint is None:
+            self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+            self._attr_device_info = site_device_info(entry, coordinator.site)
+        else:
+            key = loadpoint_key(coordinator, loadpoint)
+            self._attr_unique_id = f"{entry.entry_id}_{key}_{description.key}"
+            self._attr_device_info = loadpoint_device_info(
+                entry, coordinator.site.loadpoints[loadpoint]
+            )
+
+    @property
+    def loadpoint(self) -> Loadpoint:
+        assert self.loadpoint_index is not None
+        return self.coordinator.site.loadpoints[self.loadpoint_index]
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the cycle fails or, for loadpoint entities, the charger does."""
+        if not super().available:
+            return False
+        if self.loadpoint_index is not None:
+            return self.loadpoint.available
+        return True
+
+    async def async_write_setting(self, key: str, value: object) -> None:
+        """The one write path: the coordinator validates, stores and sends the command."""
+        try:
+            if self.loadpoint_index is None:
+                await self.coordinator.async_set_site(key, value)
+            else:
+                await self.coordinator.async_set_loadpoint(self.loadpoint_index, key, value)
+        except SettingError as err:
+            raise setting_error(err, key) from err

@@ -1,0 +1,88 @@
+"""Selects: the charge mode and the phase configuration of every loadpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .core.loadpoint import Loadpoint
+from .core.model import Mode
+from .data import EvccConfigEntry
+from .entity import EvccEntity
+
+PARALLEL_UPDATES = 1
+
+# evcc's phasesConfigured: 0 = automatic switching, 1 or 3 fixed.
+PHASE_OPTIONS: dict[str, int] = {"auto": 0, "1p": 1, "3p": 3}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvccSelectEntityDescription(SelectEntityDescription):
+    """A loadpoint select: `current_fn` reads the setting, `setting` and `to_value` write it."""
+
+    setting: str
+    current_fn: Callable[[Loadpoint], str | None]
+    to_value: Callable[[str], object] = lambda option: option
+    exists_fn: Callable[[Loadpoint], bool] = lambda _: True
+
+
+def _phases_option(lp: Loadpoint) -> str | None:
+    configured = lp.settings.phases_configured
+    return next((name for name, value in PHASE_OPTIONS.items() if value == configured), None)
+
+
+LOADPOINT_SELECTS: tuple[EvccSelectEntityDescription, ...] = (
+    EvccSelectEntityDescription(
+        key="mode",
+        translation_key="mode",
+        options=[Mode.OFF.value, Mode.PV.value, Mode.MINPV.value, Mode.NOW.value],
+        setting="mode",
+        current_fn=lambda lp: lp.settings.mode.value,
+    ),
+    EvccSelectEntityDescription(
+        key="phases",
+        translation_key="phases",
+        options=list(PHASE_OPTIONS),
+        entity_category=EntityCategory.CONFIG,
+        setting="phasesConfigured",
+        current_fn=_phases_option,
+        to_value=lambda option: PHASE_OPTIONS[option],
+        exists_fn=lambda lp: lp.config.charger.phases_switchable,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvccConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up the selects of every loadpoint."""
+    coordinator = entry.runtime_data.coordinator
+    loadpoints = coordinator.site.loadpoints
+    for lp in loadpoints:
+        async_add_entities(
+            (
+                EvccSelect(coordinator, description, lp.index)
+                for description in LOADPOINT_SELECTS
+                if description.exists_fn(lp)
+            ),
+            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
+        )
+
+
+class EvccSelect(EvccEntity, SelectEntity):
+    entity_description: EvccSelectEntityDescription
+
+    @property
+    def current_option(self) -> str | None:
+        return self.entity_description.current_fn(self.loadpoint)
+
+    async def async_select_option(self, option: str) -> None:
+        description = self.entity_description
+        await self.async_write_setting(description.setting, description.to_value(option))

@@ -1,0 +1,164 @@
+"""Service actions: set and clear the charging plan (target time) of a loadpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .coordinator import EvccCoordinator
+from .core.model import SettingError
+from .core.settings import coerce_time
+from .data import EvccConfigEntry
+from .entity import loadpoint_identifier, setting_error
+
+SERVICE_SET_PLAN: Final = "set_plan"
+SERVICE_CLEAR_PLAN: Final = "clear_plan"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_LOADPOINT: Final = "loadpoint"
+ATTR_TIME: Final = "time"
+ATTR_SOC: Final = "soc"
+ATTR_ENERGY: Final = "energy"
+
+_TARGET: dict[vol.Marker, Any] = {
+    vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    vol.Optional(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string]),
+    vol.Optional(ATTR_LOADPOINT): vol.All(vol.Coerce(int), vol.Range(min=1)),
+}
+
+SET_PLAN_SCHEMA = vol.Schema(
+    {
+        **_TARGET,
+        vol.Required(ATTR_TIME): cv.datetime,
+        vol.Exclusive(ATTR_SOC, "goal"): vol.All(vol.Coerce(int), vol.Range(min=1, max=100)),
+        vol.Exclusive(ATTR_ENERGY, "goal"): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
+    }
+)
+CLEAR_PLAN_SCHEMA = vol.Schema(_TARGET)
+
+
+def _loaded_entry(hass: HomeAssistant, entry_id: str) -> EvccConfigEntry:
+    entry: EvccConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
+
+
+def _loadpoint_index(entry: EvccConfigEntry, number: int) -> int:
+    count = len(entry.runtime_data.coordinator.site.loadpoints)
+    if not 1 <= number <= count:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="loadpoint_not_found",
+            translation_placeholders={"loadpoint": str(number), "title": entry.title},
+        )
+    return number - 1
+
+
+def _device_target(
+    hass: HomeAssistant, device_id: str, number: int | None
+) -> tuple[EvccCoordinator, int]:
+    """The loadpoint a device stands for (the site device: loadpoint `number`, default 1)."""
+    device = dr.async_get(hass).async_get(device_id)
+    idents = (
+        {value for domain, value in device.identifiers if domain == DOMAIN} if device else set()
+    )
+    if device is None or not idents:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="device_not_found",
+            translation_placeholders={"device_id": device_id},
+        )
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        entry = _loaded_entry(hass, entry_id)
+        if entry.entry_id in idents:
+            return entry.runtime_data.coordinator, _loadpoint_index(entry, number or 1)
+        for lp in entry.runtime_data.coordinator.site.loadpoints:
+            if loadpoint_identifier(entry, lp.index)[1] in idents:
+                return entry.runtime_data.coordinator, lp.index
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="device_not_found",
+        translation_placeholders={"device_id": device_id},
+    )
+
+
+def _targets(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[EvccCoordinator, int]]:
+    """The loadpoints a call is for: devices (loadpoint or site) or an entry + number."""
+    number: int | None = data.get(ATTR_LOADPOINT)
+    targets = [
+        _device_target(hass, device_id, number) for device_id in data.get(ATTR_DEVICE_ID, [])
+    ]
+    if config_entry_id := data.get(ATTR_CONFIG_ENTRY_ID):
+        entry = _loaded_entry(hass, config_entry_id)
+        targets.append((entry.runtime_data.coordinator, _loadpoint_index(entry, number or 1)))
+    if not targets:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_target")
+    return targets
+
+
+async def _write(coordinator: EvccCoordinator, index: int, key: str, value: object) -> None:
+    try:
+        await coordinator.async_set_loadpoint(index, key, value)
+    except SettingError as err:
+        raise setting_error(err, key) from err
+
+
+async def _async_set_plan(hass: HomeAssistant, call: ServiceCall) -> None:
+    when: datetime = call.data[ATTR_TIME]
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt_util.get_default_time_zone())
+    targets = _targets(hass, dict(call.data))
+    for coordinator, _index in targets:
+        try:  # validate first, so a time in the past changes nothing
+            coerce_time(when, coordinator.now())
+        except SettingError as err:
+            raise setting_error(err, "planTime") from err
+    for coordinator, index in targets:
+        if ATTR_SOC in call.data:
+            await _write(coordinator, index, "planSoc", call.data[ATTR_SOC])
+        if ATTR_ENERGY in call.data:
+            await _write(coordinator, index, "planEnergy", call.data[ATTR_ENERGY])
+        await _write(coordinator, index, "planTime", when)
+
+
+async def _async_clear_plan(hass: HomeAssistant, call: ServiceCall) -> None:
+    for coordinator, index in _targets(hass, dict(call.data)):
+        await _write(coordinator, index, "planTime", None)
+        await _write(coordinator, index, "planSoc", 0)
+        await _write(coordinator, index, "planEnergy", 0)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the service actions (once, in async_setup)."""
+
+    async def set_plan(call: ServiceCall) -> None:
+        await _async_set_plan(hass, call)
+
+    async def clear_plan(call: ServiceCall) -> None:
+        await _async_clear_plan(hass, call)
+
+    hass.services.async_register(DOMAIN, SERVICE_SET_PLAN, set_plan, schema=SET_PLAN_SCHEMA)
+    hass.services.async_register(DOMAIN, SERVICE_CLEAR_PLAN, clear_plan, schema=CLEAR_PLAN_SCHEMA)

@@ -1,0 +1,154 @@
+"""The demo site's simulated household (pure), and a demo entry in Home Assistant."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.evcc_ha.const import CONF_DEMO, CONF_SITE_TITLE, DOMAIN
+from custom_components.evcc_ha.core.clock import ManualClock
+from custom_components.evcc_ha.core.model import ChargerCommand, Status
+from custom_components.evcc_ha.devices.demo import (
+    PV_PEAK_W,
+    DemoSite,
+    build_demo_devices,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def at(hour: int, minute: int = 0, day: int = 21) -> datetime:
+    return datetime(2026, 6, day, hour, minute, tzinfo=BERLIN)
+
+
+def read_all(demo: DemoSite) -> tuple[float, float, float, Status]:
+    devices = demo.site_devices()
+
+    async def read() -> tuple[float, float, float, Status]:
+        assert devices.grid is not None
+        grid = await devices.grid.async_read()
+        pv = await devices.pv[0].async_read()
+        battery = await devices.battery[0].async_read()
+        charger = await devices.loadpoints[0].charger.async_read()
+        return grid.power, pv.power, battery.power, charger.status
+
+    return asyncio.run(read())
+
+
+def test_pv_day_curve() -> None:
+    demo = DemoSite(ManualClock(at(0)), tz=BERLIN)
+    day = [demo.pv_power(at(0) + timedelta(minutes=10 * i)) for i in range(144)]
+    assert max(day) == pytest.approx(PV_PEAK_W, rel=0.05)
+    assert demo.pv_power(at(3)) == 0 and demo.pv_power(at(22)) == 0
+    assert demo.pv_power(at(9)) < demo.pv_power(at(13))
+    assert all(p >= 0 for p in day)
+
+
+def test_home_load_varies() -> None:
+    demo = DemoSite(ManualClock(at(0)), tz=BERLIN)
+    loads = [demo.home_power(at(0) + timedelta(minutes=5 * i)) for i in range(288)]
+    assert min(loads) >= 250
+    assert max(loads) > 1200  # lunch
+    assert len(set(loads)) > 100
+
+
+@pytest.mark.parametrize("hour", [0, 7, 7.4, 12, 17, 23])
+def test_fresh_demo_has_a_connected_car(hour: float) -> None:
+    start = at(int(hour), int(hour % 1 * 60))
+    demo = DemoSite(ManualClock(start), tz=BERLIN)
+    assert read_all(demo)[3] in (Status.B, Status.C)
+    assert demo.vehicle.depart is not None
+    assert demo.vehicle.depart - start >= timedelta(hours=3)
+
+
+def test_car_leaves_and_returns() -> None:
+    clock = ManualClock(at(12))
+    demo = DemoSite(clock, tz=BERLIN)
+    soc = demo.vehicle.soc
+    clock.set(at(7, 40, day=22))
+    assert read_all(demo)[3] is Status.A
+    clock.set(at(17, 40, day=22))
+    assert read_all(demo)[3] is Status.B
+    assert demo.vehicle.soc == pytest.approx(soc - 18)
+    assert demo.vehicle.depart == at(7, 30, day=23)
+
+
+def test_physics_balance_and_charging() -> None:
+    clock = ManualClock(at(12))
+    demo = DemoSite(clock, tz=BERLIN)
+    devices = demo.site_devices()
+    charger = devices.loadpoints[0].charger
+    asyncio.run(charger.async_apply(ChargerCommand(enable=True, current=16.0)))
+    clock.advance(600)
+    grid, pv, battery, status = read_all(demo)
+    assert status is Status.C
+    reading = asyncio.run(charger.async_read())
+    assert reading.power == pytest.approx(16 * 3 * 230)
+    assert reading.energy == pytest.approx(11.04 * 600 / 3600, rel=0.01)
+    assert reading.soc is not None and reading.soc > 45
+    home = demo.home_power(clock.now())
+    # grid = home + ev − battery(discharge +) − pv
+    assert grid == pytest.approx(home + reading.power - battery - pv, abs=1)
+
+
+def test_reads_close_together_see_one_moment() -> None:
+    clock = ManualClock(at(12))
+    demo = DemoSite(clock, tz=BERLIN)
+    first = demo.readings()
+    clock.advance(0.2)
+    assert demo.readings() is first
+    clock.advance(5)
+    assert demo.readings() is not first
+
+
+def test_long_pause_is_skipped_not_replayed() -> None:
+    clock = ManualClock(at(12))
+    demo = DemoSite(clock, tz=BERLIN)
+    clock.advance(3 * 24 * 3600)
+    demo.advance()
+    assert demo.last == clock.now()
+
+
+def test_state_round_trip() -> None:
+    clock = ManualClock(at(12))
+    demo = DemoSite(clock, tz=BERLIN)
+    demo.command(0, ChargerCommand(enable=True, current=10.0, phases=1))
+    clock.advance(1800)
+    demo.advance()
+    saved = demo.to_dict()
+    again = DemoSite(clock, tz=BERLIN)
+    again.restore(saved)
+    assert again.to_dict() == saved
+    assert again.charger.phases == 1 and again.charger.enabled
+    again.restore({"vehicle": "broken"})  # ignored
+    assert again.vehicle.soc == demo.vehicle.soc
+
+
+def test_build_demo_devices() -> None:
+    devices = build_demo_devices(ManualClock(at(12)), tz=BERLIN)
+    assert devices.config.battery_configured
+    lp = devices.loadpoints[0].config
+    assert lp.charger.phases_switchable and lp.charger.max_current == 32
+    assert lp.vehicle is not None and lp.vehicle.capacity_kwh == 58
+
+
+async def test_demo_entry(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Demo site",
+        data={CONF_SITE_TITLE: "Demo site", CONF_DEMO: True},
+        unique_id="demo_site",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("binary_sensor.carport_vehicle_connected").state == "on"
+    assert hass.states.get("select.carport_charge_mode").state == "pv"
+    assert hass.states.get("number.carport_limit_soc").state == "80"
+    assert hass.states.get("sensor.demo_site_battery_soc").state == "50.0"
+    assert await hass.config_entries.async_unload(entry.entry_id)
