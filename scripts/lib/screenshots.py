@@ -48,7 +48,9 @@ def main() -> None:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.add_init_script(f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});")
+        page.add_init_script(
+            f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))});"
+        )
         page.goto(f"{BASE}/config/devices/device/{device_id}")
         page.wait_for_timeout(6000)
         page.screenshot(path=str(ROOT / "docs" / "device-page.png"), full_page=True)

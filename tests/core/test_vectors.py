@@ -360,3 +360,24 @@ def test_disconnect_disables() -> None:
     d = charging_driver(mode=Mode.NOW)
     result = d.cycle(status="A")
     assert result.commands[0] == ChargerCommand(enable=False)
+
+
+def test_mode_change_resets_timers_as_evcc() -> None:
+    d = Driver(mode=Mode.PV)
+    d.cycle(grid=0, status="B")  # connect: PV timer elapsed, then reset (no surplus)
+    d.cycle(grid=-9000, status="B")
+    assert d.lp.pv_action == PvAction.ENABLE
+    d.set("mode", "minpv")  # minpv resets the PV timer
+    assert d.lp.pv_timer is None
+    assert d.enabled  # minpv charges at minimum current
+    d.set("mode", "pv")
+    d.cycle(grid=3000, status="C", currents=charging_at(6))
+    assert d.lp.pv_action == PvAction.DISABLE
+    d.set("mode", "now")  # now resets it too
+    assert d.lp.pv_timer is None and d.lp.phase_timer is None
+    # back to pv with a charging car and no surplus: the disable delay runs from here, no
+    # immediate stop left over from the connect
+    d.cycle(grid=10000, status="C", currents=charging_at(16))
+    d.set("mode", "pv")
+    assert d.enabled
+    assert d.lp.pv_action == PvAction.DISABLE

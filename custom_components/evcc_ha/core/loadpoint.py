@@ -537,6 +537,15 @@ class Loadpoint:
         last = self.last_phase_switch
         return cooldown <= 0 or last is None or (now - last).total_seconds() >= cooldown
 
+    def mode_changed(self, mode: Mode) -> None:
+        """evcc's SetMode: now/off reset the PV and phase timers and the plan; minpv the PV timer."""
+        if mode in (Mode.NOW, Mode.OFF):
+            self._reset_phase_timer()
+            self._reset_pv_timer()
+            self.plan_active = False
+        elif mode == Mode.MINPV:
+            self._reset_pv_timer()
+
     def _reset_pv_timer(self) -> None:
         self.pv_timer = None
         self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0

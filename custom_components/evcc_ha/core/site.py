@@ -249,6 +249,8 @@ class Site:
         trial = LoadpointSettings.from_dict(previous.to_dict())
         stored = apply_loadpoint_setting(trial, lp.config.charger, key, value, now)
         lp.settings = trial
+        if trial.mode != previous.mode:
+            lp.mode_changed(trial.mode)
         try:
             return stored, self.reevaluate(index, now)
         except Exception:

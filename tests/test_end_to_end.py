@@ -1,0 +1,192 @@
+"""A real site, set up the way a user does it, driving a charger made of another integration's
+entities: config flow → meters → loadpoint subentry → coordinator → entities → charger.
+
+The "hardware" is Home Assistant helpers: a grid sensor (template over an input_number), a
+wallbox whose enable switch is an input_boolean, whose current is an input_number (A) and whose
+plug state is a template binary sensor. Nothing of evcc_ha is faked.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.evcc_ha.const import (
+    CONF_CHARGER_CURRENT,
+    CONF_CHARGER_ENABLE,
+    CONF_CHARGER_MAX_CURRENT,
+    CONF_CHARGER_PHASE_COUNT,
+    CONF_CHARGER_POWER,
+    CONF_CHARGER_STATUS,
+    CONF_DEMO,
+    CONF_GRID_POWER,
+    CONF_SITE_TITLE,
+    CONF_TITLE,
+    DOMAIN,
+    SUBENTRY_LOADPOINT,
+)
+
+
+@pytest.fixture
+async def house(hass: HomeAssistant) -> None:
+    """Grid meter and wallbox from helper and template entities."""
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"wb_enable": None, "wb_plug": None}}
+    )
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "wb_current": {"min": 0, "max": 32, "step": 1, "initial": 6,
+                               "unit_of_measurement": "A", "mode": "box"},
+                "grid_w": {"min": -30000, "max": 30000, "step": 1, "initial": 0, "mode": "box"},
+                "wb_power_w": {"min": 0, "max": 22000, "step": 1, "initial": 0, "mode": "box"},
+            }
+        },
+    )  # fmt: skip
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "sensor": [
+                        {"name": "Grid power", "unit_of_measurement": "W", "device_class": "power",
+                         "state": "{{ states('input_number.grid_w') }}"},
+                        {"name": "Wallbox power", "unit_of_measurement": "W",
+                         "device_class": "power", "state": "{{ states('input_number.wb_power_w') }}"},
+                    ],
+                    "binary_sensor": [
+                        {"name": "Wallbox plug", "device_class": "plug",
+                         "state": "{{ is_state('input_boolean.wb_plug', 'on') }}"},
+                    ],
+                }
+            ]
+        },
+    )  # fmt: skip
+    await hass.async_block_till_done()
+
+
+async def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let one control interval pass and the scheduled cycle run."""
+    freezer.tick(timedelta(seconds=31))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
+    await hass.services.async_call(
+        "input_number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
+    )
+
+
+@pytest.mark.usefixtures("house")
+async def test_user_setup_drives_a_helper_wallbox(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    # 1. the site, as in the UI: title, then the meters
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_SITE_TITLE: "Home", CONF_DEMO: False}
+    )
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "meters"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_GRID_POWER: "sensor.grid_power"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+    # 2. a loadpoint made of the helper entities, added as a subentry
+    flow = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_LOADPOINT), context={"source": "user"}
+    )
+    flow = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"],
+        {
+            CONF_TITLE: "Garage",
+            CONF_CHARGER_ENABLE: "input_boolean.wb_enable",
+            CONF_CHARGER_CURRENT: "input_number.wb_current",
+            CONF_CHARGER_STATUS: "binary_sensor.wallbox_plug",
+            CONF_CHARGER_POWER: "sensor.wallbox_power",
+            CONF_CHARGER_MAX_CURRENT: 16,
+            CONF_CHARGER_PHASE_COUNT: "3",
+        },
+    )
+    if flow["type"] is FlowResultType.FORM:  # the optional vehicle step
+        assert flow["step_id"] == "vehicle"
+        flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("select.garage_charge_mode") is not None
+
+    # 3. a car plugs in; mode "now" from the UI switches the wallbox on at 16 A at once
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.wb_plug"}, blocking=True
+    )
+    await tick(hass, freezer)
+    assert hass.states.get("binary_sensor.garage_vehicle_connected").state == "on"
+    assert hass.states.get("input_boolean.wb_enable").state == "off"  # mode off by default
+
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_charge_mode", "option": "now"},
+        blocking=True,
+    )
+    assert hass.states.get("input_boolean.wb_enable").state == "on"
+    assert float(hass.states.get("input_number.wb_current").state) == 16
+
+    # 4. the current is never commanded above the hardware maximum
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.garage_maximum_current", "value": 10},
+        blocking=True,
+    )
+    assert float(hass.states.get("input_number.wb_current").state) == 10
+
+    # 5. pv mode follows the surplus measured by the grid sensor
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": "number.garage_maximum_current", "value": 16},
+        blocking=True,
+    )
+    assert float(hass.states.get("input_number.wb_current").state) == 16
+    await set_number(hass, "input_number.wb_power_w", 11040)  # 16 A × 3 × 230 V
+    await tick(hass, freezer)
+    assert hass.states.get("binary_sensor.garage_charging").state == "on"
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_charge_mode", "option": "pv"},
+        blocking=True,
+    )
+    await set_number(hass, "input_number.grid_w", 1380)  # importing 2 A × 3 phases
+    await tick(hass, freezer)
+    assert float(hass.states.get("input_number.wb_current").state) == 14
+    assert hass.states.get("sensor.home_grid_power").state == "1380.0"
+    await set_number(hass, "input_number.wb_power_w", 9660)  # the car follows: 14 A
+    await set_number(hass, "input_number.grid_w", -690)  # exporting 1 A × 3 phases
+    await tick(hass, freezer)
+    assert float(hass.states.get("input_number.wb_current").state) == 15
+
+    # 6. unplug: the wallbox is switched off
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.wb_plug"}, blocking=True
+    )
+    await set_number(hass, "input_number.wb_power_w", 0)
+    await tick(hass, freezer)
+    assert hass.states.get("input_boolean.wb_enable").state == "off"
+    assert await hass.config_entries.async_unload(entry.entry_id)
