@@ -9,16 +9,23 @@ plug state is a template binary sensor. Nothing of evcc_ha is faked.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import aiohttp
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.evcc_ha.const import (
+    CONF_API_ENABLED,
+    CONF_API_HOST,
+    CONF_API_PORT,
+    CONF_API_READ_ONLY,
     CONF_CHARGER_CURRENT,
     CONF_CHARGER_ENABLE,
     CONF_CHARGER_MAX_CURRENT,
@@ -88,10 +95,8 @@ async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
     )
 
 
-@pytest.mark.usefixtures("house")
-async def test_user_setup_drives_a_helper_wallbox(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory
-) -> None:
+async def set_up_site(hass: HomeAssistant) -> ConfigEntry:
+    """The site and its loadpoint, entered through the real config and subentry flows."""
     # 1. the site, as in the UI: title, then the meters
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     result = await hass.config_entries.flow.async_configure(
@@ -129,6 +134,14 @@ async def test_user_setup_drives_a_helper_wallbox(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get("select.garage_charge_mode") is not None
+    return entry
+
+
+@pytest.mark.usefixtures("house")
+async def test_user_setup_drives_a_helper_wallbox(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = await set_up_site(hass)
 
     # 3. a car plugs in; mode "now" from the UI switches the wallbox on at 16 A at once
     await hass.services.async_call(
@@ -188,5 +201,63 @@ async def test_user_setup_drives_a_helper_wallbox(
     )
     await set_number(hass, "input_number.wb_power_w", 0)
     await tick(hass, freezer)
+    assert hass.states.get("input_boolean.wb_enable").state == "off"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("house", "socket_enabled")
+async def test_evcc_clients_drive_the_same_wallbox(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_client: Any, unused_tcp_port: int
+) -> None:
+    """The evcc port (switched on in the options) and the Home Assistant view both reach the
+    charger at once and show in the entities; a bad value changes nothing."""
+    entry = await set_up_site(hass)
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.wb_plug"}, blocking=True
+    )
+    await tick(hass, freezer)
+
+    # the evcc port is enabled through the real options flow
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {
+        CONF_GRID_POWER: "sensor.grid_power",
+    })  # fmt: skip
+    assert flow["step_id"] == "api"
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {
+        CONF_API_ENABLED: True, CONF_API_HOST: "127.0.0.1", CONF_API_PORT: unused_tcp_port,
+        CONF_API_READ_ONLY: False,
+    })  # fmt: skip
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    base = f"http://127.0.0.1:{unused_tcp_port}"
+
+    async with aiohttp.ClientSession() as session:
+        # the seed document's example: curl -X POST http://evcc:7070/api/loadpoints/1/mode/pv
+        async with session.post(f"{base}/api/loadpoints/1/mode/now") as response:
+            assert response.status == 200
+            assert await response.json() == "now"
+        assert hass.states.get("select.garage_charge_mode").state == "now"
+        assert hass.states.get("input_boolean.wb_enable").state == "on"
+        assert float(hass.states.get("input_number.wb_current").state) == 16
+
+        async with session.post(f"{base}/api/loadpoints/1/maxcurrent/40") as response:
+            assert response.status == 400
+            assert "maximum of 16 A" in (await response.json())["error"]
+        assert float(hass.states.get("input_number.wb_current").state) == 16
+
+        async with session.post(f"{base}/api/loadpoints/1/target/soc/80") as response:
+            assert await response.json() == {"result": 80}
+        async with session.get(f"{base}/api/state") as response:
+            assert response.headers["Content-Type"].startswith("application/json")
+            state = await response.json()
+        assert state["loadpoints"][0]["limitSoc"] == 80
+        assert state["loadpoints"][0]["targetSoc"] == 80
+        assert state["loadpoints"][0]["enabled"] is True
+
+    # the same route inside Home Assistant, with its authentication
+    client = await hass_client()
+    response = await client.post("/api/evcc_ha/loadpoints/1/mode/off")
+    assert response.status == 200
+    assert hass.states.get("select.garage_charge_mode").state == "off"
     assert hass.states.get("input_boolean.wb_enable").state == "off"
     assert await hass.config_entries.async_unload(entry.entry_id)
