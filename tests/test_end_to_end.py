@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
