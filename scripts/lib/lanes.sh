@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE="$ROOT/.cache"
 MIN_PIN="pytest-homeassistant-custom-component==0.13.236"
 CURRENT_PIN="pytest-homeassistant-custom-component==0.13.375"
-SID_PACKAGES="python3.14,python3.14-venv,ca-certificates,mosquitto,git"
+SID_PACKAGES="python3.14,python3.14-venv,ca-certificates,mosquitto,git,curl"
 
 pins_hash() { # what a lane's venv depends on
   cat "$ROOT/requirements_test.txt" "$ROOT/requirements_lint.txt" "$ROOT/scripts/lib/lanes.sh" | sha256sum | cut -c1-16
@@ -73,14 +73,16 @@ SID_MOUNTS=()
 sid_mount() { # bind /proc, /dev and the repository into the root file system
   cp /etc/resolv.conf "$SID/etc/resolv.conf"
   [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$SID/etc/ssl/certs/ca-certificates.crt"
-  mkdir -p "$SID/src"
+  mkdir -p "$SID/src" "$SID/shared"
   local m
-  for m in proc dev src; do
+  for m in proc dev src shared; do
     if ! mountpoint -q "$SID/$m"; then
       case $m in
         proc) mount -t proc proc "$SID/proc" ;;
         dev) mount --rbind /dev "$SID/dev"; mount --make-rslave "$SID/dev" ;;
         src) mount --bind "$ROOT" "$SID/src" ;;
+        # the project's shared/ folder beside the checkout, where tests look for example days
+        shared) [ -d "$ROOT/../shared" ] || continue; mount --bind "$ROOT/../shared" "$SID/shared" ;;
       esac
       SID_MOUNTS+=("$SID/$m")
     fi
