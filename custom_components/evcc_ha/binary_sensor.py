@@ -16,7 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .core.loadpoint import Loadpoint
 from .data import EvccConfigEntry
-from .entity import EvccEntity
+from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 0
 
@@ -62,15 +62,14 @@ async def async_setup_entry(
 ) -> None:
     """Set up the binary sensors of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
-    loadpoints = coordinator.site.loadpoints
-    for lp in loadpoints:
-        async_add_entities(
-            (
-                EvccBinarySensor(coordinator, description, lp.index)
-                for description in LOADPOINT_BINARY_SENSORS
-            ),
-            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
-        )
+    add_loadpoint_entities(
+        coordinator,
+        async_add_entities,
+        lambda lp: (
+            EvccBinarySensor(coordinator, description, lp.index)
+            for description in LOADPOINT_BINARY_SENSORS
+        ),
+    )
 
 
 class EvccBinarySensor(EvccEntity, BinarySensorEntity):

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import EvccConfigEntry
-from .entity import EvccEntity
+from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
 
@@ -23,12 +23,9 @@ async def async_setup_entry(
 ) -> None:
     """Set up the plan time of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
-    loadpoints = coordinator.site.loadpoints
-    for lp in loadpoints:
-        async_add_entities(
-            [EvccPlanTime(coordinator, PLAN_TIME, lp.index)],
-            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
-        )
+    add_loadpoint_entities(
+        coordinator, async_add_entities, lambda lp: [EvccPlanTime(coordinator, PLAN_TIME, lp.index)]
+    )
 
 
 class EvccPlanTime(EvccEntity, DateTimeEntity):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
@@ -77,6 +80,18 @@ def async_register_devices(entry: EvccConfigEntry, registry: dr.DeviceRegistry) 
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & wanted:
             registry.async_remove_device(device.id)
+
+
+def add_loadpoint_entities(
+    coordinator: EvccCoordinator,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entities_of: Callable[[Loadpoint], Iterable[Entity]],
+) -> None:
+    """Add each loadpoint's entities, under its config subentry where it has one."""
+    for lp in coordinator.site.loadpoints:
+        async_add_entities(
+            entities_of(lp), config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index]
+        )
 
 
 def setting_error(err: SettingError, key: str) -> ServiceValidationError:

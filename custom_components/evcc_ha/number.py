@@ -26,7 +26,7 @@ from .coordinator import EvccCoordinator
 from .core.loadpoint import Loadpoint
 from .core.site import Site
 from .data import EvccConfigEntry
-from .entity import EvccEntity
+from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
 
@@ -215,15 +215,15 @@ async def async_setup_entry(
         for description in SITE_NUMBERS
         if description.exists_fn(site)
     )
-    for lp in site.loadpoints:
-        async_add_entities(
-            (
-                EvccLoadpointNumber(coordinator, description, lp.index)
-                for description in LOADPOINT_NUMBERS
-                if description.exists_fn(lp)
-            ),
-            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
-        )
+    add_loadpoint_entities(
+        coordinator,
+        async_add_entities,
+        lambda lp: (
+            EvccLoadpointNumber(coordinator, description, lp.index)
+            for description in LOADPOINT_NUMBERS
+            if description.exists_fn(lp)
+        ),
+    )
 
 
 class EvccLoadpointNumber(EvccEntity, NumberEntity):

@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .core.loadpoint import Loadpoint
 from .core.model import Mode
 from .data import EvccConfigEntry
-from .entity import EvccEntity
+from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
 
@@ -64,16 +64,15 @@ async def async_setup_entry(
 ) -> None:
     """Set up the selects of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
-    loadpoints = coordinator.site.loadpoints
-    for lp in loadpoints:
-        async_add_entities(
-            (
-                EvccSelect(coordinator, description, lp.index)
-                for description in LOADPOINT_SELECTS
-                if description.exists_fn(lp)
-            ),
-            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
-        )
+    add_loadpoint_entities(
+        coordinator,
+        async_add_entities,
+        lambda lp: (
+            EvccSelect(coordinator, description, lp.index)
+            for description in LOADPOINT_SELECTS
+            if description.exists_fn(lp)
+        ),
+    )
 
 
 class EvccSelect(EvccEntity, SelectEntity):

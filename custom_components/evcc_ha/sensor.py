@@ -29,7 +29,7 @@ from .core.loadpoint import Loadpoint
 from .core.model import PhaseAction, PvAction, Status
 from .core.site import Site
 from .data import EvccConfigEntry
-from .entity import EvccEntity
+from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 0
 
@@ -268,15 +268,15 @@ async def async_setup_entry(
         for description in SITE_SENSORS
         if description.exists_fn(site)
     )
-    for lp in site.loadpoints:
-        async_add_entities(
-            (
-                EvccLoadpointSensor(coordinator, description, lp.index)
-                for description in LOADPOINT_SENSORS
-                if description.exists_fn(lp)
-            ),
-            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
-        )
+    add_loadpoint_entities(
+        coordinator,
+        async_add_entities,
+        lambda lp: (
+            EvccLoadpointSensor(coordinator, description, lp.index)
+            for description in LOADPOINT_SENSORS
+            if description.exists_fn(lp)
+        ),
+    )
 
 
 class EvccLoadpointSensor(EvccEntity, SensorEntity):
