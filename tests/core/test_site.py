@@ -446,3 +446,23 @@ def test_setting_that_breaks_the_cycle_is_not_kept(monkeypatch: pytest.MonkeyPat
     with pytest.raises(OverflowError):
         d.set("mode", "now")
     assert d.lp.settings.mode == Mode.PV
+
+
+def test_plan_preview_without_plan_time() -> None:
+    car = with_vehicle(capacity_kwh=50.0)
+    site = Site(
+        SiteConfig(), [LoadpointConfig(vehicle=car)], None, [LoadpointSettings(limit_soc=80)]
+    )
+    lp = site.loadpoints[0]
+    charger = ChargerReading(status=Status.B, enabled=False)
+    site.update(
+        T0,
+        SiteReadings(
+            grid=MeterReading(0), loadpoints=(LoadpointReadings(charger, vehicle_soc=40),)
+        ),
+    )
+    assert lp.plan_required() == timedelta(0)  # no plan time: nothing planned
+    preview = lp.plan_required(preview=True)
+    assert preview > timedelta(hours=1)  # 40 → 80 % of 50 kWh at 11 kW
+    lp.settings.plan_time = T0 + timedelta(hours=8)
+    assert lp.plan_required() == preview

@@ -33,8 +33,8 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -405,18 +405,6 @@ def _parse_target_time(raw: str, now: datetime) -> datetime:
     return when.astimezone(now.tzinfo)
 
 
-def _required(lp: Loadpoint, target: datetime) -> timedelta:
-    """Charging time the loadpoint needs for its goal, as if its plan ended at `target`."""
-    if lp.settings.plan_time is not None:
-        return lp.plan_required()
-    saved = lp.settings
-    lp.settings = replace(saved, plan_time=target)  # no await in between: nobody sees it
-    try:
-        return lp.plan_required()
-    finally:
-        lp.settings = saved
-
-
 def _plan(call: Call, lp: Loadpoint, target: datetime | None) -> dict[str, Any]:
     """duration (s), slots (or None) and power of the plan for `target`."""
     power = lp.max_power()
@@ -424,7 +412,7 @@ def _plan(call: Call, lp: Loadpoint, target: datetime | None) -> dict[str, Any]:
         return {"duration": 0, "plan": None, "power": power}
     backend = call.backend
     now = backend.now()
-    required = _required(lp, target)
+    required = lp.plan_required(preview=True)  # as if a plan ended at `target`
     slots = plan_slots(now, required, target, backend.site.planner_rates(now))
     plan = [
         {"start": format_rfc3339(s.start), "end": format_rfc3339(s.end), "price": s.price}

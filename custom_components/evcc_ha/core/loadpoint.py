@@ -248,10 +248,13 @@ class Loadpoint:
 
     # --- plan ----------------------------------------------------------------------------------
 
-    def plan_goal(self) -> tuple[str, float] | None:
-        """("soc", %) or ("energy", kWh) the plan aims for, or None without a plan."""
+    def plan_goal(self, *, preview: bool = False) -> tuple[str, float] | None:
+        """("soc", %) or ("energy", kWh) the plan aims for, or None without a plan.
+
+        `preview`: the goal a plan would have even though no plan time is set (plan previews).
+        """
         s = self.settings
-        if s.plan_time is None:
+        if s.plan_time is None and not preview:
             return None
         if self.has_soc:
             soc = s.plan_soc or self.effective_limit_soc
@@ -259,8 +262,9 @@ class Loadpoint:
         energy = s.plan_energy or s.limit_energy
         return ("energy", energy) if energy > 0 else None
 
-    def plan_required(self) -> timedelta:
-        goal = self.plan_goal()
+    def plan_required(self, *, preview: bool = False) -> timedelta:
+        """Charging time at full power the plan's goal needs (0 when reached or no plan)."""
+        goal = self.plan_goal(preview=preview)
         if goal is None:
             return timedelta(0)
         kind, value = goal
