@@ -11,25 +11,12 @@ from typing import Any
 
 import pytest
 
+from .test_scenario import METRIC_KEYS
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "simulate.py"
 SUNNY = REPO / "tests" / "scenarios" / "sunny-day.json"
 
-METRIC_KEYS = {
-    "ev_energy_kwh",
-    "ev_solar_kwh",
-    "ev_battery_kwh",
-    "ev_grid_kwh",
-    "solar_share",
-    "grid_import_kwh",
-    "grid_export_kwh",
-    "charger_switches",
-    "phase_switches",
-    "final_soc",
-    "target_met",
-    "cost",
-    "steps",
-}
 HEADER = (
     "time,pv_w,home_w,ev_w,battery_w,battery_soc,grid_w,"
     "lp1_power_w,lp1_current_a,lp1_phases,lp1_enabled,lp1_connected,lp1_soc,lp1_mode"
