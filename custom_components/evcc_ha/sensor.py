@@ -27,7 +27,7 @@ from homeassistant.helpers.typing import StateType
 from .coordinator import EvccCoordinator
 from .core.loadpoint import Loadpoint
 from .core.model import PhaseAction, PvAction, Status
-from .core.site import Site
+from .core.site import Site, SiteMeasurements
 from .data import EvccConfigEntry
 from .entity import EvccEntity, add_loadpoint_entities
 
@@ -53,6 +53,26 @@ class EvccSiteSensorEntityDescription(SensorEntityDescription):
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _site_power(
+    key: str,
+    meters: tuple[str, ...],
+    value_fn: Callable[[SiteMeasurements], float],
+    exists_fn: Callable[[Site], bool] = lambda _: True,
+) -> EvccSiteSensorEntityDescription:
+    """A site power sensor in W, unavailable while one of its `meters` fails."""
+    return EvccSiteSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        meters=meters,
+        exists_fn=exists_fn,
+        value_fn=lambda site: round(value_fn(site.measurements), 1),
+    )
 
 
 def _status(lp: Loadpoint) -> str | None:
@@ -181,47 +201,14 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
 )
 
 SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
-    EvccSiteSensorEntityDescription(
-        key="grid_power",
-        translation_key="grid_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        meters=("grid",),
-        value_fn=lambda site: round(site.measurements.grid_power, 1),
-    ),
-    EvccSiteSensorEntityDescription(
-        key="pv_power",
-        translation_key="pv_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        meters=("pv",),
-        exists_fn=lambda site: site.config.pv_configured,
-        value_fn=lambda site: round(site.measurements.pv_power, 1),
-    ),
-    EvccSiteSensorEntityDescription(
-        key="home_power",
-        translation_key="home_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        meters=("grid", "pv", "battery"),
-        value_fn=lambda site: round(site.measurements.home_power, 1),
-    ),
-    EvccSiteSensorEntityDescription(
-        key="battery_power",
-        translation_key="battery_power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        meters=("battery",),
-        exists_fn=lambda site: site.config.battery_configured,
-        value_fn=lambda site: round(site.measurements.battery_power, 1),
+    _site_power("grid_power", ("grid",), lambda m: m.grid_power),
+    _site_power("pv_power", ("pv",), lambda m: m.pv_power, lambda site: site.config.pv_configured),
+    _site_power("home_power", ("grid", "pv", "battery"), lambda m: m.home_power),
+    _site_power(
+        "battery_power",
+        ("battery",),
+        lambda m: m.battery_power,
+        lambda site: site.config.battery_configured,
     ),
     EvccSiteSensorEntityDescription(
         key="battery_soc",
