@@ -36,7 +36,7 @@ def mock_config_entry() -> MockConfigEntry:
         data={CONF_SITE_TITLE: "Home"},
         unique_id="home",
         version=1,
-        minor_version=1,
+        minor_version=2,
     )
 
 

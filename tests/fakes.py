@@ -24,6 +24,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.location import PyTestLocation
 
 from custom_components.evcc_ha.const import CONF_SITE_TITLE, DOMAIN
+from custom_components.evcc_ha.core.devices import Device, LoadpointDevices, SiteDevices
 from custom_components.evcc_ha.core.model import (
     ChargerCommand,
     ChargerConfig,
@@ -34,13 +35,12 @@ from custom_components.evcc_ha.core.model import (
     Status,
     VehicleConfig,
 )
-from custom_components.evcc_ha.devices.base import LoadpointDevices, SiteDevices
 
 ENTRY_ID = "01JEVCCTESTENTRY0000000000"
 
 
 @dataclass
-class FakeMeter:
+class FakeMeter(Device):
     name: str
     power: float = 0.0
     energy: float | None = None
@@ -49,7 +49,7 @@ class FakeMeter:
     error: Exception | None = None
     delay: float = 0.0
     garbage: object = None
-    entity_id: str | None = None
+    watched: tuple[str, ...] = ()
     reads: int = 0
 
     async def async_read(self) -> MeterReading:
@@ -66,7 +66,7 @@ class FakeMeter:
 
 
 @dataclass
-class FakeCharger:
+class FakeCharger(Device):
     name: str
     connected: bool = True
     enabled: bool = False
@@ -175,7 +175,7 @@ def site_entry(**kwargs: Any) -> MockConfigEntry:
         unique_id="home",
         entry_id=ENTRY_ID,
         version=1,
-        minor_version=1,
+        minor_version=2,
         **kwargs,
     )
 
@@ -228,10 +228,9 @@ def find_device(hass: HomeAssistant, entry_id: str, identifier: str) -> dr.Devic
 
 
 @dataclass
-class FakeSoc:
+class FakeSoc(Device):
     name: str
     soc: float | None = 50.0
-    entity_ids: tuple[str, ...] = ()
 
     async def async_read(self) -> float | None:
         return self.soc

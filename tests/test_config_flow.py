@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.evcc_ha.config_flow import (
     clean_site_title,
     default_options,
-    site_unique_id,
+    title_key,
 )
 from custom_components.evcc_ha.const import (
     CONF_API_ENABLED,
@@ -171,9 +172,9 @@ async def test_user_creates_demo_entry(hass: HomeAssistant, mock_setup_entry: As
     assert result["title"] == "Demo Home"
     assert result["data"] == {CONF_SITE_TITLE: "Demo Home", CONF_DEMO: True}
     entry = result["result"]
-    assert entry.unique_id == "demo_home"
+    assert re.fullmatch(r"[0-9a-f]{32}", entry.unique_id)  # generated, not from the title
     assert entry.version == 1
-    assert entry.minor_version == 1
+    assert entry.minor_version == 2
     assert dict(entry.options) == default_options()
     assert entry.options == {
         CONF_INTERVAL: 30,
@@ -205,7 +206,7 @@ async def test_user_creates_real_site_with_meters(
     assert result["title"] == "My Home"
     assert result["data"] == {CONF_SITE_TITLE: "My Home", CONF_DEMO: False}
     entry = result["result"]
-    assert entry.unique_id == "my_home"
+    assert re.fullmatch(r"[0-9a-f]{32}", entry.unique_id)
     assert entry.options == {
         **default_options(),
         CONF_GRID_POWER: "sensor.grid_power",
@@ -296,17 +297,17 @@ async def test_user_duplicate_title_aborts(
     assert result["reason"] == "already_configured"
 
 
-async def test_user_replaces_ignored_site(hass: HomeAssistant) -> None:
-    """Setting up a site by hand replaces an ignored entry with the same unique id."""
-    MockConfigEntry(domain=DOMAIN, source=SOURCE_IGNORE, unique_id="home").add_to_hass(hass)
+async def test_ignored_site_does_not_block_its_title(hass: HomeAssistant) -> None:
+    """An ignored entry is no site: its title can be used."""
+    MockConfigEntry(
+        domain=DOMAIN, source=SOURCE_IGNORE, title="Home", unique_id="home"
+    ).add_to_hass(hass)
     result = await _start_user(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_SITE_TITLE: "Home", CONF_DEMO: True}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    entries = hass.config_entries.async_entries(DOMAIN, include_ignore=True)
-    assert [(e.source, e.unique_id) for e in entries] == [(SOURCE_USER, "home")]
 
 
 async def test_user_title_of_renamed_site_aborts(hass: HomeAssistant) -> None:
@@ -342,7 +343,7 @@ async def test_user_invalid_title(
         result["flow_id"], {CONF_SITE_TITLE: "Office", CONF_DEMO: True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["result"].unique_id == "office"
+    assert result["result"].title == "Office"
     assert len(mock_setup_entry.mock_calls) == 1
 
 
@@ -467,10 +468,10 @@ def test_clean_site_title(raw: str, expected: str | None) -> None:
     assert clean_site_title(raw) == expected
 
 
-def test_site_unique_id() -> None:
-    """The unique id is the slug of the title."""
-    assert site_unique_id("Zuhause Süd") == "zuhause_sud"
-    assert site_unique_id("My  Home!") == "my_home"
+def test_title_key() -> None:
+    """Two titles are the same site when their slugs are."""
+    assert title_key("Zuhause Süd") == "zuhause_sud"
+    assert title_key("My  Home!") == title_key("my home") == "my_home"
 
 
 def test_translations_match() -> None:

@@ -74,7 +74,7 @@ async def test_demo_site_cycles(hass: HomeAssistant, freezer: FrozenDateTimeFact
     await setup_entry(hass, entry)
     coordinator = coordinator_of(entry)
     assert coordinator.demo is not None
-    state = coordinator.state()
+    state = coordinator.controller.state()
     assert state["siteTitle"] == "Demo site"
     assert state["pvPower"] > 4000
     lp = state["loadpoints"][0]
@@ -91,7 +91,7 @@ async def test_demo_site_cycles(hass: HomeAssistant, freezer: FrozenDateTimeFact
 
     for _ in range(4):
         await tick(hass, freezer)
-    state = coordinator.state()
+    state = coordinator.controller.state()
     assert state["loadpoints"][0]["charging"] is True
     assert state["loadpoints"][0]["chargePower"] > 4000
     assert "start" in [e.data["type"] for e in events]
@@ -105,10 +105,10 @@ async def test_one_state_document_per_cycle(
 ) -> None:
     coordinator = coordinator_of(entry)
     received: list[dict[str, Any]] = []
-    unsubscribe = coordinator.subscribe(received.append)
+    unsubscribe = coordinator.controller.subscribe(received.append)
     await tick(hass, freezer)
     assert len(received) == 1
-    assert received[0] is coordinator.state() is coordinator.data.state
+    assert received[0] is coordinator.controller.state() is coordinator.data.state
     assert coordinator.data.now == dt_util.now()
     unsubscribe()
     unsubscribe()  # twice is harmless
@@ -121,7 +121,7 @@ async def test_cycle_reads_every_device_and_sends_commands(
 ) -> None:
     reads = fake_site.garage.reads
     assert fake_site.grid.reads == fake_site.pv.reads == fake_site.battery.reads == reads
-    await coordinator_of(entry).async_set_loadpoint(0, "mode", "pv")
+    await coordinator_of(entry).controller.async_set_loadpoint(0, "mode", "pv")
     # 3 kW export is too little for 3 phases: the charger is switched to 1p at once
     assert fake_site.garage.commands == [ChargerCommand(phases=1)]
     await tick(hass, freezer)
@@ -138,11 +138,11 @@ async def test_set_loadpoint_reaches_charger_at_once(
 ) -> None:
     coordinator = coordinator_of(entry)
     received: list[dict[str, Any]] = []
-    coordinator.subscribe(received.append)
-    stored = await coordinator.async_set_loadpoint(0, "mode", "now")
+    coordinator.controller.subscribe(received.append)
+    stored = await coordinator.controller.async_set_loadpoint(0, "mode", "now")
     assert stored == "now"
     assert fake_site.garage.commands == [ChargerCommand(enable=True, current=16.0, phases=None)]
-    assert coordinator.state()["loadpoints"][0]["mode"] == "now"
+    assert coordinator.controller.state()["loadpoints"][0]["mode"] == "now"
     assert received[-1]["loadpoints"][0]["mode"] == "now"
     assert hass.states.get("select.garage_charge_mode").state == "now"
 
@@ -152,20 +152,20 @@ async def test_set_loadpoint_rejects_bad_values(
 ) -> None:
     coordinator = coordinator_of(entry)
     with pytest.raises(SettingError, match="invalid value"):
-        await coordinator.async_set_loadpoint(0, "mode", "turbo")
+        await coordinator.controller.async_set_loadpoint(0, "mode", "turbo")
     with pytest.raises(SettingError, match="does not exist"):
-        await coordinator.async_set_loadpoint(5, "mode", "now")
+        await coordinator.controller.async_set_loadpoint(5, "mode", "now")
     assert fake_site.garage.commands == []
-    assert coordinator.state()["loadpoints"][0]["mode"] == "off"
+    assert coordinator.controller.state()["loadpoints"][0]["mode"] == "off"
 
 
 async def test_set_site(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     coordinator = coordinator_of(entry)
-    assert await coordinator.async_set_site("residualPower", "150") == 150.0
-    assert coordinator.state()["residualPower"] == 150
+    assert await coordinator.controller.async_set_site("residualPower", "150") == 150.0
+    assert coordinator.controller.state()["residualPower"] == 150
     assert hass.states.get("number.home_residual_power").state == "150.0"
     with pytest.raises(SettingError):
-        await coordinator.async_set_site("bufferSoc", 120)
+        await coordinator.controller.async_set_site("bufferSoc", 120)
 
 
 async def test_events_connect_start_stop_disconnect(
@@ -175,7 +175,7 @@ async def test_events_connect_start_stop_disconnect(
     carport = fake_site.carport
     carport.connected = True
     await tick(hass, freezer)
-    await coordinator_of(entry).async_set_loadpoint(1, "mode", "now")
+    await coordinator_of(entry).controller.async_set_loadpoint(1, "mode", "now")
     await tick(hass, freezer)
     carport.enabled = False  # the car stops drawing
     await tick(hass, freezer)
@@ -212,7 +212,7 @@ async def test_meter_entity_change_runs_an_early_cycle(
 ) -> None:
     """A meter backed by an entity: its change starts a cycle about a second later."""
     freezer.move_to(START)
-    fake_site.grid.entity_id = "sensor.grid_power"
+    fake_site.grid.watched = ("sensor.grid_power",)
     hass.states.async_set("sensor.grid_power", "-3000")
     with use_devices(fake_site):
         entry = site_entry()
@@ -337,8 +337,8 @@ async def test_broken_state_listener_does_not_stop_others(
     def broken(_state: dict[str, Any]) -> None:
         raise RuntimeError("reader bug")
 
-    coordinator.subscribe(broken)
-    coordinator.subscribe(received.append)
+    coordinator.controller.subscribe(broken)
+    coordinator.controller.subscribe(received.append)
     await tick(hass, freezer)
     assert len(received) == 1
     assert "State listener failed" in caplog.text

@@ -52,7 +52,7 @@ async def test_diagnostics(
         diagnostics = json.loads(json.dumps(result))
         coordinator = entry.runtime_data.coordinator
         # the state document and the core's state as they are (their shapes have own tests)
-        assert diagnostics.pop("state") == json.loads(json.dumps(coordinator.state()))
+        assert diagnostics.pop("state") == json.loads(json.dumps(coordinator.controller.state()))
         assert diagnostics.pop("site") == json.loads(json.dumps(coordinator.site.to_dict()))
         assert await hass.config_entries.async_unload(entry.entry_id)
 

@@ -212,7 +212,7 @@ async def test_number_sets_and_validates(
         blocking=True,
     )
     assert hass.states.get("number.garage_maximum_current").state == "20.0"
-    assert entry.runtime_data.coordinator.state()["loadpoints"][0]["maxCurrent"] == 20
+    assert entry.runtime_data.coordinator.controller.state()["loadpoints"][0]["maxCurrent"] == 20
 
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -230,7 +230,7 @@ async def test_number_sets_and_validates(
     assert hass.states.get("number.garage_minimum_current").state == "6.0"
 
     # in "now" a new maximum current is sent to the charger right away
-    await entry.runtime_data.coordinator.async_set_loadpoint(0, "mode", "now")
+    await entry.runtime_data.coordinator.controller.async_set_loadpoint(0, "mode", "now")
     await hass.services.async_call(
         NUMBER_DOMAIN,
         NUMBER_SET_VALUE,
@@ -279,7 +279,9 @@ async def test_plan_time(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert datetime.fromisoformat(state) == when.replace(microsecond=0)
     settings = entry.runtime_data.coordinator.site.loadpoints[0].settings
     assert settings.plan_time is not None
-    assert entry.runtime_data.coordinator.state()["loadpoints"][0]["planTime"] is not None
+    assert (
+        entry.runtime_data.coordinator.controller.state()["loadpoints"][0]["planTime"] is not None
+    )
 
     with pytest.raises(ServiceValidationError, match="timestamp is in the past"):
         await hass.services.async_call(
@@ -295,7 +297,7 @@ async def test_values_follow_the_cycle(
 ) -> None:
     from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-    await entry.runtime_data.coordinator.async_set_loadpoint(0, "mode", "now")
+    await entry.runtime_data.coordinator.controller.async_set_loadpoint(0, "mode", "now")
     for _ in range(3):
         fake_site.garage.energy += 0.5
         freezer.tick(timedelta(seconds=30))

@@ -24,7 +24,12 @@ from custom_components.evcc_ha.const import (
     CONF_API_PORT,
     DOMAIN,
 )
-from custom_components.evcc_ha.core.model import ChargerCommand, DeviceError, MeterReading
+from custom_components.evcc_ha.core.model import (
+    ChargerCommand,
+    CommandError,
+    DeviceError,
+    MeterReading,
+)
 
 from .fakes import FakeSite, setup_entry, site_entry, use_devices
 
@@ -107,7 +112,7 @@ async def test_charger_that_raises(
     message: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="custom_components.evcc_ha")
-    await entry.runtime_data.coordinator.async_set_loadpoint(1, "mode", "now")
+    await entry.runtime_data.coordinator.controller.async_set_loadpoint(1, "mode", "now")
     assert STATE_UNAVAILABLE not in states(hass, GARAGE_ENTITIES)
     fake_site.garage.error = error
     await cycle(hass, freezer)
@@ -136,7 +141,7 @@ async def test_charger_that_times_out(
 ) -> None:
     caplog.set_level(logging.INFO, logger="custom_components.evcc_ha")
     fake_site.garage.delay = 0.5  # longer than the (patched) device timeout
-    with patch("custom_components.evcc_ha.coordinator.DEVICE_TIMEOUT", 0.02):
+    with patch.object(entry.runtime_data.controller, "device_timeout", 0.02):
         await cycle(hass)
         await cycle(hass)
     assert states(hass, GARAGE_ENTITIES) == [STATE_UNAVAILABLE] * len(GARAGE_ENTITIES)
@@ -201,7 +206,7 @@ async def test_grid_meter_failure_skips_control(
     entry: MockConfigEntry,
 ) -> None:
     coordinator = entry.runtime_data.coordinator
-    await coordinator.async_set_loadpoint(0, "mode", "pv")
+    await coordinator.controller.async_set_loadpoint(0, "mode", "pv")
     fake_site.garage.commands.clear()
     fake_site.grid.error = TimeoutError("no answer")
     for _ in range(4):
@@ -226,10 +231,13 @@ async def test_failing_command_does_not_stop_others(
 ) -> None:
     coordinator = entry.runtime_data.coordinator
     fake_site.garage.apply_error = ConnectionError("write failed")
-    await coordinator.async_set_loadpoint(0, "mode", "now")  # logged, not raised
+    with pytest.raises(CommandError, match="Garage charger rejected"):
+        await coordinator.controller.async_set_loadpoint(0, "mode", "now")
+    assert coordinator.controller.state()["loadpoints"][0]["mode"] == "now"  # the setting stays
+    assert coordinator.controller.state()["loadpoints"][0]["enabled"] is False  # not what was asked
     assert "Garage charger rejected" in caplog.text
     assert "write failed" in caplog.text
-    await coordinator.async_set_loadpoint(1, "mode", "now")
+    await coordinator.controller.async_set_loadpoint(1, "mode", "now")
     assert fake_site.carport.commands == [ChargerCommand(enable=True, current=16.0)]
     assert fake_site.carport.enabled
 
@@ -244,8 +252,11 @@ async def test_hanging_command_times_out(
         await __import__("asyncio").sleep(0.5)
 
     fake_site.garage.async_apply = hang  # type: ignore[method-assign]
-    with patch("custom_components.evcc_ha.coordinator.DEVICE_TIMEOUT", 0.02):
-        await entry.runtime_data.coordinator.async_set_loadpoint(0, "mode", "now")
+    with (
+        patch.object(entry.runtime_data.controller, "device_timeout", 0.02),
+        pytest.raises(CommandError, match="did not accept"),
+    ):
+        await entry.runtime_data.controller.async_set_loadpoint(0, "mode", "now")
     assert "Garage charger did not accept" in caplog.text
 
 

@@ -214,14 +214,7 @@ def _service_calls(events: list[Any], *domains: str) -> list[tuple[str, str, Any
 async def test_charger_end_to_end(hass: HomeAssistant) -> None:
     """Reads follow the entities; commands switch and set them, capped at the hardware max."""
     charger = _charger(hass)
-    assert charger.entity_id == "switch.wallbox_charge"
-    assert charger.entity_ids == (
-        "switch.wallbox_charge",
-        "input_number.wallbox_current",
-        "binary_sensor.wallbox_plug",
-        "sensor.wallbox_power",
-        "sensor.wallbox_energy",
-    )
+    assert charger.watched == ()  # the echo of our own commands must not start cycles
     assert await charger.async_read() == ChargerReading(
         status=Status.A, enabled=False, power=0.0, energy=1.5, offered_current=6.0
     )
@@ -472,8 +465,7 @@ async def test_meter(hass: HomeAssistant) -> None:
     hass.states.async_set("sensor.grid", "-1.5", {"unit_of_measurement": "kW"})
     hass.states.async_set("sensor.grid_energy", "2500", {"unit_of_measurement": "Wh"})
     grid = EntityMeter(hass, "grid", "sensor.grid", invert=True, energy_entity="sensor.grid_energy")
-    assert grid.entity_id == "sensor.grid"
-    assert grid.entity_ids == ("sensor.grid", "sensor.grid_energy")
+    assert grid.watched == ("sensor.grid", "sensor.grid_energy")
     assert await grid.async_read() == MeterReading(power=1500.0, energy=2.5)
 
     hass.states.async_set("sensor.grid", "0", {"unit_of_measurement": "W"})
@@ -506,7 +498,7 @@ async def test_meter(hass: HomeAssistant) -> None:
 async def test_soc(hass: HomeAssistant) -> None:
     """A car's battery level: a number, None while unknown, garbage raises."""
     soc = EntitySoc(hass, "car", "sensor.car_soc")
-    assert (soc.entity_id, soc.entity_ids) == ("sensor.car_soc", ("sensor.car_soc",))
+    assert (soc.entity_id, soc.watched) == ("sensor.car_soc", ())
     assert await soc.async_read() is None
     hass.states.async_set("sensor.car_soc", "80", {"unit_of_measurement": "%"})
     assert await soc.async_read() == 80.0
@@ -663,14 +655,14 @@ async def test_build_devices(hass: HomeAssistant) -> None:
         title="Home", grid_configured=True, pv_configured=True, battery_configured=True
     )
     assert isinstance(devices.grid, EntityMeter)
-    assert (devices.grid.entity_ids, devices.grid.invert) == (
+    assert (devices.grid.watched, devices.grid.invert) == (
         ("sensor.grid", "sensor.grid_energy"),
         True,
     )
-    assert [m.entity_id for m in devices.pv] == ["sensor.pv1", "sensor.pv2"]
+    assert [m.watched for m in devices.pv] == [("sensor.pv1",), ("sensor.pv2",)]
     (battery,) = devices.battery
     assert isinstance(battery, EntityMeter)
-    assert (battery.entity_ids, battery.invert, battery.capacity) == (
+    assert (battery.watched, battery.invert, battery.capacity) == (
         ("sensor.battery", "sensor.battery_soc"),
         True,
         9.6,
@@ -684,7 +676,15 @@ async def test_build_devices(hass: HomeAssistant) -> None:
         vehicle=VehicleConfig(title="ID.3", capacity_kwh=58.0, phases=2, has_soc=True),
     )
     assert isinstance(garage.charger, EntityCharger)
-    assert garage.charger.entity_ids == (
+    assert (
+        garage.charger.enable_entity,
+        garage.charger.current_entity,
+        garage.charger.status_entity,
+        garage.charger.charging_entity,
+        garage.charger.power_entity,
+        garage.charger.energy_entity,
+        garage.charger.phases_entity,
+    ) == (
         "switch.garage",
         "number.garage",
         "sensor.garage_status",
@@ -695,7 +695,7 @@ async def test_build_devices(hass: HomeAssistant) -> None:
     )
     assert garage.charger.phases_on_1p is True
     assert isinstance(garage.meter, EntityMeter)
-    assert garage.meter.entity_id == "sensor.garage_meter"
+    assert garage.meter.watched == ("sensor.garage_meter",)
     assert isinstance(garage.soc, EntitySoc)
     assert garage.soc.entity_id == "sensor.id3_soc"
 

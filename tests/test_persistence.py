@@ -52,8 +52,8 @@ async def test_restart_mid_charge(
     entry = site_entry()
     with use_devices(fake_site):
         await setup_entry(hass, entry)
-        await entry.runtime_data.coordinator.async_set_loadpoint(0, "mode", "now")
-        await entry.runtime_data.coordinator.async_set_loadpoint(0, "limitSoc", 90)
+        await entry.runtime_data.coordinator.controller.async_set_loadpoint(0, "mode", "now")
+        await entry.runtime_data.coordinator.controller.async_set_loadpoint(0, "limitSoc", 90)
         for _ in range(3):
             garage.energy += 0.5
             await cycle(hass, freezer)
@@ -92,7 +92,7 @@ async def test_meter_reset_during_restart_counts_nothing_negative(
     entry = site_entry()
     with use_devices(fake_site):
         await setup_entry(hass, entry)
-        await entry.runtime_data.coordinator.async_set_loadpoint(0, "mode", "now")
+        await entry.runtime_data.coordinator.controller.async_set_loadpoint(0, "mode", "now")
         garage.energy += 1.0
         await cycle(hass, freezer)
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -117,7 +117,7 @@ async def test_saved_while_running_and_at_stop(
     with use_devices(fake_site):
         await setup_entry(hass, entry)
         coordinator = entry.runtime_data.coordinator
-        await coordinator.async_set_loadpoint(0, "mode", "minpv")
+        await coordinator.controller.async_set_loadpoint(0, "mode", "minpv")
         assert STORE_KEY not in hass_storage  # written with a delay, not on every change
         await cycle(hass, freezer, SAVE_DELAY + 1)
         assert (
@@ -125,7 +125,7 @@ async def test_saved_while_running_and_at_stop(
         )
 
         # Home Assistant stops: the newest state is written in the final-write stage
-        await coordinator.async_set_loadpoint(0, "mode", "pv")
+        await coordinator.controller.async_set_loadpoint(0, "mode", "pv")
         hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
         hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
         await hass.async_block_till_done()
@@ -145,19 +145,21 @@ async def test_broken_store_is_ignored(
         "version": 1,
         "minor_version": 1,
         "key": STORE_KEY,
-        # the site settings are fine, the loadpoint's are not: nothing is half restored
+        # the site settings are fine, the loadpoint's mode is not: only the mode is dropped
         "data": {
             "site": {
                 "settings": {"residual_power": 500},
-                "loadpoints": [{"settings": {"mode": "turbo"}}],
+                "loadpoints": [{"settings": {"mode": "turbo", "limit_soc": 70}}],
             }
         },
     }
     entry = site_entry()
     with use_devices(fake_site):
         await setup_entry(hass, entry)
-        assert hass.states.get("number.home_residual_power").state == "0.0"
-        assert "Stored state of Home ignored" in caplog.text
+        assert hass.states.get("number.home_residual_power").state == "500.0"
+        assert hass.states.get("select.garage_charge_mode").state == "off"  # the default
+        assert hass.states.get("number.garage_limit_soc").state == "70"
+        assert "Stored mode ignored: invalid value: turbo" in caplog.text
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -188,7 +190,7 @@ async def test_demo_restart_continues(
     )
     await setup_entry(hass, entry)
     coordinator = entry.runtime_data.coordinator
-    await coordinator.async_set_loadpoint(0, "mode", "now")
+    await coordinator.controller.async_set_loadpoint(0, "mode", "now")
     for _ in range(10):
         await cycle(hass, freezer)
     demo = coordinator.demo

@@ -50,7 +50,7 @@ async def test_set_plan_by_entry(hass: HomeAssistant, entry: MockConfigEntry) ->
     assert garage.plan_time == when
     assert garage.plan_soc == 80
     assert settings(entry, 1).plan_time is None
-    state = entry.runtime_data.coordinator.state()["loadpoints"][0]
+    state = entry.runtime_data.coordinator.controller.state()["loadpoints"][0]
     assert state["planSoc"] == 80
     assert state["effectivePlanSoc"] == 80
     assert hass.states.get("datetime.garage_plan_time").state != "unknown"

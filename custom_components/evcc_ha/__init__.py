@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from uuid import uuid4
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -15,10 +16,12 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
 from .api.backend import Backend
 from .api.http import async_register_views
 from .api.server import EvccApiServer
+from .api.state import build_state
 from .const import (
     CONF_API_ENABLED,
     CONF_API_HOST,
@@ -31,8 +34,16 @@ from .const import (
     LOGGER,
     STORAGE_VERSION,
 )
-from .coordinator import EvccCoordinator, HassClock, async_build_site_devices
-from .data import EvccConfigEntry, EvccRuntimeData
+from .coordinator import (
+    EvccConfigEntry,
+    EvccCoordinator,
+    EvccRuntimeData,
+    HassClock,
+    interval_of,
+)
+from .core.controller import Controller
+from .core.site import Site
+from .devices.factory import async_build_site_devices
 from .entity import async_register_devices, loadpoint_identifier, site_identifier
 from .services import async_setup_services
 
@@ -50,7 +61,7 @@ PLATFORMS: list[Platform] = [
 def _first_backend(hass: HomeAssistant) -> Backend | None:
     """The site the Home Assistant API views serve: the first loaded entry."""
     entries: list[EvccConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
-    return entries[0].runtime_data.coordinator if entries else None
+    return entries[0].runtime_data.controller if entries else None
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -64,7 +75,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
     """Set up one site: devices, stored state, first control cycle, entities, API port."""
     clock = HassClock()
     try:
-        devices, demo = await async_build_site_devices(hass, entry, clock)
+        devices, demo = await async_build_site_devices(
+            hass, entry, clock, dt_util.get_default_time_zone()
+        )
     except (KeyError, ValueError, TypeError) as err:
         # a configuration the device adapters cannot use: retrying will not help
         raise ConfigEntryError(
@@ -72,14 +85,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
             translation_key="invalid_configuration",
             translation_placeholders={"site": entry.title, "error": str(err) or repr(err)},
         ) from err
-    coordinator = EvccCoordinator(hass, entry, devices, demo=demo, clock=clock)
+    site = Site(
+        devices.config,
+        [lp.config for lp in devices.loadpoints],
+        interval_s=float(interval_of(entry)),
+    )
+    currency = hass.config.currency or "EUR"
+    controller = Controller(site, devices, clock, partial(build_state, currency=currency))
+    await controller.async_setup()
+    entry.async_on_unload(controller.async_close)
+    coordinator = EvccCoordinator(hass, entry, controller, demo=demo)
     entry.runtime_data = EvccRuntimeData(
         site_title=entry.data.get(CONF_SITE_TITLE, entry.title), coordinator=coordinator
     )
     await coordinator.async_restore()
     await coordinator.async_config_entry_first_refresh()
     async_register_devices(entry, dr.async_get(hass))
-    coordinator.async_watch_entities()
+    coordinator.async_start()
     entry.async_on_unload(
         hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, coordinator.async_on_stop)
     )
@@ -110,7 +132,9 @@ async def _async_start_api(
         return
     host = str(options.get(CONF_API_HOST) or DEFAULT_API_HOST)
     port = int(options.get(CONF_API_PORT) or DEFAULT_API_PORT)
-    server = EvccApiServer(coordinator, host, port, bool(options.get(CONF_API_READ_ONLY, False)))
+    server = EvccApiServer(
+        coordinator.controller, host, port, bool(options.get(CONF_API_READ_ONLY, False))
+    )
     try:
         await server.start()
     except OSError as err:
@@ -161,3 +185,13 @@ async def async_remove_config_entry_device(
         loadpoints = entry.runtime_data.coordinator.site.loadpoints
         current |= {loadpoint_identifier(entry, lp.index) for lp in loadpoints}
     return not device.identifiers & current
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool:
+    """1.1 → 1.2: the unique id no longer comes from the (editable) site title."""
+    if entry.version > 1:
+        return False  # a newer version of the integration wrote this entry
+    if entry.minor_version < 2:
+        hass.config_entries.async_update_entry(entry, unique_id=uuid4().hex, minor_version=2)
+        LOGGER.debug("Site %s migrated to version 1.2", entry.title)
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -14,8 +15,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.loadpoint import Loadpoint
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 0
@@ -23,9 +23,9 @@ PARALLEL_UPDATES = 0
 
 @dataclass(frozen=True, kw_only=True)
 class EvccBinarySensorEntityDescription(BinarySensorEntityDescription):
-    """A loadpoint binary sensor: `is_on_fn` reads the core's loadpoint."""
+    """A loadpoint binary sensor: `is_on_fn` reads the loadpoint's state document."""
 
-    is_on_fn: Callable[[Loadpoint], bool]
+    is_on_fn: Callable[[dict[str, Any]], bool]
 
 
 LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
@@ -33,24 +33,24 @@ LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
         key="connected",
         translation_key="connected",
         device_class=BinarySensorDeviceClass.PLUG,
-        is_on_fn=lambda lp: lp.connected,
+        is_on_fn=lambda lp: lp["connected"],
     ),
     EvccBinarySensorEntityDescription(
         key="charging",
         translation_key="charging",
         device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
-        is_on_fn=lambda lp: lp.charging,
+        is_on_fn=lambda lp: lp["charging"],
     ),
     EvccBinarySensorEntityDescription(
         key="enabled",
         translation_key="enabled",
         entity_category=EntityCategory.DIAGNOSTIC,
-        is_on_fn=lambda lp: lp.enabled,
+        is_on_fn=lambda lp: lp["enabled"],
     ),
     EvccBinarySensorEntityDescription(
         key="plan_active",
         translation_key="plan_active",
-        is_on_fn=lambda lp: lp.plan_active,
+        is_on_fn=lambda lp: lp["planActive"],
     ),
 )
 
@@ -77,4 +77,4 @@ class EvccBinarySensor(EvccEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
-        return self.entity_description.is_on_fn(self.loadpoint)
+        return self.entity_description.is_on_fn(self.loadpoint_doc)

@@ -1,7 +1,8 @@
 """Config flow for evcc_ha.
 
-* Config flow: one entry per site, keyed by the site title. A demo site (simulated devices) needs
-  nothing else; a real site asks for its meters (Home Assistant sensors) right away.
+* Config flow: one entry per site; two sites may not share a title. A demo site (simulated
+  devices) needs nothing else; a real site asks for its meters (Home Assistant sensors) right away.
+  The entry's unique id is generated, not derived from the title (which the user may change).
 * Options flow: control interval, meters, and the evcc-compatible API port.
 * Subentry flow (type ``loadpoint``): one subentry per charging point, with the charger's entities,
   its limits and an optional vehicle; reconfigurable.
@@ -17,6 +18,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import uuid4
 
 import voluptuous as vol
 from homeassistant.config_entries import (
@@ -115,8 +117,8 @@ def clean_site_title(raw: str) -> str | None:
     return title
 
 
-def site_unique_id(title: str) -> str:
-    """Derive the config entry unique id of a site from its title."""
+def title_key(title: str) -> str:
+    """What makes two site (or loadpoint) titles the same: their slug."""
     return slugify(title)
 
 
@@ -346,7 +348,7 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create and reconfigure evcc_ha site entries."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         self._title = ""
@@ -367,15 +369,11 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
             return {}
         return {SUBENTRY_LOADPOINT: LoadpointSubentryFlow}
 
-    def _site_in_use(self, unique_id: str, *, ignore_entry_id: str | None = None) -> bool:
-        """Tell whether another entry already stands for this site.
-
-        An entry keeps its unique id when its title is changed by reconfiguration, so
-        both the unique id and the slug of the current title are compared.
-        """
+    def _site_in_use(self, title: str, *, ignore_entry_id: str | None = None) -> bool:
+        """Tell whether another site entry already has this title (compared by slug)."""
+        key = title_key(title)
         return any(
-            entry.entry_id != ignore_entry_id
-            and unique_id in (entry.unique_id, site_unique_id(entry.title))
+            entry.entry_id != ignore_entry_id and title_key(entry.title) == key
             for entry in self._async_current_entries(include_ignore=False)
         )
 
@@ -387,12 +385,10 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
             if title is None:
                 errors[CONF_SITE_TITLE] = "invalid_title"
             else:
-                unique_id = site_unique_id(title)
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
-                if self._site_in_use(unique_id):
+                if self._site_in_use(title):
                     return self.async_abort(reason="already_configured")
                 self._title = title
+                await self.async_set_unique_id(uuid4().hex)
                 if user_input[CONF_DEMO]:
                     return self.async_create_entry(
                         title=title,
@@ -419,7 +415,8 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             errors = validate_meters(self.hass, user_input)
             if not errors:
-                self._abort_if_unique_id_configured()
+                if self._site_in_use(self._title):
+                    return self.async_abort(reason="already_configured")
                 return self.async_create_entry(
                     title=self._title,
                     data={CONF_SITE_TITLE: self._title, CONF_DEMO: False},
@@ -436,14 +433,14 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Rename the site. The entry keeps its unique id so entity ids stay stable."""
+        """Rename the site. Its unique id and entity ids stay."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
             title = clean_site_title(user_input[CONF_SITE_TITLE])
             if title is None:
                 errors[CONF_SITE_TITLE] = "invalid_title"
-            elif self._site_in_use(site_unique_id(title), ignore_entry_id=entry.entry_id):
+            elif self._site_in_use(title, ignore_entry_id=entry.entry_id):
                 errors[CONF_SITE_TITLE] = "title_in_use"
             else:
                 changed = self.hass.config_entries.async_update_entry(

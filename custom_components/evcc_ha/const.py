@@ -44,6 +44,8 @@ DEFAULT_API_PORT: Final = 7070
 # Loadpoint subentries (config subentry type) and their data keys.
 SUBENTRY_LOADPOINT: Final = "loadpoint"
 CONF_TITLE: Final = "title"
+CONF_CHARGER_KIND: Final = "charger_kind"  # how the charger is reached (missing: entities)
+CHARGER_KIND_ENTITIES: Final = "entities"  # Home Assistant entities of another integration
 CONF_CHARGER_ENABLE: Final = "charger_enable"  # switch entity
 CONF_CHARGER_CURRENT: Final = "charger_current"  # number entity, A
 CONF_CHARGER_POWER: Final = "charger_power"  # sensor, W or kW (optional)

@@ -7,8 +7,10 @@ from datetime import datetime
 from homeassistant.components.datetime import DateTimeEntity, DateTimeEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry
+from .core.settings import LoadpointKey
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
@@ -33,7 +35,8 @@ class EvccPlanTime(EvccEntity, DateTimeEntity):
 
     @property
     def native_value(self) -> datetime | None:
-        return self.loadpoint.settings.plan_time
+        plan_time: str | None = self.loadpoint_doc["planTime"]
+        return dt_util.parse_datetime(plan_time) if plan_time else None
 
     async def async_set_value(self, value: datetime) -> None:
-        await self.async_write_setting("planTime", value)
+        await self.async_write_setting(LoadpointKey.PLAN_TIME, value)

@@ -8,7 +8,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_API_HOST
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry
+from .core.controller import devices_by_key
 
 # Entity ids, titles and measurements help a bug report; addresses and secrets do not.
 TO_REDACT = {CONF_API_HOST, "host", "password", "token", "api_key", "username", "serial"}
@@ -19,7 +20,8 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """What the site is configured with, what it measured and decided last, and its state."""
     coordinator = entry.runtime_data.coordinator
-    devices = coordinator.devices
+    controller = coordinator.controller
+    devices = controller.devices
     data = coordinator.data
     return {
         "entry": {
@@ -50,14 +52,19 @@ async def async_get_config_entry_diagnostics(
                 }
                 for lp in devices.loadpoints
             ],
+            "last_exchange": {
+                key: async_redact_data(device.diagnostics(), TO_REDACT)
+                for key, device in devices_by_key(devices).items()
+                if device.diagnostics()
+            },
         },
         "cycle": {
             "last_update_success": coordinator.last_update_success,
             "time": data.now.isoformat() if data else None,
             "failed_devices": sorted(data.failed) if data else [],
             "skipped": data.skipped if data else None,
-            "interval_s": coordinator.site.interval_s,
+            "interval_s": controller.site.interval_s,
         },
-        "state": coordinator.state(),
-        "site": coordinator.site.to_dict(),
+        "state": controller.state(),
+        "site": controller.site.to_dict(),
     }

@@ -1,10 +1,16 @@
-"""The entity base class and the devices: one site device, one device per loadpoint."""
+"""The entity base class and the devices: one site device, one device per loadpoint.
+
+Entities read the evcc state document of the last cycle (`coordinator.data.state`, the same
+document `/api/state`, `/ws` and MQTT serve) and write through the controller's one validated
+write path. Only static configuration (what a charger can do) comes from the core's config.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -12,11 +18,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
-from .coordinator import EvccCoordinator
+from .coordinator import EvccConfigEntry, EvccCoordinator
 from .core.loadpoint import Loadpoint
-from .core.model import SettingError
+from .core.model import CommandError, LoadpointConfig, SettingError
+from .core.settings import LoadpointKey, SiteKey
 from .core.site import Site
-from .data import EvccConfigEntry
 
 MANUFACTURER = "evcc_ha"
 
@@ -94,8 +100,16 @@ def add_loadpoint_entities(
         )
 
 
-def setting_error(err: SettingError, key: str) -> ServiceValidationError:
-    """The user-facing error for a rejected setting (same text as the REST API gives)."""
+def setting_error(err: SettingError | CommandError, key: str) -> HomeAssistantError:
+    """The user-facing error for a rejected setting (same text as the REST API gives) or for a
+    charger that did not take the command the setting caused."""
+    if isinstance(err, CommandError):
+        return HomeAssistantError(
+            str(err),
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"setting": key, "error": str(err)},
+        )
     return ServiceValidationError(
         str(err),
         translation_domain=DOMAIN,
@@ -130,25 +144,38 @@ class EvccEntity(CoordinatorEntity[EvccCoordinator]):
             )
 
     @property
-    def loadpoint(self) -> Loadpoint:
+    def state_doc(self) -> dict[str, Any]:
+        """The site's evcc state document of the last cycle or setting change."""
+        return self.coordinator.data.state
+
+    @property
+    def loadpoint_doc(self) -> dict[str, Any]:
+        """This loadpoint's part of the state document."""
         assert self.loadpoint_index is not None
-        return self.coordinator.site.loadpoints[self.loadpoint_index]
+        loadpoints: list[dict[str, Any]] = self.coordinator.data.state["loadpoints"]
+        return loadpoints[self.loadpoint_index]
+
+    @property
+    def loadpoint_config(self) -> LoadpointConfig:
+        assert self.loadpoint_index is not None
+        return self.coordinator.site.loadpoints[self.loadpoint_index].config
 
     @property
     def available(self) -> bool:
         """Unavailable while the cycle fails or, for loadpoint entities, the charger does."""
-        if not super().available:
+        if not super().available or self.coordinator.data is None:
             return False
         if self.loadpoint_index is not None:
-            return self.loadpoint.available
+            return self.coordinator.data.loadpoint_ok(self.loadpoint_index)
         return True
 
-    async def async_write_setting(self, key: str, value: object) -> None:
-        """The one write path: the coordinator validates, stores and sends the command."""
+    async def async_write_setting(self, key: LoadpointKey | SiteKey, value: object) -> None:
+        """The one write path: the controller validates, stores and sends the command."""
+        controller = self.coordinator.controller
         try:
             if self.loadpoint_index is None:
-                await self.coordinator.async_set_site(key, value)
+                await controller.async_set_site(key, value)
             else:
-                await self.coordinator.async_set_loadpoint(self.loadpoint_index, key, value)
-        except SettingError as err:
+                await controller.async_set_loadpoint(self.loadpoint_index, key, value)
+        except (SettingError, CommandError) as err:
             raise setting_error(err, key) from err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.number import (
     NumberDeviceClass,
@@ -22,10 +23,9 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvccCoordinator
-from .core.loadpoint import Loadpoint
-from .core.site import Site
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry, EvccCoordinator
+from .core.model import LoadpointConfig, SiteConfig
+from .core.settings import MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
@@ -36,170 +36,115 @@ MAX_LIMIT_ENERGY_KWH = 200.0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvccLoadpointNumberEntityDescription(NumberEntityDescription):
-    """A loadpoint setting: `value_fn` reads it, `setting` names it on the write path."""
+class EvccNumberEntityDescription(NumberEntityDescription):
+    """A setting: `value_fn` reads it from the state document, `setting` names it on the write
+    path. Loadpoint descriptions may take their range from the charger (`max_fn`, `step_fn`)."""
 
-    setting: str
-    value_fn: Callable[[Loadpoint], float | None]
-    max_fn: Callable[[Loadpoint], float] | None = None
-    step_fn: Callable[[Loadpoint], float] | None = None
-    exists_fn: Callable[[Loadpoint], bool] = lambda _: True
-    enabled_fn: Callable[[Loadpoint], bool] = lambda _: True
-
-
-@dataclass(frozen=True, kw_only=True)
-class EvccSiteNumberEntityDescription(NumberEntityDescription):
-    """A site setting."""
-
-    setting: str
-    value_fn: Callable[[Site], float | None]
-    exists_fn: Callable[[Site], bool] = lambda _: True
+    setting: LoadpointKey | SiteKey
+    value_fn: Callable[[dict[str, Any]], float | None]
+    max_fn: Callable[[LoadpointConfig], float] | None = None
+    step_fn: Callable[[LoadpointConfig], float] | None = None
+    enabled_fn: Callable[[LoadpointConfig], bool] = lambda _: True
 
 
-def _charger_max(lp: Loadpoint) -> float:
-    return lp.config.charger.max_current
+# The fixed part of each kind of number: device class, unit, range, step, mode.
+_SOC: dict[str, Any] = {
+    "device_class": NumberDeviceClass.BATTERY,
+    "native_unit_of_measurement": PERCENTAGE,
+    "native_min_value": 0,
+    "native_max_value": 100,
+    "native_step": 1,
+    "mode": NumberMode.SLIDER,
+}
+_POWER: dict[str, Any] = {
+    "device_class": NumberDeviceClass.POWER,
+    "native_unit_of_measurement": UnitOfPower.WATT,
+    "native_min_value": -MAX_THRESHOLD_W,
+    "native_max_value": MAX_THRESHOLD_W,
+    "native_step": 1,
+    "mode": NumberMode.BOX,
+}
+_DELAY: dict[str, Any] = {
+    "device_class": NumberDeviceClass.DURATION,
+    "native_unit_of_measurement": UnitOfTime.SECONDS,
+    "native_min_value": 0,
+    "native_max_value": MAX_DELAY_S,
+    "native_step": 1,
+    "mode": NumberMode.BOX,
+}
+_ENERGY: dict[str, Any] = {
+    "device_class": NumberDeviceClass.ENERGY,
+    "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
+    "native_min_value": 0,
+    "native_max_value": MAX_LIMIT_ENERGY_KWH,
+    "native_step": 0.5,
+    "mode": NumberMode.BOX,
+}
+_CURRENT: dict[str, Any] = {
+    "device_class": NumberDeviceClass.CURRENT,
+    "native_unit_of_measurement": UnitOfElectricCurrent.AMPERE,
+    "native_min_value": MIN_CHARGE_CURRENT,
+    "mode": NumberMode.SLIDER,
+    "max_fn": lambda config: config.charger.max_current,
+    "step_fn": lambda config: config.charger.current_step or 1.0,
+}
 
 
-def _charger_step(lp: Loadpoint) -> float:
-    return lp.config.charger.current_step or 1.0
+def _value(value: float | None, whole: bool) -> float | None:
+    """The state document prints whole numbers as integers; the entity keeps the setting's type."""
+    if value is None:
+        return None
+    return int(value) if whole else float(value)
 
 
-def _soc_number(
-    key: str, setting: str, value_fn: Callable[[Loadpoint], float | None]
-) -> EvccLoadpointNumberEntityDescription:
-    return EvccLoadpointNumberEntityDescription(
+def _number(
+    key: str,
+    setting: LoadpointKey | SiteKey,
+    kind: dict[str, Any],
+    *,
+    whole: bool = False,
+    **extra: Any,
+) -> EvccNumberEntityDescription:
+    """A setting number of one kind, reading the state key named like its setting."""
+    return EvccNumberEntityDescription(
         key=key,
         translation_key=key,
         setting=setting,
-        device_class=NumberDeviceClass.BATTERY,
-        native_unit_of_measurement=PERCENTAGE,
-        native_min_value=0,
-        native_max_value=100,
-        native_step=1,
-        mode=NumberMode.SLIDER,
         entity_category=EntityCategory.CONFIG,
-        value_fn=value_fn,
+        value_fn=lambda doc: _value(doc.get(setting.value), whole),
+        **(kind | extra),
     )
 
 
-def _threshold(
-    key: str, setting: str, value_fn: Callable[[Loadpoint], float]
-) -> EvccLoadpointNumberEntityDescription:
-    return EvccLoadpointNumberEntityDescription(
-        key=key,
-        translation_key=key,
-        setting=setting,
-        device_class=NumberDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        native_min_value=-MAX_THRESHOLD_W,
-        native_max_value=MAX_THRESHOLD_W,
-        native_step=1,
-        mode=NumberMode.BOX,
-        entity_category=EntityCategory.CONFIG,
-        value_fn=value_fn,
-    )
-
-
-def _delay(
-    key: str, setting: str, value_fn: Callable[[Loadpoint], float]
-) -> EvccLoadpointNumberEntityDescription:
-    return EvccLoadpointNumberEntityDescription(
-        key=key,
-        translation_key=key,
-        setting=setting,
-        device_class=NumberDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        native_min_value=0,
-        native_max_value=MAX_DELAY_S,
-        native_step=1,
-        mode=NumberMode.BOX,
-        entity_category=EntityCategory.CONFIG,
-        value_fn=value_fn,
-    )
-
-
-def _current(
-    key: str, setting: str, value_fn: Callable[[Loadpoint], float]
-) -> EvccLoadpointNumberEntityDescription:
-    return EvccLoadpointNumberEntityDescription(
-        key=key,
-        translation_key=key,
-        setting=setting,
-        device_class=NumberDeviceClass.CURRENT,
-        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        native_min_value=1,
-        mode=NumberMode.SLIDER,
-        entity_category=EntityCategory.CONFIG,
-        value_fn=value_fn,
-        max_fn=_charger_max,
-        step_fn=_charger_step,
-    )
-
-
-LOADPOINT_NUMBERS: tuple[EvccLoadpointNumberEntityDescription, ...] = (
-    _soc_number("min_soc", "minSoc", lambda lp: lp.settings.min_soc),
-    _soc_number("limit_soc", "limitSoc", lambda lp: lp.settings.limit_soc),
-    EvccLoadpointNumberEntityDescription(
-        key="limit_energy",
-        translation_key="limit_energy",
-        setting="limitEnergy",
-        device_class=NumberDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        native_min_value=0,
-        native_max_value=MAX_LIMIT_ENERGY_KWH,
-        native_step=0.5,
-        mode=NumberMode.BOX,
-        entity_category=EntityCategory.CONFIG,
-        value_fn=lambda lp: lp.settings.limit_energy,
-        # evcc applies energy limits to vehicles that do not report a SoC
-        enabled_fn=lambda lp: not lp.has_soc,
+LOADPOINT_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
+    _number("min_soc", LoadpointKey.MIN_SOC, _SOC, whole=True),
+    _number("limit_soc", LoadpointKey.LIMIT_SOC, _SOC, whole=True),
+    # evcc applies energy limits to vehicles that do not report a SoC
+    _number(
+        "limit_energy",
+        LoadpointKey.LIMIT_ENERGY,
+        _ENERGY,
+        enabled_fn=lambda config: config.vehicle is None or not config.vehicle.has_soc,
     ),
-    _current("min_current", "minCurrent", lambda lp: lp.settings.min_current),
-    _current("max_current", "maxCurrent", lambda lp: lp.settings.max_current),
-    _threshold("enable_threshold", "enableThreshold", lambda lp: lp.settings.enable_threshold),
-    _threshold("disable_threshold", "disableThreshold", lambda lp: lp.settings.disable_threshold),
-    _delay("enable_delay", "enableDelay", lambda lp: lp.settings.enable_delay),
-    _delay("disable_delay", "disableDelay", lambda lp: lp.settings.disable_delay),
+    _number("min_current", LoadpointKey.MIN_CURRENT, _CURRENT),
+    _number("max_current", LoadpointKey.MAX_CURRENT, _CURRENT),
+    _number("enable_threshold", LoadpointKey.ENABLE_THRESHOLD, _POWER),
+    _number("disable_threshold", LoadpointKey.DISABLE_THRESHOLD, _POWER),
+    _number("enable_delay", LoadpointKey.ENABLE_DELAY, _DELAY),
+    _number("disable_delay", LoadpointKey.DISABLE_DELAY, _DELAY),
 )
 
-
-def _battery_soc(
-    key: str, setting: str, value_fn: Callable[[Site], float]
-) -> EvccSiteNumberEntityDescription:
-    return EvccSiteNumberEntityDescription(
-        key=key,
-        translation_key=key,
-        setting=setting,
-        device_class=NumberDeviceClass.BATTERY,
-        native_unit_of_measurement=PERCENTAGE,
-        native_min_value=0,
-        native_max_value=100,
-        native_step=1,
-        mode=NumberMode.SLIDER,
-        entity_category=EntityCategory.CONFIG,
-        exists_fn=lambda site: site.config.battery_configured,
-        value_fn=value_fn,
-    )
-
-
-SITE_NUMBERS: tuple[EvccSiteNumberEntityDescription, ...] = (
-    EvccSiteNumberEntityDescription(
-        key="residual_power",
-        translation_key="residual_power",
-        setting="residualPower",
-        device_class=NumberDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        native_min_value=-MAX_THRESHOLD_W,
-        native_max_value=MAX_THRESHOLD_W,
-        native_step=1,
-        mode=NumberMode.BOX,
-        entity_category=EntityCategory.CONFIG,
-        value_fn=lambda site: site.settings.residual_power,
-    ),
-    _battery_soc("priority_soc", "prioritySoc", lambda site: site.settings.priority_soc),
-    _battery_soc("buffer_soc", "bufferSoc", lambda site: site.settings.buffer_soc),
-    _battery_soc("buffer_start_soc", "bufferStartSoc", lambda site: site.settings.buffer_start_soc),
+SITE_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
+    _number("residual_power", SiteKey.RESIDUAL_POWER, _POWER),
+    _number("priority_soc", SiteKey.PRIORITY_SOC, _SOC),
+    _number("buffer_soc", SiteKey.BUFFER_SOC, _SOC),
+    _number("buffer_start_soc", SiteKey.BUFFER_START_SOC, _SOC),
 )
+BATTERY_SITE_SETTINGS = (SiteKey.PRIORITY_SOC, SiteKey.BUFFER_SOC, SiteKey.BUFFER_START_SOC)
+
+
+def _site_number_exists(description: EvccNumberEntityDescription, config: SiteConfig) -> bool:
+    return config.battery_configured or description.setting not in BATTERY_SITE_SETTINGS
 
 
 async def async_setup_entry(
@@ -209,11 +154,11 @@ async def async_setup_entry(
 ) -> None:
     """Set up the setting numbers of a site and its loadpoints."""
     coordinator = entry.runtime_data.coordinator
-    site = coordinator.site
+    config = coordinator.site.config
     async_add_entities(
         EvccSiteNumber(coordinator, description)
         for description in SITE_NUMBERS
-        if description.exists_fn(site)
+        if _site_number_exists(description, config)
     )
     add_loadpoint_entities(
         coordinator,
@@ -221,47 +166,41 @@ async def async_setup_entry(
         lambda lp: (
             EvccLoadpointNumber(coordinator, description, lp.index)
             for description in LOADPOINT_NUMBERS
-            if description.exists_fn(lp)
         ),
     )
 
 
 class EvccLoadpointNumber(EvccEntity, NumberEntity):
-    entity_description: EvccLoadpointNumberEntityDescription
+    entity_description: EvccNumberEntityDescription
 
     def __init__(
         self,
         coordinator: EvccCoordinator,
-        description: EvccLoadpointNumberEntityDescription,
+        description: EvccNumberEntityDescription,
         loadpoint: int,
     ) -> None:
         super().__init__(coordinator, description, loadpoint)
-        lp = self.loadpoint
+        config = self.loadpoint_config
         if description.max_fn is not None:
-            self._attr_native_max_value = description.max_fn(lp)
+            self._attr_native_max_value = description.max_fn(config)
         if description.step_fn is not None:
-            self._attr_native_step = description.step_fn(lp)
-        self._attr_entity_registry_enabled_default = description.enabled_fn(lp)
+            self._attr_native_step = description.step_fn(config)
+        self._attr_entity_registry_enabled_default = description.enabled_fn(config)
 
     @property
     def native_value(self) -> float | None:
-        return self.entity_description.value_fn(self.loadpoint)
+        return self.entity_description.value_fn(self.loadpoint_doc)
 
     async def async_set_native_value(self, value: float) -> None:
         await self.async_write_setting(self.entity_description.setting, value)
 
 
 class EvccSiteNumber(EvccEntity, NumberEntity):
-    entity_description: EvccSiteNumberEntityDescription
-
-    def __init__(
-        self, coordinator: EvccCoordinator, description: EvccSiteNumberEntityDescription
-    ) -> None:
-        super().__init__(coordinator, description)
+    entity_description: EvccNumberEntityDescription
 
     @property
     def native_value(self) -> float | None:
-        return self.entity_description.value_fn(self.coordinator.site)
+        return self.entity_description.value_fn(self.state_doc)
 
     async def async_set_native_value(self, value: float) -> None:
         await self.async_write_setting(self.entity_description.setting, value)

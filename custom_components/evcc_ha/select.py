@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .core.loadpoint import Loadpoint
-from .core.model import Mode
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry
+from .core.model import LoadpointConfig, Mode
+from .core.settings import LoadpointKey
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
@@ -23,16 +24,17 @@ PHASE_OPTIONS: dict[str, int] = {"auto": 0, "1p": 1, "3p": 3}
 
 @dataclass(frozen=True, kw_only=True)
 class EvccSelectEntityDescription(SelectEntityDescription):
-    """A loadpoint select: `current_fn` reads the setting, `setting` and `to_value` write it."""
+    """A loadpoint select: `current_fn` reads the state document, `setting` and `to_value`
+    write it."""
 
-    setting: str
-    current_fn: Callable[[Loadpoint], str | None]
+    setting: LoadpointKey
+    current_fn: Callable[[dict[str, Any]], str | None]
     to_value: Callable[[str], object] = lambda option: option
-    exists_fn: Callable[[Loadpoint], bool] = lambda _: True
+    exists_fn: Callable[[LoadpointConfig], bool] = lambda _: True
 
 
-def _phases_option(lp: Loadpoint) -> str | None:
-    configured = lp.settings.phases_configured
+def _phases_option(lp: dict[str, Any]) -> str | None:
+    configured = lp["phasesConfigured"]
     return next((name for name, value in PHASE_OPTIONS.items() if value == configured), None)
 
 
@@ -41,18 +43,18 @@ LOADPOINT_SELECTS: tuple[EvccSelectEntityDescription, ...] = (
         key="mode",
         translation_key="mode",
         options=[Mode.OFF.value, Mode.PV.value, Mode.MINPV.value, Mode.NOW.value],
-        setting="mode",
-        current_fn=lambda lp: lp.settings.mode.value,
+        setting=LoadpointKey.MODE,
+        current_fn=lambda lp: lp["mode"],
     ),
     EvccSelectEntityDescription(
         key="phases",
         translation_key="phases",
         options=list(PHASE_OPTIONS),
         entity_category=EntityCategory.CONFIG,
-        setting="phasesConfigured",
+        setting=LoadpointKey.PHASES_CONFIGURED,
         current_fn=_phases_option,
         to_value=lambda option: PHASE_OPTIONS[option],
-        exists_fn=lambda lp: lp.config.charger.phases_switchable,
+        exists_fn=lambda config: config.charger.phases_switchable,
     ),
 )
 
@@ -70,7 +72,7 @@ async def async_setup_entry(
         lambda lp: (
             EvccSelect(coordinator, description, lp.index)
             for description in LOADPOINT_SELECTS
-            if description.exists_fn(lp)
+            if description.exists_fn(lp.config)
         ),
     )
 
@@ -80,7 +82,7 @@ class EvccSelect(EvccEntity, SelectEntity):
 
     @property
     def current_option(self) -> str | None:
-        return self.entity_description.current_fn(self.loadpoint)
+        return self.entity_description.current_fn(self.loadpoint_doc)
 
     async def async_select_option(self, option: str) -> None:
         description = self.entity_description

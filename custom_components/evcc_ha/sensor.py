@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -23,43 +24,56 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
-from .coordinator import EvccCoordinator
-from .core.loadpoint import Loadpoint
-from .core.model import PhaseAction, PvAction, Status
-from .core.site import Site, SiteMeasurements
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry
+from .core.model import LoadpointConfig, PhaseAction, PvAction, SiteConfig, Status
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 0
 
+Doc = dict[str, Any]
+
 
 @dataclass(frozen=True, kw_only=True)
 class EvccLoadpointSensorEntityDescription(SensorEntityDescription):
-    """A loadpoint sensor: `value_fn` reads the core's loadpoint."""
+    """A loadpoint sensor: `value_fn` reads the loadpoint's part of the state document."""
 
-    value_fn: Callable[[Loadpoint], StateType | datetime]
-    exists_fn: Callable[[Loadpoint], bool] = lambda _: True
+    value_fn: Callable[[Doc], StateType | datetime]
+    exists_fn: Callable[[LoadpointConfig], bool] = lambda _: True
 
 
 @dataclass(frozen=True, kw_only=True)
 class EvccSiteSensorEntityDescription(SensorEntityDescription):
     """A site sensor; unavailable while one of the meter groups in `meters` fails."""
 
-    value_fn: Callable[[Site], StateType]
-    exists_fn: Callable[[Site], bool] = lambda _: True
+    value_fn: Callable[[Doc], StateType]
+    exists_fn: Callable[[SiteConfig], bool] = lambda _: True
     meters: tuple[str, ...] = ()
 
 
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
+def _float(value: float | None) -> float | None:
+    """A measured value as a float (the state document prints whole numbers as integers)."""
+    return None if value is None else float(value)
+
+
+def _kwh(wh: float | None) -> float | None:
+    return None if wh is None else round(wh / 1000.0, 4)
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else round(share * 100.0, 2)
+
+
+def _time(value: str | None) -> datetime | None:
+    return dt_util.parse_datetime(value) if value else None
 
 
 def _site_power(
     key: str,
     meters: tuple[str, ...],
-    value_fn: Callable[[SiteMeasurements], float],
-    exists_fn: Callable[[Site], bool] = lambda _: True,
+    state_key: str,
+    exists_fn: Callable[[SiteConfig], bool] = lambda _: True,
 ) -> EvccSiteSensorEntityDescription:
     """A site power sensor in W, unavailable while one of its `meters` fails."""
     return EvccSiteSensorEntityDescription(
@@ -71,12 +85,15 @@ def _site_power(
         suggested_display_precision=0,
         meters=meters,
         exists_fn=exists_fn,
-        value_fn=lambda site: round(value_fn(site.measurements), 1),
+        value_fn=lambda doc: _float(doc.get(state_key)),
     )
 
 
-def _status(lp: Loadpoint) -> str | None:
-    return lp.status.value.lower() if lp.status is not None else None
+def _status(lp: Doc) -> str:
+    """IEC 61851 status from what the state document says (A/B/C as evcc reduces it)."""
+    if lp["charging"]:
+        return Status.C.value.lower()
+    return (Status.B if lp["connected"] else Status.A).value.lower()
 
 
 LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
@@ -87,7 +104,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        value_fn=lambda lp: round(lp.charge_power, 1),
+        value_fn=lambda lp: _float(lp["chargePower"]),
     ),
     EvccLoadpointSensorEntityDescription(
         key="offered_current",
@@ -97,14 +114,14 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
         suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda lp: round(lp.offered_current, 2),
+        value_fn=lambda lp: _float(lp["offeredCurrent"]),
     ),
     EvccLoadpointSensorEntityDescription(
         key="active_phases",
         translation_key="active_phases",
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda lp: lp.active_phases,
+        value_fn=lambda lp: lp["phasesActive"],
     ),
     EvccLoadpointSensorEntityDescription(
         key="session_energy",
@@ -113,7 +130,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=lambda lp: round(lp.session_energy_wh / 1000.0, 4),
+        value_fn=lambda lp: _kwh(lp["sessionEnergy"]),
     ),
     EvccLoadpointSensorEntityDescription(
         key="lifetime_energy",
@@ -122,7 +139,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=lambda lp: round(lp.energy.lifetime_wh / 1000.0, 4),
+        value_fn=lambda lp: _float(lp["lifetimeEnergy"]),
     ),
     EvccLoadpointSensorEntityDescription(
         key="charge_duration",
@@ -131,7 +148,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        value_fn=lambda lp: round(lp.charge_duration),
+        value_fn=lambda lp: lp["chargeDuration"],
     ),
     EvccLoadpointSensorEntityDescription(
         key="charge_remaining_duration",
@@ -140,7 +157,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
         suggested_display_precision=0,
-        value_fn=lambda lp: round(lp.remaining_duration()),
+        value_fn=lambda lp: lp["chargeRemainingDuration"],
     ),
     EvccLoadpointSensorEntityDescription(
         key="charge_remaining_energy",
@@ -148,7 +165,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENERGY,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=lambda lp: round(lp.remaining_energy_wh() / 1000.0, 4),
+        value_fn=lambda lp: _kwh(lp["chargeRemainingEnergy"]),
     ),
     EvccLoadpointSensorEntityDescription(
         key="vehicle_soc",
@@ -157,8 +174,9 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        exists_fn=lambda lp: lp.has_soc,
-        value_fn=lambda lp: _round(lp.vehicle_soc, 1),
+        exists_fn=lambda config: config.vehicle is not None and config.vehicle.has_soc,
+        # evcc publishes 0 while the SoC is unknown; unplugged it is unknown here
+        value_fn=lambda lp: _float(lp["vehicleSoc"]) if lp["connected"] else None,
     ),
     EvccLoadpointSensorEntityDescription(
         key="session_solar_percentage",
@@ -166,7 +184,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        value_fn=lambda lp: round(lp.session_solar_percentage, 2),
+        value_fn=lambda lp: _float(lp["sessionSolarPercentage"]),
     ),
     EvccLoadpointSensorEntityDescription(
         key="charger_status",
@@ -181,7 +199,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[action.value for action in PvAction],
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda lp: lp.pv_action.value,
+        value_fn=lambda lp: lp["pvAction"],
     ),
     EvccLoadpointSensorEntityDescription(
         key="phase_action",
@@ -189,26 +207,23 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[action.value for action in PhaseAction],
         entity_category=EntityCategory.DIAGNOSTIC,
-        exists_fn=lambda lp: lp.config.charger.phases_switchable,
-        value_fn=lambda lp: lp.phase_action.value,
+        exists_fn=lambda config: config.charger.phases_switchable,
+        value_fn=lambda lp: lp["phaseAction"],
     ),
     EvccLoadpointSensorEntityDescription(
         key="plan_projected_start",
         translation_key="plan_projected_start",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda lp: lp.planner.projected_start,
+        value_fn=lambda lp: _time(lp["planProjectedStart"]),
     ),
 )
 
 SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
-    _site_power("grid_power", ("grid",), lambda m: m.grid_power),
-    _site_power("pv_power", ("pv",), lambda m: m.pv_power, lambda site: site.config.pv_configured),
-    _site_power("home_power", ("grid", "pv", "battery"), lambda m: m.home_power),
+    _site_power("grid_power", ("grid",), "gridPower"),
+    _site_power("pv_power", ("pv",), "pvPower", lambda config: config.pv_configured),
+    _site_power("home_power", ("grid", "pv", "battery"), "homePower"),
     _site_power(
-        "battery_power",
-        ("battery",),
-        lambda m: m.battery_power,
-        lambda site: site.config.battery_configured,
+        "battery_power", ("battery",), "batteryPower", lambda config: config.battery_configured
     ),
     EvccSiteSensorEntityDescription(
         key="battery_soc",
@@ -218,8 +233,8 @@ SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
         meters=("battery",),
-        exists_fn=lambda site: site.config.battery_configured,
-        value_fn=lambda site: _round(site.measurements.battery_soc, 1),
+        exists_fn=lambda config: config.battery_configured,
+        value_fn=lambda doc: _float(doc.get("batterySoc")),
     ),
     EvccSiteSensorEntityDescription(
         key="green_share_home",
@@ -228,7 +243,7 @@ SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
         meters=("grid", "pv", "battery"),
-        value_fn=lambda site: round(site.measurements.green_share_home * 100.0, 2),
+        value_fn=lambda doc: _percent(doc.get("greenShareHome")),
     ),
     EvccSiteSensorEntityDescription(
         key="green_share_loadpoints",
@@ -237,7 +252,7 @@ SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
         meters=("grid", "pv", "battery"),
-        value_fn=lambda site: round(site.measurements.green_share_loadpoints * 100.0, 2),
+        value_fn=lambda doc: _percent(doc.get("greenShareLoadpoints")),
     ),
 )
 
@@ -249,11 +264,11 @@ async def async_setup_entry(
 ) -> None:
     """Set up the sensors of a site and its loadpoints."""
     coordinator = entry.runtime_data.coordinator
-    site = coordinator.site
+    config = coordinator.site.config
     async_add_entities(
         EvccSiteSensor(coordinator, description)
         for description in SITE_SENSORS
-        if description.exists_fn(site)
+        if description.exists_fn(config)
     )
     add_loadpoint_entities(
         coordinator,
@@ -261,7 +276,7 @@ async def async_setup_entry(
         lambda lp: (
             EvccLoadpointSensor(coordinator, description, lp.index)
             for description in LOADPOINT_SENSORS
-            if description.exists_fn(lp)
+            if description.exists_fn(lp.config)
         ),
     )
 
@@ -271,26 +286,18 @@ class EvccLoadpointSensor(EvccEntity, SensorEntity):
 
     @property
     def native_value(self) -> StateType | datetime:
-        return self.entity_description.value_fn(self.loadpoint)
+        return self.entity_description.value_fn(self.loadpoint_doc)
 
 
 class EvccSiteSensor(EvccEntity, SensorEntity):
     entity_description: EvccSiteSensorEntityDescription
 
-    def __init__(
-        self, coordinator: EvccCoordinator, description: EvccSiteSensorEntityDescription
-    ) -> None:
-        super().__init__(coordinator, description)
-
     @property
     def available(self) -> bool:
-        data = self.coordinator.data
-        return (
-            super().available
-            and data is not None
-            and data.meters_ok(*self.entity_description.meters)
+        return super().available and self.coordinator.data.meters_ok(
+            *self.entity_description.meters
         )
 
     @property
     def native_value(self) -> StateType:
-        return self.entity_description.value_fn(self.coordinator.site)
+        return self.entity_description.value_fn(self.state_doc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Final
 
@@ -14,10 +15,10 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import EvccCoordinator
-from .core.model import SettingError
-from .core.settings import coerce_time
-from .data import EvccConfigEntry
+from .coordinator import EvccConfigEntry
+from .core.controller import Controller
+from .core.model import CommandError, SettingError
+from .core.settings import MAX_ENERGY_KWH, LoadpointKey, parse_time
 from .entity import loadpoint_identifier, setting_error
 
 SERVICE_SET_PLAN: Final = "set_plan"
@@ -34,12 +35,23 @@ _TARGET: dict[vol.Marker, Any] = {
     vol.Optional(ATTR_LOADPOINT): vol.All(vol.Coerce(int), vol.Range(min=1)),
 }
 
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise vol.Invalid("not a finite number")
+    return value
+
+
 SET_PLAN_SCHEMA = vol.Schema(
     {
         **_TARGET,
         vol.Required(ATTR_TIME): cv.datetime,
-        vol.Exclusive(ATTR_SOC, "goal"): vol.All(vol.Coerce(int), vol.Range(min=1, max=100)),
-        vol.Exclusive(ATTR_ENERGY, "goal"): vol.All(vol.Coerce(float), vol.Range(min=0.1)),
+        vol.Exclusive(ATTR_SOC, "goal"): vol.All(
+            vol.Coerce(float), _finite, vol.Range(min=1, max=100), vol.Coerce(int)
+        ),
+        vol.Exclusive(ATTR_ENERGY, "goal"): vol.All(
+            vol.Coerce(float), _finite, vol.Range(min=0.1, max=MAX_ENERGY_KWH)
+        ),
     }
 )
 CLEAR_PLAN_SCHEMA = vol.Schema(_TARGET)
@@ -63,7 +75,7 @@ def _loaded_entry(hass: HomeAssistant, entry_id: str) -> EvccConfigEntry:
 
 
 def _loadpoint_index(entry: EvccConfigEntry, number: int) -> int:
-    count = len(entry.runtime_data.coordinator.site.loadpoints)
+    count = len(entry.runtime_data.controller.site.loadpoints)
     if not 1 <= number <= count:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -75,7 +87,7 @@ def _loadpoint_index(entry: EvccConfigEntry, number: int) -> int:
 
 def _device_target(
     hass: HomeAssistant, device_id: str, number: int | None
-) -> tuple[EvccCoordinator, int]:
+) -> tuple[Controller, int]:
     """The loadpoint a device stands for (the site device: loadpoint `number`, default 1)."""
     device = dr.async_get(hass).async_get(device_id)
     idents = (
@@ -92,11 +104,12 @@ def _device_target(
         if entry is None or entry.domain != DOMAIN:
             continue
         entry = _loaded_entry(hass, entry_id)
+        controller = entry.runtime_data.controller
         if entry.entry_id in idents:
-            return entry.runtime_data.coordinator, _loadpoint_index(entry, number or 1)
-        for lp in entry.runtime_data.coordinator.site.loadpoints:
+            return controller, _loadpoint_index(entry, number or 1)
+        for lp in controller.site.loadpoints:
             if loadpoint_identifier(entry, lp.index)[1] in idents:
-                return entry.runtime_data.coordinator, lp.index
+                return controller, lp.index
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="device_not_found",
@@ -104,7 +117,7 @@ def _device_target(
     )
 
 
-def _targets(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[EvccCoordinator, int]]:
+def _targets(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Controller, int]]:
     """The loadpoints a call is for: devices (loadpoint or site) or an entry + number."""
     number: int | None = data.get(ATTR_LOADPOINT)
     targets = [
@@ -112,17 +125,10 @@ def _targets(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[EvccCoordi
     ]
     if config_entry_id := data.get(ATTR_CONFIG_ENTRY_ID):
         entry = _loaded_entry(hass, config_entry_id)
-        targets.append((entry.runtime_data.coordinator, _loadpoint_index(entry, number or 1)))
+        targets.append((entry.runtime_data.controller, _loadpoint_index(entry, number or 1)))
     if not targets:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_target")
     return targets
-
-
-async def _write(coordinator: EvccCoordinator, index: int, key: str, value: object) -> None:
-    try:
-        await coordinator.async_set_loadpoint(index, key, value)
-    except SettingError as err:
-        raise setting_error(err, key) from err
 
 
 async def _async_set_plan(hass: HomeAssistant, call: ServiceCall) -> None:
@@ -130,24 +136,26 @@ async def _async_set_plan(hass: HomeAssistant, call: ServiceCall) -> None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt_util.get_default_time_zone())
     targets = _targets(hass, dict(call.data))
-    for coordinator, _index in targets:
-        try:  # validate first, so a time in the past changes nothing
-            coerce_time(when, coordinator.now())
+    for controller, _index in targets:
+        try:  # validate first, so a time in the past changes none of the targets
+            parse_time(when, controller.now())
         except SettingError as err:
-            raise setting_error(err, "planTime") from err
-    for coordinator, index in targets:
-        if ATTR_SOC in call.data:
-            await _write(coordinator, index, "planSoc", call.data[ATTR_SOC])
-        if ATTR_ENERGY in call.data:
-            await _write(coordinator, index, "planEnergy", call.data[ATTR_ENERGY])
-        await _write(coordinator, index, "planTime", when)
+            raise setting_error(err, LoadpointKey.PLAN_TIME) from err
+    for controller, index in targets:
+        try:
+            await controller.async_set_plan(
+                index, when, soc=call.data.get(ATTR_SOC), energy=call.data.get(ATTR_ENERGY)
+            )
+        except (SettingError, CommandError) as err:
+            raise setting_error(err, LoadpointKey.PLAN_TIME) from err
 
 
 async def _async_clear_plan(hass: HomeAssistant, call: ServiceCall) -> None:
-    for coordinator, index in _targets(hass, dict(call.data)):
-        await _write(coordinator, index, "planTime", None)
-        await _write(coordinator, index, "planSoc", 0)
-        await _write(coordinator, index, "planEnergy", 0)
+    for controller, index in _targets(hass, dict(call.data)):
+        try:
+            await controller.async_clear_plan(index)
+        except CommandError as err:
+            raise setting_error(err, LoadpointKey.PLAN_TIME) from err
 
 
 @callback

@@ -73,16 +73,14 @@ SID_MOUNTS=()
 sid_mount() { # bind /proc, /dev and the repository into the root file system
   cp /etc/resolv.conf "$SID/etc/resolv.conf"
   [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$SID/etc/ssl/certs/ca-certificates.crt"
-  mkdir -p "$SID/src" "$SID/shared"
+  mkdir -p "$SID/src"
   local m
-  for m in proc dev src shared; do
+  for m in proc dev src; do
     if ! mountpoint -q "$SID/$m"; then
       case $m in
         proc) mount -t proc proc "$SID/proc" ;;
         dev) mount --rbind /dev "$SID/dev"; mount --make-rslave "$SID/dev" ;;
         src) mount --bind "$ROOT" "$SID/src" ;;
-        # the project's shared/ folder beside the checkout, where tests look for example days
-        shared) [ -d "$ROOT/../shared" ] || continue; mount --bind "$ROOT/../shared" "$SID/shared" ;;
       esac
       SID_MOUNTS+=("$SID/$m")
     fi

@@ -1,151 +1,83 @@
-"""A small real Backend for the API tests: a core Site, ideal chargers, a manual clock.
+"""The API tests' backend: the real controller with ideal chargers, fixed meters, a manual clock.
 
-Only a test harness (the Home Assistant coordinator is the production Backend): `cycle()` runs one
-control cycle with readings built from the ideal chargers, applies the commands and publishes a
-new state document; the async setters go through the core's one write path, apply the command to
-the charger at once and publish a new document, so the next `/api/state` shows the change.
+`HarnessBackend` is the production `Controller` (the one Home Assistant runs); only its devices
+are doubles at the device edge (`sim.ideal`): `IdealCharger` follows every command at once and
+draws offered current × phases × 230 V while charging; `FixedMeter` reports what the test sets.
+`cycle()` moves the clock, sets what the chargers and meters report and runs one real cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from custom_components.evcc_ha.api.backend import StateListener
 from custom_components.evcc_ha.api.state import build_state
 from custom_components.evcc_ha.core.clock import ManualClock
-from custom_components.evcc_ha.core.model import (
-    ChargerCommand,
-    ChargerConfig,
-    ChargerReading,
-    CycleResult,
-    LoadpointConfig,
-    LoadpointReadings,
-    MeterReading,
-    SiteConfig,
-    SiteReadings,
-    Status,
-)
-from custom_components.evcc_ha.core.settings import LoadpointSettings, SiteSettings
+from custom_components.evcc_ha.core.controller import Controller, CycleReport
+from custom_components.evcc_ha.core.devices import LoadpointDevices, SiteDevices
+from custom_components.evcc_ha.core.model import LoadpointConfig, MeterReading, SiteConfig, Status
+from custom_components.evcc_ha.core.settings import LoadpointKey, LoadpointSettings, SiteSettings
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.core.tariff import Tariff
+from sim.ideal import FixedMeter, IdealCharger
 
 T0 = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
 
 
-@dataclass(slots=True)
-class IdealCharger:
-    """Applies every command at once; draws offered current × phases × 230 V while charging."""
-
-    config: ChargerConfig
-    status: Status = Status.A
-    enabled: bool = False
-    offered: float = 0.0
-    phases: int = 3
-    soc: float | None = None
-    energy_kwh: float = 100.0
-    commands: list[ChargerCommand] = field(default_factory=list)
-
-    def apply(self, command: ChargerCommand | None) -> None:
-        if command is None:
-            return
-        self.commands.append(command)
-        if command.phases is not None:
-            self.phases = command.phases
-        if command.current is not None:
-            self.offered = command.current
-        if command.enable is not None:
-            self.enabled = command.enable
-
-    @property
-    def power(self) -> float:
-        if self.status != Status.C or not self.enabled:
-            return 0.0
-        return self.offered * self.phases * 230.0
-
-    def reading(self) -> ChargerReading:
-        power = self.power
-        current = self.offered if power > 0 else 0.0
-        currents = (
-            current,
-            current if self.phases == 3 else 0.0,
-            current if self.phases == 3 else 0.0,
-        )
-        return ChargerReading(
-            status=self.status,
-            enabled=self.enabled,
-            power=power,
-            energy=self.energy_kwh,
-            currents=currents,
-            offered_current=self.offered if self.enabled else None,
-            phases=self.phases,
-            soc=self.soc,
-        )
-
-
-class HarnessBackend:
-    """Implements `api.backend.Backend` over a real core Site."""
+class HarnessBackend(Controller):
+    """The real controller over a core Site, with ideal devices and a manual clock."""
 
     def __init__(self, site: Site, clock: ManualClock | None = None) -> None:
-        self._site = site
-        self.clock = clock or ManualClock(T0)
         self.chargers = [
-            IdealCharger(lp.config.charger, phases=lp.config.charger.phases)
+            IdealCharger(
+                lp.config.charger, f"{lp.config.title} charger", phases=lp.config.charger.phases
+            )
             for lp in site.loadpoints
         ]
-        self._listeners: list[StateListener] = []
+        self.grid = FixedMeter("grid meter")
+        self.pv = FixedMeter("pv meter", None)
+        self.battery = FixedMeter("battery meter", None)
+        devices = SiteDevices(
+            config=site.config,
+            grid=self.grid,
+            pv=[self.pv],
+            battery=[self.battery] if site.config.battery_configured else [],
+            loadpoints=[
+                LoadpointDevices(config=lp.config, charger=charger)
+                for lp, charger in zip(site.loadpoints, self.chargers, strict=True)
+            ],
+        )
+        super().__init__(site, devices, clock or ManualClock(T0), build_state)
+        self.clock: ManualClock
         self.set_calls: list[tuple[str, object, object]] = []
-        self._state = build_state(site, self.clock.now())
 
-    # --- Backend -------------------------------------------------------------------------------
+    async def async_set_loadpoint_settings(
+        self, index: int, changes: Iterable[tuple[LoadpointKey | str, object]]
+    ) -> dict[LoadpointKey, object]:
+        changes = list(changes)
+        for key, value in changes:
+            self.set_calls.append((f"lp{index}", str(key), value))
+        return await super().async_set_loadpoint_settings(index, changes)
 
-    @property
-    def site(self) -> Site:
-        return self._site
+    async def async_set_plan(
+        self, index: int, time: object, *, soc: object = None, energy: object = None
+    ) -> dict[LoadpointKey, object]:
+        self.set_calls.append((f"lp{index}", "plan", (time, soc, energy)))
+        return await super().async_set_plan(index, time, soc=soc, energy=energy)
 
-    def now(self) -> datetime:
-        return self.clock.now()
-
-    def state(self) -> dict[str, Any]:
-        return self._state
-
-    async def async_set_loadpoint(self, index: int, key: str, value: object) -> object:
-        self.set_calls.append((f"lp{index}", key, value))
-        stored, command = self._site.set_loadpoint_setting(index, key, value, self.now())
-        self.chargers[index].apply(command)
-        self.publish()
-        return stored
-
-    async def async_set_site(self, key: str, value: object) -> object:
-        self.set_calls.append(("site", key, value))
-        stored = self._site.set_site_setting(key, value)
-        self.publish()
-        return stored
-
-    def subscribe(self, listener: StateListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
-
-    # --- driving -------------------------------------------------------------------------------
+    async def async_set_site(self, key: object, value: object) -> object:
+        self.set_calls.append(("site", str(key), value))
+        return await super().async_set_site(key, value)  # type: ignore[arg-type]
 
     @property
     def listeners(self) -> int:
         return len(self._listeners)
 
     def publish(self) -> None:
-        """Build a new state document and hand it to every subscriber."""
-        self._state = build_state(self._site, self.now())
-        for listener in list(self._listeners):
-            listener(self._state)
+        """A new state document for every subscriber (as after a setting change)."""
+        self._publish(self.now())
 
-    def cycle(
+    async def cycle(
         self,
         *,
         grid: float = 0.0,
@@ -155,8 +87,8 @@ class HarnessBackend:
         soc: Mapping[int, float] | None = None,
         after: float = 30.0,
         grid_meter: MeterReading | None = None,
-    ) -> CycleResult:
-        """Advance the clock, run one cycle with the chargers' readings, apply the commands."""
+    ) -> CycleReport:
+        """Advance the clock, set what the devices report and run one real cycle."""
         self.clock.advance(after)
         for charger in self.chargers:  # energy of the interval that just passed
             charger.energy_kwh += charger.power * after / 3_600_000.0
@@ -164,17 +96,10 @@ class HarnessBackend:
             self.chargers[index].status = Status(letter)
         for index, value in (soc or {}).items():
             self.chargers[index].soc = value
-        readings = SiteReadings(
-            grid=grid_meter or MeterReading(power=grid),
-            pv=tuple(pv),
-            battery=tuple(battery),
-            loadpoints=tuple(LoadpointReadings(charger=c.reading()) for c in self.chargers),
-        )
-        result = self._site.update(self.now(), readings)
-        for charger, command in zip(self.chargers, result.commands, strict=True):
-            charger.apply(command)
-        self.publish()
-        return result
+        self.grid.reading = grid_meter or MeterReading(power=grid)
+        self.pv.reading = pv[0] if pv else None
+        self.battery.reading = battery[0] if battery else None
+        return await self.async_cycle()
 
 
 def make_site(

@@ -34,10 +34,10 @@ def garage(**charger: object) -> LoadpointConfig:
 
 
 @pytest.fixture
-def backend() -> HarnessBackend:
+async def backend() -> HarnessBackend:
     """One loadpoint "Garage" (3p, 16 A) with vehicle "ID.3", home battery, vehicle connected."""
     b = HarnessBackend(make_site([garage()], battery=True))
-    b.cycle(status={0: "B"}, soc={0: 40.0})
+    await b.cycle(status={0: "B"}, soc={0: 40.0})
     return b
 
 

@@ -304,10 +304,11 @@ BAD_VALUES = [
         "parsing time '9999-12-31T23:59:59-12:00': out of range",
     ),
     ("/api/loadpoints/1/phases/2", "invalid number of phases: 2"),  # vector 17
-    ("/api/loadpoints/1/phases/0", "invalid number of phases: 0"),
+    ("/api/loadpoints/1/phases/0", "charger does not support phase switching"),
     ("/api/loadpoints/1/mincurrent/20", "min current must be smaller or equal than max current"),
-    ("/api/loadpoints/1/mincurrent/0", "min current must be positive: 0"),
-    ("/api/loadpoints/1/maxcurrent/4", "max current must be greater or equal than min current"),
+    ("/api/loadpoints/1/mincurrent/0", "min current must be at least 6 A: 0"),
+    ("/api/loadpoints/1/mincurrent/0.000001", "min current must be at least 6 A: 1e-06"),
+    ("/api/loadpoints/1/maxcurrent/4", "max current must be at least 6 A: 4"),
     (
         "/api/loadpoints/1/maxcurrent/40",
         "max current must not exceed the charger's maximum of 32 A",
@@ -491,7 +492,7 @@ async def test_health_follows_the_cycle(
 TZ2 = timedelta(hours=2)
 
 
-def tariff_backend() -> HarnessBackend:
+async def tariff_backend() -> HarnessBackend:
     hour = timedelta(hours=1)
     grid = RatesTariff(
         [Rate(T0 + i * hour, T0 + (i + 1) * hour, p) for i, p in enumerate([0.3, 0.2, 0.1, 0.25])]
@@ -499,12 +500,12 @@ def tariff_backend() -> HarnessBackend:
     feedin = RatesTariff([Rate(T0, T0 + 4 * hour, 0.08)])
     site = make_site([garage()], tariffs={"grid": grid, "feedin": feedin})
     b = HarnessBackend(site)
-    b.cycle(status={0: "B"}, soc={0: 70.0}, after=0)
+    await b.cycle(status={0: "B"}, soc={0: 70.0}, after=0)
     return b
 
 
 async def test_tariffs(start_server: Callable[..., EvccApiServer]) -> None:
-    srv = start_server(tariff_backend())
+    srv = start_server(await tariff_backend())
     await srv.start()
     try:
         async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
@@ -547,7 +548,7 @@ async def test_target_plan_empty_time_means_the_set_one(client: aiohttp.ClientSe
 
 
 async def test_target_plan_with_tariff(start_server: Callable[..., EvccApiServer]) -> None:
-    backend = tariff_backend()
+    backend = await tariff_backend()
     backend.site.loadpoints[0].settings.limit_soc = 80
     srv = start_server(backend)
     await srv.start()
@@ -597,7 +598,7 @@ async def test_target_plan_offline_vehicle_energy(
         vehicle=VehicleConfig(title="Old", has_soc=False),
     )
     backend = HarnessBackend(make_site([lp], settings=[LoadpointSettings(limit_energy=10.0)]))
-    backend.cycle(status={0: "B"})
+    await backend.cycle(status={0: "B"})
     srv = start_server(backend)
     await srv.start()
     try:
@@ -634,37 +635,21 @@ async def test_root_page_is_evcc_app_compatible(client: aiohttp.ClientSession) -
     assert "evcc-app-compatible" in body
 
 
-class SlowClockBackend(HarnessBackend):
-    """Time passes while a setting is applied (a slow charger write)."""
-
-    async def async_set_loadpoint(self, index: int, key: str, value: object) -> object:
-        stored = await super().async_set_loadpoint(index, key, value)
-        self.clock.advance(3600)
-        return stored
-
-
-async def test_two_part_plan_is_undone_when_its_second_half_fails(
-    start_server: Callable[..., EvccApiServer],
-) -> None:
-    backend = SlowClockBackend(make_site([garage()]))
-    backend.cycle(status={0: "B"})
-    srv = start_server(backend)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
-            # 30 min ahead when validated, in the past once the energy was applied
-            path = "/api/loadpoints/1/plan/energy/5/2026-06-21T10:30:30Z"
-            assert await fetch(client, "POST", path) == (
-                400,
-                JSON,
-                {"error": "timestamp is in the past"},
-            )
-    finally:
-        await srv.stop()
+async def test_plan_is_one_change(client: aiohttp.ClientSession, backend: HarnessBackend) -> None:
+    """Energy and time of a plan are validated and stored together: one call, one new state
+    document; a bad time stores nothing of the plan."""
+    published: list[dict[str, Any]] = []
+    backend.subscribe(published.append)
+    path = "/api/loadpoints/1/plan/energy/5/2026-06-21T09:00:00Z"  # an hour before the clock
+    assert await fetch(client, "POST", path) == (400, JSON, {"error": "timestamp is in the past"})
     settings = backend.site.loadpoints[0].settings
     assert (settings.plan_energy, settings.plan_time) == (0.0, None)
-    assert [call[1:] for call in backend.set_calls] == [
-        ("planEnergy", "5"),
-        ("planTime", "2026-06-21T10:30:30Z"),
-        ("planEnergy", 0.0),
-    ]
+    assert published == []
+    assert backend.set_calls[-1] == ("lp0", "plan", ("2026-06-21T09:00:00Z", None, "5"))
+    status, _, body = await fetch(
+        client, "POST", "/api/loadpoints/1/plan/energy/5/2026-06-21T18:00:00Z"
+    )
+    assert status == 200 and body == {"energy": 5, "time": "2026-06-21T18:00:00Z"}
+    assert len(published) == 1
+    assert published[0]["loadpoints"][0]["planEnergy"] == 5
+    assert published[0]["loadpoints"][0]["planTime"] == "2026-06-21T18:00:00Z"

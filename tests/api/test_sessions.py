@@ -196,8 +196,8 @@ async def test_sessions_from_a_real_charge(
     async with client.post("/api/loadpoints/1/mode/now"):
         pass
     for _ in range(20):
-        backend.cycle(status={0: "C"})
-    backend.cycle(status={0: "B"})
+        await backend.cycle(status={0: "C"})
+    await backend.cycle(status={0: "B"})
     async with client.get("/api/sessions") as r:
         sessions = await r.json()
     assert len(sessions) == 1

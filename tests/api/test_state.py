@@ -55,7 +55,7 @@ NEW_LP_KEYS = {
 }  # fmt: skip
 
 
-def charging_backend() -> HarnessBackend:
+async def charging_backend() -> HarnessBackend:
     """PV charging at 3×7 A with a battery and a grid meter with phase values (spec §2.4)."""
     site = make_site(
         [garage()],
@@ -63,10 +63,10 @@ def charging_backend() -> HarnessBackend:
         settings=[LoadpointSettings(mode=Mode.NOW, max_current=7.0, limit_soc=80, min_soc=20)],
     )
     b = HarnessBackend(site)
-    b.cycle(status={0: "B"}, soc={0: 55.0})
-    b.cycle(status={0: "C"}, soc={0: 55.0})
+    await b.cycle(status={0: "B"}, soc={0: 55.0})
+    await b.cycle(status={0: "C"}, soc={0: 55.0})
     battery = MeterReading(power=-1000.0, soc=62.0, capacity=10.2)
-    b.cycle(
+    await b.cycle(
         grid_meter=MeterReading(
             power=-1200.0,
             energy=4123.51,
@@ -81,16 +81,16 @@ def charging_backend() -> HarnessBackend:
     return b
 
 
-def test_old_and_new_keys_are_all_there() -> None:
-    doc = charging_backend().state()
+async def test_old_and_new_keys_are_all_there() -> None:
+    doc = (await charging_backend()).state()
     assert doc.keys() >= OLD_SITE_KEYS | NEW_SITE_KEYS
     lp = doc["loadpoints"][0]
     assert lp.keys() >= OLD_LP_KEYS | NEW_LP_KEYS
     assert "result" not in doc
 
 
-def test_values_of_a_charging_loadpoint() -> None:
-    b = charging_backend()
+async def test_values_of_a_charging_loadpoint() -> None:
+    b = await charging_backend()
     doc = b.state()
     lp = doc["loadpoints"][0]
     assert lp["charging"] is True and lp["connected"] is True and lp["enabled"] is True
@@ -113,8 +113,8 @@ def test_values_of_a_charging_loadpoint() -> None:
     assert doc["vehicles"]["id_3"]["title"] == "ID.3"  # ha-evcc needs a title per vehicle
 
 
-def test_site_values_old_flat_and_current_objects() -> None:
-    doc = charging_backend().state()
+async def test_site_values_old_flat_and_current_objects() -> None:
+    doc = (await charging_backend()).state()
     assert doc["gridPower"] == doc["grid"]["power"] == -1200
     assert doc["gridPowers"] == doc["grid"]["powers"] == [-420, -380, -400]
     assert doc["gridCurrents"] == doc["grid"]["currents"] == [-1.83, -1.65, -1.74]
@@ -148,8 +148,8 @@ def test_floats_rounded_whole_numbers_integers_nan_null() -> None:
     assert clean((1.0, 2.5)) == [1, 2.5]
 
 
-def test_document_is_strict_json() -> None:
-    doc = charging_backend().state()
+async def test_document_is_strict_json() -> None:
+    doc = (await charging_backend()).state()
     text = json.dumps(doc, allow_nan=False)
     assert json.loads(text) == doc
 
@@ -167,8 +167,8 @@ def test_document_is_strict_json() -> None:
         assert number != int(number)
 
 
-def test_plan_times_and_vehicle_plan() -> None:
-    b = charging_backend()
+async def test_plan_times_and_vehicle_plan() -> None:
+    b = await charging_backend()
     target = T0 + timedelta(hours=20)
     b.site.set_loadpoint_setting(0, "planSoc", 90, b.now())
     b.site.set_loadpoint_setting(0, "planTime", target.isoformat(), b.now())
@@ -266,8 +266,8 @@ def test_flatten_state_uses_zero_based_loadpoint_keys() -> None:
     assert len(flat) == len(doc) - 1 + sum(len(lp) for lp in doc["loadpoints"])
 
 
-def test_build_state_does_not_touch_the_clock_or_site() -> None:
-    b = charging_backend()
+async def test_build_state_does_not_touch_the_clock_or_site() -> None:
+    b = await charging_backend()
     before = b.site.to_dict()
     build_state(b.site, datetime(2030, 1, 1, tzinfo=UTC))
     assert b.site.to_dict() == before

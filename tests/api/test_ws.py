@@ -53,7 +53,7 @@ async def test_welcome_then_one_message_per_changed_value(
         assert changes["loadpoints.0.offeredCurrent"] == 16
         assert "siteTitle" not in changes and "loadpoints.0.title" not in changes
 
-        backend.cycle(status={0: "C"})  # a new cycle: the car draws power now
+        await backend.cycle(status={0: "C"})  # a new cycle: the car draws power now
         changes = {k: v for m in await drain(ws) for k, v in m.items()}
         assert changes["loadpoints.0.charging"] is True
         assert changes["loadpoints.0.chargePower"] == 11040

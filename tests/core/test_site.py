@@ -51,13 +51,13 @@ def test_setting_change_reevaluates_at_once() -> None:
         ("minSoc", "abc", "invalid minSoc"),
         ("limitSoc", 101, "limitSoc must be between 0 and 100"),
         ("limitSoc", float("nan"), "invalid limitSoc"),
-        ("limitEnergy", -2, "limitEnergy must not be negative"),
+        ("limitEnergy", -2, "limitEnergy must be between 0 and 1000 kWh: -2"),
         ("minCurrent", 20, "min current must be smaller or equal than max current"),
-        ("maxCurrent", 4, "max current must be greater or equal than min current"),
+        ("maxCurrent", 4, "max current must be at least 6 A: 4"),
         ("maxCurrent", 40, "must not exceed the charger's maximum of 32 A"),
         ("maxCurrent", float("inf"), "invalid maxCurrent"),
         ("enableThreshold", True, "invalid enableThreshold"),
-        ("enableDelay", -5, "enableDelay must not be negative"),
+        ("enableDelay", -5, "enableDelay must be between 0 and 86400 s: -5"),
         ("planTime", "2020-01-01T00:00:00Z", "timestamp is in the past"),
         ("planTime", "tomorrow", "parsing time"),
         ("priority", 1.5, "not a whole number"),
@@ -207,7 +207,7 @@ def test_restart_mid_charge_continues_session_without_double_count() -> None:
     # a new process: same configuration, state restored
     d2 = Driver(mode=Mode.OFF, vehicle=with_vehicle())
     d2.now = d.now
-    d2.site.restore(saved)
+    d2.site.restore(saved, d2.now)
     d2.lp = d2.site.loadpoints[0]
     assert d2.lp.settings.mode == Mode.NOW and d2.lp.settings.limit_soc == 90
     result = d2.cycle(status="C", energy=13.0, currents=charging_at(16), enabled=True, offered=16)

@@ -261,14 +261,27 @@ def test_phase_switch_cooldown_beyond_evcc() -> None:
 
 
 def test_v17_phases_validation() -> None:
+    """Current evcc (SetPhasesConfigured): 0 needs a phase switch; the spec's vector gives 0.122's
+    text "invalid number of phases: 0" — current evcc wins."""
     d = Driver()
-    with pytest.raises(SettingError, match=r"^invalid number of phases: 0$"):
+    with pytest.raises(SettingError, match=r"^charger does not support phase switching$"):
         d.set("phases", 0)
     with pytest.raises(SettingError, match=r"^invalid number of phases: 2$"):
         d.set("phases", "2")
-    with pytest.raises(SettingError, match="does not support phase switching"):
-        d.set("phases", 1)
     assert d.lp.settings.phases_configured == 3
+
+
+def test_phases_without_switch_are_the_wiring() -> None:
+    """evcc's SetPhases on a charger without 1p/3p switch: 1 or 3 is how it is wired, and the
+    current it is offered is computed for that many phases."""
+    d = charging_driver()
+    assert d.lp.active_phases == 3
+    assert d.set("phases", 1) is None  # nothing to switch
+    assert d.lp.settings.phases_configured == 1
+    assert d.lp.physical_phases == d.lp.active_phases == 1
+    # 1 kW more export on one phase: + 4 A (not 1.4 A as on three)
+    result = d.cycle(grid=-1000, currents=(6.0, 0.0, 0.0))
+    assert result.commands[0] == ChargerCommand(current=10.0)
 
 
 def test_fixed_phases_on_switchable_charger_switches_at_once() -> None:

@@ -116,3 +116,15 @@ def test_missing_file_and_unknown_controller_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "error: controller: unknown controller 'fuzzy' (known: evcc)"
     ]
+
+
+def test_the_simulator_imports_no_home_assistant() -> None:
+    """The simulator loads only the pure parts of the integration (its __init__ imports HA)."""
+    code = (
+        "import sys; import sim.runner; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'homeassistant'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -15,23 +15,18 @@ from typing import Any
 import pytest
 
 from custom_components.evcc_ha.core.model import ChargerCommand, Status
-from custom_components.evcc_ha.devices.scenario import (
-    ScenarioError,
-    SimulationResult,
-    parse_scenario,
-    run_scenario,
-    trace_header,
-)
 from custom_components.evcc_ha.devices.simulated import (
     SimBattery,
     SimCharger,
     SimSite,
     SimVehicle,
 )
+from sim.runner import run_scenario
+from sim.scenario import ScenarioError, parse_scenario
+from sim.trace import SimulationResult, trace_header
 
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_SCENARIOS = REPO / "tests" / "scenarios"
-SHARED_SCENARIOS = REPO / ".." / "shared" / "scenarios"
 
 METRIC_KEYS = {
     "ev_energy_kwh",
@@ -65,12 +60,6 @@ def at(scenario: dict[str, Any], hhmmss: str) -> str:
     start = datetime.fromisoformat(scenario["start"])
     h, m, s = (int(x) for x in hhmmss.split(":"))
     return start.replace(hour=h, minute=m, second=s).isoformat()
-
-
-def shared_scenarios() -> list[Path]:
-    if not SHARED_SCENARIOS.is_dir():
-        return []
-    return sorted(SHARED_SCENARIOS.glob("*.json"))
 
 
 @pytest.fixture(scope="module")
@@ -427,17 +416,10 @@ def test_no_phase_flapping(sunny: SimulationResult) -> None:
 # --- example scenarios ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", shared_scenarios(), ids=lambda p: p.stem)
-def test_shared_scenarios_run(path: Path) -> None:
+@pytest.mark.parametrize("path", sorted(LOCAL_SCENARIOS.glob("*.json")), ids=lambda p: p.stem)
+def test_example_scenarios_run(path: Path) -> None:
     result = run_scenario(path)
     check_invariants(result)
-
-
-def test_local_copies_match_the_shared_examples() -> None:
-    for name in ("sunny-day", "cloudy-day"):
-        shared = SHARED_SCENARIOS / f"{name}.json"
-        if shared.is_file():
-            assert json.loads(shared.read_text()) == load(name)
 
 
 # --- validation ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What the API layers need from the running controller (the coordinator implements it).
+"""What the API layers need from the running site: `core.controller.Controller` implements it.
 
 Keeping this a Protocol lets the REST routes, the /ws stream and the MQTT publisher be tested
 and reused without knowing how devices are read.
@@ -6,17 +6,21 @@ and reused without knowing how devices are read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..core.settings import LoadpointKey, SiteKey
 from ..core.site import Site
 
 StateListener = Callable[[dict[str, Any]], None]
 
 
 class Backend(Protocol):
-    """A running site: its state document and the one validated write path."""
+    """A running site: its state document and the one validated write path.
+
+    Every setter raises `SettingError` (nothing changed) on a bad value and `CommandError` when
+    the charger refused the command the change caused (the setting is kept)."""
 
     @property
     def site(self) -> Site: ...
@@ -27,12 +31,27 @@ class Backend(Protocol):
     def state(self) -> dict[str, Any]:
         """The evcc state document of the last cycle (built once, shared by every reader)."""
 
-    async def async_set_loadpoint(self, index: int, key: str, value: object) -> object:
+    async def async_set_loadpoint(
+        self, index: int, key: LoadpointKey | str, value: object
+    ) -> object:
         """Validate and apply one loadpoint setting (0-based index); the charger command goes
-        out before this returns. Raises `SettingError` (nothing changed) on a bad value."""
+        out before this returns."""
 
-    async def async_set_site(self, key: str, value: object) -> object:
-        """Validate and apply one site setting. Raises `SettingError` on a bad value."""
+    async def async_set_loadpoint_settings(
+        self, index: int, changes: Iterable[tuple[LoadpointKey | str, object]]
+    ) -> dict[LoadpointKey, object]:
+        """Several loadpoint settings as one change."""
+
+    async def async_set_plan(
+        self, index: int, time: object, *, soc: object = None, energy: object = None
+    ) -> dict[LoadpointKey, object]:
+        """A plan (time and SoC or energy goal) as one change."""
+
+    async def async_clear_plan(self, index: int) -> None:
+        """Delete the plan."""
+
+    async def async_set_site(self, key: SiteKey | str, value: object) -> object:
+        """Validate and apply one site setting."""
 
     def subscribe(self, listener: StateListener) -> Callable[[], None]:
         """Call `listener(state)` after every new state document; returns the unsubscribe."""

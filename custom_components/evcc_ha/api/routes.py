@@ -12,8 +12,9 @@ bare value, as evcc ≥ 0.207 does, since this API announces version 0.207.0.
 Errors: a path whose parameters do not match the route's regex, or an unknown loadpoint id, is
 404 `404 page not found` (text, as evcc's router); a known path with the wrong method is 405; a
 value the core's one validated write path rejects is 400 `{"error": "<SettingError text>"}` and
-nothing changes; request bodies are never read. Unexpected exceptions are logged (with traceback)
-and answered 400 `{"error": …}` so no input yields a 5xx; the tests fail on such a log record.
+nothing changes; a charger that refuses the command a setting caused is 502 `{"error": …}` (the
+setting is kept, the next cycle retries); request bodies are never read. Any other exception is
+a bug: it is not turned into an answer (aiohttp logs it and answers 500).
 
 Path regexes are evcc's (spec §1.2) with these extensions: times also accept `+` offsets (current
 evcc does; 0.122's `[0-9TZ:.-]+` did not); the tariff type takes digits too, so `co2` reaches the
@@ -30,7 +31,6 @@ or by its title; its settings are that loadpoint's (minSoc, limitSoc, planSoc + 
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,9 +41,9 @@ from typing import Any, Literal
 from aiohttp import web
 
 from ..core.loadpoint import Loadpoint
-from ..core.model import SettingError
+from ..core.model import CommandError, SettingError
 from ..core.planner import plan_slots
-from ..core.settings import LoadpointSettings, apply_loadpoint_setting
+from ..core.settings import LoadpointKey, SiteKey, parse_rfc3339
 from ..core.tariff import format_rfc3339, rates_to_json
 from .backend import Backend
 from .sessions_csv import (
@@ -68,15 +68,14 @@ __all__ = [
     "not_found_response",
 ]
 
-_LOGGER = logging.getLogger(__name__)
-
 Envelope = Literal["result", "bare", "text", "csv", "html", "ws"]
 Handler = Callable[["Call"], Awaitable[object]]
 
 JQ_MAX_LENGTH = 4096
 TARIFF_KINDS = ("grid", "feedin", "planner")
 
-# evcc's path parameter regexes (spec §1.2)
+# evcc's path parameter regexes (spec §1.2); an id longer than this cannot name a loadpoint
+MAX_ID_DIGITS = 6
 LP = "/api/loadpoints/{id:[1-9][0-9]*}"
 VEHICLE = "/api/vehicles/{name:[^/]+}"
 TIME = "{time:[0-9TZ:.+-]+}"
@@ -157,7 +156,8 @@ class Call:
 
     def loadpoint(self) -> int:
         """The 0-based index of the path's loadpoint id; unknown → 404 as evcc."""
-        index = int(self.params["id"]) - 1
+        raw = self.params["id"]
+        index = int(raw) - 1 if len(raw) <= MAX_ID_DIGITS else -1
         if not 0 <= index < len(self.backend.site.loadpoints):
             raise HttpError(not_found_response())
         return index
@@ -170,35 +170,8 @@ class Call:
             raise HttpError(error_response(404, f"vehicle not found: {name}"))
         return index
 
-    async def set_lp(self, index: int, key: str, value: object) -> object:
+    async def set_lp(self, index: int, key: LoadpointKey, value: object) -> object:
         return await self.backend.async_set_loadpoint(index, key, value)
-
-    async def set_lp_many(self, index: int, items: list[tuple[str, object]]) -> list[object]:
-        """Several loadpoint settings as one change: all are validated before the first is
-        applied; a later failure puts the earlier ones back (items end with the time)."""
-        backend = self.backend
-        lp = backend.site.loadpoints[index]
-        trial = LoadpointSettings.from_dict(lp.settings.to_dict())
-        now = backend.now()
-        for key, value in items:
-            apply_loadpoint_setting(trial, lp.config.charger, key, value, now)
-        before = lp.settings.to_dict()
-        stored: list[object] = []
-        try:
-            for key, value in items:
-                stored.append(await backend.async_set_loadpoint(index, key, value))
-        except SettingError:
-            for key, _ in items[: len(stored)]:
-                await backend.async_set_loadpoint(index, key, _previous(before, key))
-            raise
-        return stored
-
-
-_SETTING_FIELDS = {"planEnergy": "plan_energy", "planSoc": "plan_soc", "planTime": "plan_time"}
-
-
-def _previous(before: dict[str, Any], key: str) -> object:
-    return before[_SETTING_FIELDS[key]]
 
 
 # --- the route table -----------------------------------------------------------------------------
@@ -284,7 +257,7 @@ async def _health(call: Call) -> object:
     return web.Response(status=500)
 
 
-def _site_setting(key: str) -> Handler:
+def _site_setting(key: SiteKey) -> Handler:
     async def handler(call: Call) -> object:
         return await call.backend.async_set_site(key, call.value())
 
@@ -346,7 +319,7 @@ async def _telemetry_get(call: Call) -> object:
 
 
 async def _telemetry_set(call: Call) -> object:
-    return await call.backend.async_set_site("telemetry", call.value())
+    return await call.backend.async_set_site(SiteKey.TELEMETRY, call.value())
 
 
 async def _ws(call: Call) -> object:
@@ -372,7 +345,7 @@ _ROOT_PAGE = f"""<!DOCTYPE html>
 # --- loadpoint handlers --------------------------------------------------------------------------
 
 
-def _lp_setting(key: str) -> Handler:
+def _lp_setting(key: LoadpointKey) -> Handler:
     async def handler(call: Call) -> object:
         return await call.set_lp(call.loadpoint(), key, call.value())
 
@@ -381,13 +354,13 @@ def _lp_setting(key: str) -> Handler:
 
 async def _target_time_set(call: Call) -> object:
     index = call.loadpoint()
-    await call.set_lp(index, "planTime", call.value("time"))
+    await call.set_lp(index, LoadpointKey.PLAN_TIME, call.value("time"))
     s = call.backend.site.loadpoints[index].settings
     return {"soc": s.limit_soc, "energy": s.limit_energy, "time": s.plan_time}
 
 
 async def _target_time_delete(call: Call) -> object:
-    await call.set_lp(call.loadpoint(), "planTime", None)
+    await call.set_lp(call.loadpoint(), LoadpointKey.PLAN_TIME, None)
     return {}
 
 
@@ -396,10 +369,7 @@ _OFFSET_AS_SPACE = re.compile(r" (\d{2}:?\d{2})$")
 
 def _parse_target_time(raw: str, now: datetime) -> datetime:
     """RFC 3339 from a query string (a `+` offset arrives decoded as a blank)."""
-    text = _OFFSET_AS_SPACE.sub(r"+\1", raw.strip())
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    when = datetime.fromisoformat(text)
+    when = parse_rfc3339(_OFFSET_AS_SPACE.sub(r"+\1", raw.strip()))
     if when.tzinfo is None:
         raise ValueError("time without offset")
     return when.astimezone(now.tzinfo)
@@ -442,24 +412,21 @@ async def _plan_get(call: Call) -> object:
 
 
 async def _plan_energy_set(call: Call) -> object:
-    index = call.loadpoint()
-    energy, when = await call.set_lp_many(
-        index, [("planEnergy", call.value()), ("planTime", call.value("time"))]
+    stored = await call.backend.async_set_plan(
+        call.loadpoint(), call.value("time"), energy=call.value()
     )
-    return {"energy": energy, "time": when}
+    return {"energy": stored[LoadpointKey.PLAN_ENERGY], "time": stored[LoadpointKey.PLAN_TIME]}
 
 
 async def _plan_energy_delete(call: Call) -> object:
-    index = call.loadpoint()
-    await call.set_lp(index, "planTime", None)
-    await call.set_lp(index, "planEnergy", 0)
+    await call.backend.async_clear_plan(call.loadpoint())
     return {}
 
 
 # --- vehicle handlers ----------------------------------------------------------------------------
 
 
-def _vehicle_soc(key: str) -> Handler:
+def _vehicle_soc(key: LoadpointKey) -> Handler:
     async def handler(call: Call) -> object:
         return {"soc": await call.set_lp(call.vehicle(), key, call.value())}
 
@@ -467,17 +434,12 @@ def _vehicle_soc(key: str) -> Handler:
 
 
 async def _vehicle_plan_set(call: Call) -> object:
-    index = call.vehicle()
-    soc, when = await call.set_lp_many(
-        index, [("planSoc", call.value()), ("planTime", call.value("time"))]
-    )
-    return {"soc": soc, "time": when}
+    stored = await call.backend.async_set_plan(call.vehicle(), call.value("time"), soc=call.value())
+    return {"soc": stored[LoadpointKey.PLAN_SOC], "time": stored[LoadpointKey.PLAN_TIME]}
 
 
 async def _vehicle_plan_delete(call: Call) -> object:
-    index = call.vehicle()
-    await call.set_lp(index, "planTime", None)
-    await call.set_lp(index, "planSoc", 0)
+    await call.backend.async_clear_plan(call.vehicle())
     return {}
 
 
@@ -518,10 +480,10 @@ def _routes() -> tuple[Route, ...]:
         # site
         r("GET", "/api/state", _state, "bare", "State document; `?jq=<filter>` returns the filter's result (a leading `.result` is dropped), a jq error is 400.", (400,), {}),
         r("GET", "/api/health", _health, "text", "`OK` (200) while the control cycle runs, else 500 with an empty body.", (500,)),
-        r("POST", f"/api/buffersoc/{{value:{UFLOAT}}}", _site_setting("bufferSoc"), "bare", "Battery buffer SoC (%).", site_err, _NUMBER),
-        r("POST", f"/api/bufferstartsoc/{{value:{UFLOAT}}}", _site_setting("bufferStartSoc"), "bare", "Battery buffer start SoC (%).", site_err, _NUMBER),
-        r("POST", f"/api/prioritysoc/{{value:{UFLOAT}}}", _site_setting("prioritySoc"), "bare", "Battery priority SoC (%).", site_err, _NUMBER),
-        r("POST", f"/api/residualpower/{{value:{SFLOAT}}}", _site_setting("residualPower"), "bare", "Grid residual power (W).", site_err, _NUMBER),
+        r("POST", f"/api/buffersoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.BUFFER_SOC), "bare", "Battery buffer SoC (%).", site_err, _NUMBER),
+        r("POST", f"/api/bufferstartsoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.BUFFER_START_SOC), "bare", "Battery buffer start SoC (%).", site_err, _NUMBER),
+        r("POST", f"/api/prioritysoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.PRIORITY_SOC), "bare", "Battery priority SoC (%).", site_err, _NUMBER),
+        r("POST", f"/api/residualpower/{{value:{SFLOAT}}}", _site_setting(SiteKey.RESIDUAL_POWER), "bare", "Grid residual power (W).", site_err, _NUMBER),
         r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin` or `planner` tariff, each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
         r("GET", "/api/telemetry", _telemetry_get, "result", "Telemetry flag (documented old path).", (), _BOOL),
@@ -529,31 +491,31 @@ def _routes() -> tuple[Route, ...]:
         r("GET", "/api/settings/telemetry", _telemetry_get, "result", "Telemetry flag (evcc ≤ 0.206's real path).", (), _BOOL),
         r("POST", "/api/settings/telemetry/{value:[a-z0-9]+}", _telemetry_set, "bare", "Set the telemetry flag (evcc's real path).", site_err, _BOOL),
         # loadpoint, paths of old and current evcc
-        r("POST", LP + "/mode/{value:[a-z]+}", _lp_setting("mode"), "bare", "Charge mode `off`, `pv`, `minpv`, `now`.", lp_err, {"type": "string"}),
-        r("POST", LP + f"/phases/{{value:{UINT}}}", _lp_setting("phasesConfigured"), "bare", "Phases 0 (automatic), 1, 3; returns the configured value.", lp_err, _INTEGER),
-        r("POST", LP + f"/mincurrent/{{value:{UFLOAT}}}", _lp_setting("minCurrent"), "bare", "Minimum current (A).", lp_err, _NUMBER),
-        r("POST", LP + f"/maxcurrent/{{value:{UFLOAT}}}", _lp_setting("maxCurrent"), "bare", "Maximum current (A).", lp_err, _NUMBER),
-        r("POST", LP + f"/enable/threshold/{{value:{SFLOAT}}}", _lp_setting("enableThreshold"), "bare", "PV enable threshold (W).", lp_err, _NUMBER),
-        r("POST", LP + f"/disable/threshold/{{value:{SFLOAT}}}", _lp_setting("disableThreshold"), "bare", "PV disable threshold (W).", lp_err, _NUMBER),
+        r("POST", LP + "/mode/{value:[a-z]+}", _lp_setting(LoadpointKey.MODE), "bare", "Charge mode `off`, `pv`, `minpv`, `now`.", lp_err, {"type": "string"}),
+        r("POST", LP + f"/phases/{{value:{UINT}}}", _lp_setting(LoadpointKey.PHASES_CONFIGURED), "bare", "Phases 0 (automatic), 1, 3; returns the configured value.", lp_err, _INTEGER),
+        r("POST", LP + f"/mincurrent/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.MIN_CURRENT), "bare", "Minimum current (A).", lp_err, _NUMBER),
+        r("POST", LP + f"/maxcurrent/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.MAX_CURRENT), "bare", "Maximum current (A).", lp_err, _NUMBER),
+        r("POST", LP + f"/enable/threshold/{{value:{SFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_THRESHOLD), "bare", "PV enable threshold (W).", lp_err, _NUMBER),
+        r("POST", LP + f"/disable/threshold/{{value:{SFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_THRESHOLD), "bare", "PV disable threshold (W).", lp_err, _NUMBER),
         # loadpoint, old paths only
-        r("POST", LP + f"/minsoc/{{value:{UINT}}}", _lp_setting("minSoc"), "result", "Minimum SoC (%) (old; current: vehicles/<name>/minsoc).", lp_err, _INTEGER),
-        r("POST", LP + f"/target/soc/{{value:{UINT}}}", _lp_setting("limitSoc"), "result", "Target SoC (%) = limitSoc (old).", lp_err, _INTEGER),
-        r("POST", LP + f"/target/energy/{{value:{UFLOAT}}}", _lp_setting("limitEnergy"), "result", "Target energy (kWh) = limitEnergy (old).", lp_err, _NUMBER),
+        r("POST", LP + f"/minsoc/{{value:{UINT}}}", _lp_setting(LoadpointKey.MIN_SOC), "result", "Minimum SoC (%) (old; current: vehicles/<name>/minsoc).", lp_err, _INTEGER),
+        r("POST", LP + f"/target/soc/{{value:{UINT}}}", _lp_setting(LoadpointKey.LIMIT_SOC), "result", "Target SoC (%) = limitSoc (old).", lp_err, _INTEGER),
+        r("POST", LP + f"/target/energy/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.LIMIT_ENERGY), "result", "Target energy (kWh) = limitEnergy (old).", lp_err, _NUMBER),
         r("POST", LP + "/target/time/" + TIME, _target_time_set, "result", "Target time (RFC 3339, `Z` or offset) = plan time for the limit SoC/energy (old); past → 400.", lp_err, _obj(soc=_INTEGER, energy=_NUMBER, time=_TIME)),
         r("DELETE", LP + "/target/time", _target_time_delete, "result", "Clear the target time (old).", (403, 404), _EMPTY),
         r("GET", LP + "/target/plan", _target_plan, "result", "Plan for the target time or `?targetTime=`: `{duration (s), plan, unit, power (W)}`; a bad time is 400 with an empty body (old).", (400, 404), _obj(duration=_INTEGER, plan=_SLOTS, unit={"type": "string"}, power=_NUMBER)),
         # loadpoint, current evcc's names
-        r("POST", LP + f"/limitsoc/{{value:{UFLOAT}}}", _lp_setting("limitSoc"), "bare", "Limit SoC (%).", lp_err, _INTEGER),
-        r("POST", LP + f"/limitenergy/{{value:{UFLOAT}}}", _lp_setting("limitEnergy"), "bare", "Limit energy (kWh).", lp_err, _NUMBER),
+        r("POST", LP + f"/limitsoc/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.LIMIT_SOC), "bare", "Limit SoC (%).", lp_err, _INTEGER),
+        r("POST", LP + f"/limitenergy/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.LIMIT_ENERGY), "bare", "Limit energy (kWh).", lp_err, _NUMBER),
         r("POST", LP + f"/plan/energy/{{value:{UFLOAT}}}/" + TIME, _plan_energy_set, "bare", "Energy plan: kWh by time → `{energy, time}`.", lp_err, _obj(energy=_NUMBER, time=_TIME)),
         r("DELETE", LP + "/plan/energy", _plan_energy_delete, "bare", "Delete the energy plan → `{}`.", (403, 404), _EMPTY),
         r("GET", LP + "/plan", _plan_get, "bare", "The active plan: `{planId, planTime, duration (s), plan, power (W)}`.", (404,), _obj(planId=_INTEGER, planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
-        r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting("enableDelay"), "bare", "PV enable delay (s).", lp_err, _NUMBER),
-        r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting("disableDelay"), "bare", "PV disable delay (s).", lp_err, _NUMBER),
-        r("POST", LP + f"/priority/{{value:{UFLOAT}}}", _lp_setting("priority"), "bare", "Loadpoint priority (whole number ≥ 0).", lp_err, _INTEGER),
+        r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_DELAY), "bare", "PV enable delay (s).", lp_err, _NUMBER),
+        r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),
+        r("POST", LP + f"/priority/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.PRIORITY), "bare", "Loadpoint priority (whole number ≥ 0).", lp_err, _INTEGER),
         # vehicles: the vehicle configured at a loadpoint; name = slug of its title, or the title
-        r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc("minSoc"), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
-        r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc("limitSoc"), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
+        r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.MIN_SOC), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
+        r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.LIMIT_SOC), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/plan/soc/{{value:{UFLOAT}}}/" + TIME, _vehicle_plan_set, "bare", "Vehicle SoC plan: SoC by time → `{soc, time}`.", lp_err, _obj(soc=_INTEGER, time=_TIME)),
         r("DELETE", VEHICLE + "/plan/soc", _vehicle_plan_delete, "bare", "Delete the vehicle's SoC plan → `{}`.", (403, 404), _EMPTY),
         # websocket, root page
@@ -615,11 +577,8 @@ class ApiContext:
             return err.response
         except SettingError as err:
             return error_response(400, str(err))
-        except web.HTTPException:
-            raise
-        except Exception as err:
-            _LOGGER.exception("evcc API: %s %s failed", request.method, request.path)
-            return error_response(400, f"{type(err).__name__}: {err}")
+        except CommandError as err:
+            return error_response(502, str(err))
         if isinstance(result, web.StreamResponse):
             return result
         return json_response({"result": result} if route.envelope == "result" else result)

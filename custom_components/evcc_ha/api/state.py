@@ -26,13 +26,12 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..core.loadpoint import Loadpoint
 from ..core.model import MeterReading
-from ..core.session import Session
 from ..core.site import Site
 from ..core.tariff import FixedTariff, Rate, current_rate, format_rfc3339
 
@@ -58,11 +57,14 @@ _INT_LIMIT = 2**53  # beyond this a float is not an exact integer in JSON reader
 
 def _number(value: float, digits: int | None = 3) -> float | int | None:
     """3 decimals; whole numbers as int (Go prints 80, not 80.0); NaN/Inf → None."""
+    if value == 0:
+        return 0  # the most common value, and -0.0 prints as 0
     if not math.isfinite(value):
         return None
     rounded = round(value, digits) if digits is not None else value
-    if rounded == int(rounded) and abs(rounded) < _INT_LIMIT:
-        return int(rounded)
+    whole = int(rounded)
+    if rounded == whole and abs(rounded) < _INT_LIMIT:
+        return whole
     return rounded
 
 
@@ -95,10 +97,6 @@ def format_time(value: datetime | None) -> str | None:
 
 def _seconds(value: float) -> int:
     return round(value) if math.isfinite(value) else 0
-
-
-def _optional(value: float | None) -> float | int | None:
-    return _number(value) if value is not None else None
 
 
 # --- vehicles ------------------------------------------------------------------------------------
@@ -156,7 +154,7 @@ def build_state(
     doc: dict[str, Any] = {}
     doc.update(_site_keys(site))
     doc.update(_tariff_keys(site, now))
-    doc["statistics"] = _statistics(site.sessions.listed(), now)
+    doc["statistics"] = _statistics(site, now)
     doc["vehicles"] = {names[lp.index]: _vehicle(lp) for lp in site.loadpoints if lp.index in names}
     doc["telemetry"] = site.telemetry
     doc["version"] = version
@@ -261,37 +259,16 @@ def _price_now(site: Site, kind: str, now: datetime) -> float | None:
     return rate.price if rate is not None else None
 
 
-def _statistics(sessions: Sequence[Session], now: datetime) -> dict[str, Any]:
-    """evcc's charging statistics from the session log (30 days, 365 days, this year, total)."""
-    year_start = now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    windows: dict[str, datetime | None] = {
-        "30d": now - timedelta(days=30),
-        "365d": now - timedelta(days=365),
-        "thisYear": year_start,
-        "total": None,
-    }
+def _statistics(site: Site, now: datetime) -> dict[str, Any]:
+    """evcc's charging statistics (30 days, 365 days, this year, total)."""
     return {
-        key: _summary(s for s in sessions if since is None or (s.created or now) >= since)
-        for key, since in windows.items()
-    }
-
-
-def _summary(sessions: Iterable[Session]) -> dict[str, Any]:
-    kwh = solar = priced_kwh = price = co2_kwh = co2 = 0.0
-    for s in sessions:
-        kwh += s.charged_energy
-        solar += s.charged_energy * s.solar_percentage
-        if s.price is not None:
-            priced_kwh += s.charged_energy
-            price += s.price
-        if s.co2_per_kwh is not None:
-            co2_kwh += s.charged_energy
-            co2 += s.co2_per_kwh * s.charged_energy
-    return {
-        "avgCo2": _number(co2 / co2_kwh) if co2_kwh > 0 else 0,
-        "avgPrice": _number(price / priced_kwh) if priced_kwh > 0 else 0,
-        "chargedKWh": _number(kwh),
-        "solarPercentage": _number(solar / kwh) if kwh > 0 else 0,
+        window: {
+            "avgCo2": _number(totals.avg_co2),
+            "avgPrice": _number(totals.avg_price),
+            "chargedKWh": _number(totals.charged_kwh),
+            "solarPercentage": _number(totals.solar_percentage),
+        }
+        for window, totals in site.sessions.statistics(now).items()
     }
 
 
@@ -398,8 +375,10 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "vehicleName": vehicle_name,
             "vehicleTitle": vehicle.title if vehicle is not None else "",
             "vehiclePresent": vehicle is not None,
-            "vehicleSoc": _optional(lp.vehicle_soc) or 0,
+            "vehicleSoc": _number(lp.vehicle_soc) if lp.vehicle_soc is not None else 0,
             "vehicleDetectionActive": False,
+            # evcc_ha's own: energy counted here over the loadpoint's life (survives restarts)
+            "lifetimeEnergy": _number(lp.energy.lifetime_wh / 1000.0),
         }
     )
     if vehicle is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -10,13 +10,6 @@ class Clock(Protocol):
     """Anything that tells the current time (timezone-aware)."""
 
     def now(self) -> datetime: ...
-
-
-class SystemClock:
-    """The real clock, for shells that run in real time."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class ManualClock:

@@ -27,7 +27,13 @@ from .model import (
 )
 from .planner import Planner, required_duration_energy
 from .session import EnergyMeter, Session
-from .settings import LoadpointSettings
+from .settings import (
+    MIN_CHARGE_CURRENT,
+    LoadpointSettings,
+    SettingContext,
+    default_loadpoint_settings,
+    restore_loadpoint_settings,
+)
 from .soc import SocEstimator, remaining_charge_duration, remaining_energy_wh
 from .tariff import Rate
 
@@ -66,20 +72,16 @@ class Loadpoint:
         self.index = index
         self.config = config
         self.voltage = voltage
-        if settings is None:
-            settings = LoadpointSettings(
-                phases_configured=0 if config.charger.phases_switchable else config.charger.phases,
-                max_current=min(16.0, config.charger.max_current),
-            )
-        self.settings = settings
+        self.settings = settings or default_loadpoint_settings(config.charger)
         # measurement
         self.available = False
+        self.failing = False  # a bug while handling this loadpoint was logged
         self.status: Status | None = None
         self.charge_power = 0.0
         self.charge_currents: tuple[float, float, float] | None = None
         self.charge_total_kwh: float | None = None
         self.measured_phases = 0  # 0 = unknown
-        self.physical_phases = self._initial_physical_phases()
+        self._switched_phases = config.charger.phases  # what a 1p/3p charger is switched to
         self.vehicle_soc: float | None = None
         # commanded state
         self.enabled = False
@@ -110,7 +112,8 @@ class Loadpoint:
             if vehicle is not None and vehicle.has_soc
             else None
         )
-        self.last_site_power: Decision | None = None
+        self.last_decision: Decision | None = None
+        self.last_reading: ChargerReading | None = None
 
     # --- derived state -----------------------------------------------------------------------
 
@@ -139,9 +142,15 @@ class Loadpoint:
     def has_soc(self) -> bool:
         return self.config.vehicle is not None and self.config.vehicle.has_soc
 
-    def _initial_physical_phases(self) -> int:
+    @property
+    def physical_phases(self) -> int:
+        """Phases the charger supplies: switched (1p/3p chargers), else as wired. Without a
+        switch evcc's phases setting is the wiring (SetPhases: 1 or 3)."""
         charger = self.config.charger
-        return charger.phases
+        if charger.phases_switchable:
+            return self._switched_phases
+        configured = self.settings.phases_configured
+        return configured if configured in (1, 3) else charger.phases
 
     @property
     def vehicle_phases(self) -> int:
@@ -160,7 +169,7 @@ class Loadpoint:
     def max_active_phases(self) -> int:
         """Most phases this loadpoint could use (respecting a fixed configuration)."""
         charger = self.config.charger
-        phases = charger.phases
+        phases = charger.phases if charger.phases_switchable else self.physical_phases
         if charger.phases_switchable and self.settings.phases_configured in (1, 3):
             phases = min(phases, self.settings.phases_configured)
         if self.vehicle_phases > 0:
@@ -299,9 +308,6 @@ class Loadpoint:
 
     # --- measurement ---------------------------------------------------------------------------
 
-    def mark_unavailable(self) -> None:
-        self.available = False
-
     def observe(
         self,
         now: datetime,
@@ -315,6 +321,7 @@ class Loadpoint:
             self.available = False
             return []
         self.available = True
+        self.last_reading = charger
         previous = self.status
         status = charger.status
         self.status = status
@@ -423,7 +430,7 @@ class Loadpoint:
         total = meter.energy if meter is not None and meter.energy is not None else charger.energy
         self.charge_total_kwh = total
         if charger.phases in (1, 3) and self.config.charger.phases_switchable:
-            self.physical_phases = charger.phases
+            self._switched_phases = charger.phases
         if self._phase_measurement_trusted(now) and currents is not None and self.charging:
             measured = sum(1 for c in currents if abs(c) > PHASE_CURRENT_MIN_A)
             if measured > 0:
@@ -483,7 +490,7 @@ class Loadpoint:
         """evcc's Update() switch; returns the command for the charger (None = nothing to send)."""
         if not self.available:
             return None
-        self.last_site_power = decision
+        self.last_decision = decision
         self._update_plan(now, rates)
         phases_command = self._fix_configured_phases(now)
         settings = self.settings
@@ -531,7 +538,7 @@ class Loadpoint:
         return 3
 
     def _switch_phases(self, now: datetime, phases: int) -> None:
-        self.physical_phases = phases
+        self._switched_phases = phases
         self.measured_phases = 0
         self.last_phase_switch = now
         self._reset_phase_timer()
@@ -662,11 +669,15 @@ class Loadpoint:
     def _set_limit(
         self, now: datetime, current: float, phases: int | None, *, force: bool
     ) -> ChargerCommand | None:
-        """evcc's setLimit: send current and enable state only when they change."""
+        """evcc's setLimit: send current and enable state only when they change.
+
+        Physics wins over settings: an enabled charger is never offered less than 6 A or more
+        than its hardware maximum, whatever the settings say.
+        """
         s = self.settings
         ceiling = min(s.max_current, self.config.charger.max_current)
         current = min(self._round_current(current), ceiling)
-        enable = current >= s.min_current
+        enable = current >= max(s.min_current, MIN_CHARGE_CURRENT)
         if (
             not force
             and enable != self.enabled
@@ -690,6 +701,17 @@ class Loadpoint:
                 self.offered_current = 0.0
         command = ChargerCommand(enable=command_enable, current=command_current, phases=phases)
         return command if command else None
+
+    def command_failed(self) -> None:
+        """The charger did not take the last command: believe what it said it does, so the next
+        cycle decides from the real state and sends the command again."""
+        reading = self.last_reading
+        self.last_enable_switch = None
+        if reading is None:
+            return
+        self.enabled = reading.enabled
+        offered = reading.offered_current
+        self.offered_current = offered if reading.enabled and offered is not None else 0.0
 
     def expected_power_change(
         self, command: ChargerCommand | None, was_enabled: bool, effective_before: float
@@ -720,10 +742,17 @@ class Loadpoint:
             "connected_since": self.connected_since.isoformat() if self.connected_since else None,
         }
 
-    def restore(self, data: dict[str, Any]) -> None:
+    def setting_context(self, now: datetime) -> SettingContext:
+        return SettingContext(now, self.config.charger, self.config.vehicle)
+
+    def restore(self, data: dict[str, Any], now: datetime) -> None:
         """Continue where a previous run stopped: settings, running session, meter baseline."""
         if "settings" in data:
-            self.settings = LoadpointSettings.from_dict(data["settings"])
+            self.settings = restore_loadpoint_settings(
+                data["settings"],
+                self.setting_context(now),
+                default_loadpoint_settings(self.config.charger),
+            )
         if data.get("energy"):
             self.energy = EnergyMeter.from_dict(data["energy"])
         if data.get("session"):

@@ -17,6 +17,10 @@ class DeviceError(Exception):
     """A device reading that cannot be used this cycle (garbage, error status)."""
 
 
+class CommandError(Exception):
+    """A charger did not accept a command (refused, failed or timed out)."""
+
+
 class Mode(StrEnum):
     """Charge modes (evcc's names)."""
 
@@ -178,3 +182,4 @@ class CycleResult:
     commands: list[ChargerCommand | None]
     events: list[Event] = field(default_factory=list)
     skipped: str | None = None  # why control was skipped this cycle (e.g. grid meter failed)
+    failed: dict[int, str] = field(default_factory=dict)  # loadpoint index → what went wrong

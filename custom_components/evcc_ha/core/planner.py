@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from .tariff import Rate, current_rate
+from .tariff import Rate, current_rate, require_aware
 
 __all__ = [
     "HEAD_THRESHOLDS",
@@ -34,11 +34,6 @@ SLOT_DURATION = timedelta(minutes=15)
 """HEAD's tariff slot granularity (``tariff.SlotDuration``); activation thresholds derive from it."""
 
 _ZERO = timedelta(0)
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
 
 
 def required_duration_energy(remaining_kwh: float, max_power_w: float) -> timedelta:
@@ -204,8 +199,8 @@ def plan_slots(
 
     Slot prices are the rates' prices; datetimes are returned in ``now``'s timezone.
     """
-    _require_aware(now, "now")
-    _require_aware(target, "target")
+    require_aware(now, "now")
+    require_aware(target, "target")
     if required <= _ZERO:
         return []
 
@@ -374,7 +369,7 @@ class Planner:
           ``continue_required`` is still required, or if the next slot starts within
           ``restart_gap`` (or, with HEAD's ``continuous`` strategy, always).
         """
-        _require_aware(now, "now")
+        require_aware(now, "now")
         active = self._evaluate(now, required, target, rates, precondition, continuous)
         self._active = active
         if not active:
@@ -398,7 +393,7 @@ class Planner:
 
         if target is None:
             return False
-        _require_aware(target, "target")
+        require_aware(target, "target")
         tz = now.tzinfo
         now_u, target_u = now.astimezone(UTC), target.astimezone(UTC)
         if target_u < now_u and not self._active:

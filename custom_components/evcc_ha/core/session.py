@@ -7,8 +7,9 @@ charged is not logged, as in evcc.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 MAX_INTEGRATION_GAP_S = 300.0
@@ -50,15 +51,58 @@ class Session:
         return cls(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionTotals:
+    """evcc's statistics of one time window: energy, solar share, mean price and CO₂."""
+
+    charged_kwh: float = 0.0
+    solar_percentage: float = 0.0
+    avg_price: float = 0.0
+    avg_co2: float = 0.0
+
+
+STATISTICS_WINDOWS = ("30d", "365d", "thisYear", "total")
+
+
 @dataclass(slots=True)
 class SessionLog:
     """Finished (and running, upserted) sessions of the site, newest last."""
 
     sessions: list[Session] = field(default_factory=list)
     next_id: int = 1
+    revision: int = 0  # counts changes, so derived figures know when to be recomputed
+    _statistics: tuple[tuple[int, datetime], dict[str, SessionTotals]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def statistics(self, now: datetime) -> dict[str, SessionTotals]:
+        """Totals for the last 30 and 365 days, this year and all time (evcc's `statistics`).
+
+        Recomputed when a session is logged or the hour changes (evcc updates them hourly), not
+        in every cycle.
+        """
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        key = (self.revision, hour)
+        if self._statistics is not None and self._statistics[0] == key:
+            return self._statistics[1]
+        listed = self.listed()
+        year_start = now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        windows: dict[str, datetime | None] = {
+            "30d": hour - timedelta(days=30),
+            "365d": hour - timedelta(days=365),
+            "thisYear": year_start,
+            "total": None,
+        }
+        totals = {
+            name: _totals(s for s in listed if since is None or (s.created or now) >= since)
+            for name, since in windows.items()
+        }
+        self._statistics = (key, totals)
+        return totals
 
     def upsert(self, session: Session) -> None:
         """Add a new session or replace the logged one with the same id."""
+        self.revision += 1
         if session.id == 0:
             session.id = self.next_id
             self.next_id += 1
@@ -84,6 +128,25 @@ class SessionLog:
             sessions=[Session.from_dict(s) for s in data.get("sessions", [])],
             next_id=int(data.get("next_id", 1)),
         )
+
+
+def _totals(sessions: Iterable[Session]) -> SessionTotals:
+    kwh = solar = priced_kwh = price = co2_kwh = co2 = 0.0
+    for s in sessions:
+        kwh += s.charged_energy
+        solar += s.charged_energy * s.solar_percentage
+        if s.price is not None:
+            priced_kwh += s.charged_energy
+            price += s.price
+        if s.co2_per_kwh is not None:
+            co2_kwh += s.charged_energy
+            co2 += s.co2_per_kwh * s.charged_energy
+    return SessionTotals(
+        charged_kwh=kwh,
+        solar_percentage=solar / kwh if kwh > 0 else 0.0,
+        avg_price=price / priced_kwh if priced_kwh > 0 else 0.0,
+        avg_co2=co2 / co2_kwh if co2_kwh > 0 else 0.0,
+    )
 
 
 @dataclass(slots=True)

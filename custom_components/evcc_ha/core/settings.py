@@ -1,20 +1,97 @@
 """Settings of the site and of each loadpoint, and the one validation every write path uses.
 
-Entities, services, REST and MQTT all hand their raw value to `coerce_*` through
-`Site.set_site_setting` / `Site.set_loadpoint_setting`, so the same bad value gives the same error
-text everywhere. Validation follows current evcc (min ≤ max current, prioritySoc ≤ bufferSoc ≤
-bufferStartSoc, phases 0/1/3, no NaN/Inf) and adds range checks evcc lacks (SoC 0–100, no negative
-energy); a rejected value raises `SettingError` and changes nothing.
+Every setting has a typed key (`LoadpointKey`, `SiteKey`: current evcc's state key names) and one
+row in a table (`LOADPOINT_RULES`, `SITE_RULES`): the settings field it is stored in, its parser
+(type and range) and, where it has one, its check against the other settings. Entities, services,
+REST, MQTT, the simulator's scenarios and restored storage all go through these rows, so the same
+bad value gives the same error text everywhere and a rejected value changes nothing.
+
+Validation follows current evcc (min ≤ max current, prioritySoc ≤ bufferSoc ≤ bufferStartSoc,
+phases 0/1/3) and is stricter where evcc lets a value through that breaks control or physics:
+every number must be finite and within a sane range, SoC 0–100, and the minimum current is never
+below 6 A (IEC 61851 has no charging current below 6 A).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, Self
 
-from .model import ChargerConfig, Mode, SettingError
+from .model import ChargerConfig, Mode, SettingError, VehicleConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+MIN_CHARGE_CURRENT = 6.0  # A, the lowest current IEC 61851 allows
+MAX_POWER_SETTING_W = 1_000_000.0  # thresholds and residual power: far beyond any house
+MAX_DURATION_S = 86_400.0  # delays and switch intervals: one day
+MAX_ENERGY_KWH = 1_000.0  # limit and plan energy: larger than any vehicle battery
+MAX_PRIORITY = 1_000
+MAX_PLAN_AHEAD = timedelta(days=2 * 366)  # a plan time further ahead is a typo
+
+
+class LoadpointKey(StrEnum):
+    """A loadpoint setting, named as current evcc's state key."""
+
+    MODE = "mode"
+    PRIORITY = "priority"
+    MIN_CURRENT = "minCurrent"
+    MAX_CURRENT = "maxCurrent"
+    PHASES_CONFIGURED = "phasesConfigured"
+    ENABLE_THRESHOLD = "enableThreshold"
+    DISABLE_THRESHOLD = "disableThreshold"
+    ENABLE_DELAY = "enableDelay"
+    DISABLE_DELAY = "disableDelay"
+    MIN_SOC = "minSoc"
+    LIMIT_SOC = "limitSoc"
+    LIMIT_ENERGY = "limitEnergy"
+    PLAN_TIME = "planTime"
+    PLAN_SOC = "planSoc"
+    PLAN_ENERGY = "planEnergy"
+    MIN_SWITCH_INTERVAL = "minSwitchInterval"
+    PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
+
+
+class SiteKey(StrEnum):
+    """A site setting, named as current evcc's state key."""
+
+    RESIDUAL_POWER = "residualPower"
+    PRIORITY_SOC = "prioritySoc"
+    BUFFER_SOC = "bufferSoc"
+    BUFFER_START_SOC = "bufferStartSoc"
+    TELEMETRY = "telemetry"
+
+
+# Old evcc names (and API spellings) of the same settings.
+LOADPOINT_ALIASES: Mapping[str, LoadpointKey] = {
+    "phases": LoadpointKey.PHASES_CONFIGURED,
+    "targetSoc": LoadpointKey.LIMIT_SOC,
+    "targetEnergy": LoadpointKey.LIMIT_ENERGY,
+    "targetTime": LoadpointKey.PLAN_TIME,
+}
+
+
+def loadpoint_key(name: str) -> LoadpointKey:
+    """The key for a setting name (current or old evcc name); unknown → `SettingError`."""
+    if isinstance(name, LoadpointKey):
+        return name
+    try:
+        return LOADPOINT_ALIASES.get(name) or LoadpointKey(name)
+    except ValueError:
+        raise SettingError(f"unknown loadpoint setting: {name}") from None
+
+
+def site_key(name: str) -> SiteKey:
+    if isinstance(name, SiteKey):
+        return name
+    try:
+        return SiteKey(name)
+    except ValueError:
+        raise SettingError(f"unknown site setting: {name}") from None
 
 
 @dataclass(slots=True)
@@ -34,7 +111,7 @@ class LoadpointSettings:
     limit_soc: int = 100  # 100 (or 0) = no limit; evcc's old name: targetSoc
     limit_energy: float = 0.0  # kWh, 0 = no limit; old name: targetEnergy
     plan_time: datetime | None = None  # old name: targetTime
-    plan_soc: int = 0  # SoC goal of the plan (0 = use energy)
+    plan_soc: int = 0  # SoC goal of the plan (0 = use the limit SoC)
     plan_energy: float = 0.0  # kWh goal of the plan for vehicles without SoC
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
@@ -46,15 +123,8 @@ class LoadpointSettings:
         data["plan_time"] = self.plan_time.isoformat() if self.plan_time else None
         return data
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LoadpointSettings:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        if "mode" in values:
-            values["mode"] = Mode(values["mode"])
-        if values.get("plan_time"):
-            values["plan_time"] = datetime.fromisoformat(values["plan_time"])
-        return cls(**values)
+    def copy(self) -> LoadpointSettings:
+        return replace(self)
 
 
 @dataclass(slots=True)
@@ -63,39 +133,54 @@ class SiteSettings:
     priority_soc: float = 0.0  # %; 0 = off
     buffer_soc: float = 0.0  # %; 0 = off
     buffer_start_soc: float = 0.0  # %; 0 = off
+    telemetry: bool = False  # evcc's flag; this project never sends telemetry
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SiteSettings:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: float(v) for k, v in data.items() if k in known})
+    def copy(self) -> SiteSettings:
+        return replace(self)
 
 
-# --- parsing -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SettingContext:
+    """What a setting is checked against: the charger, the vehicle, the time."""
+
+    now: datetime
+    charger: ChargerConfig = field(default_factory=ChargerConfig)
+    vehicle: VehicleConfig | None = None
 
 
-def coerce_float(value: object, name: str) -> float:
-    """A finite number from an int, float or numeric string; bools and NaN/Inf are refused."""
+# --- parsers -----------------------------------------------------------------------------------
+
+
+def parse_float(value: object, name: str) -> float:
+    """A finite number from an int, float or numeric string; bools, NaN, Inf and huge integers
+    are refused."""
     if isinstance(value, bool):
         raise SettingError(f"invalid {name}: {value!r}")
     if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
         try:
-            number = float(value.strip())
+            number = float(value)
+        except OverflowError:
+            raise SettingError(f"invalid {name}: number too large") from None
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > 64:
+            raise SettingError(f"invalid {name}: number too long")
+        try:
+            number = float(text)
         except ValueError:
-            raise SettingError(f"invalid {name}: {value!r}") from None
+            raise SettingError(f"invalid {name}: {_shown(value)}") from None
     else:
-        raise SettingError(f"invalid {name}: {value!r}")
+        raise SettingError(f"invalid {name}: {_shown(value)}")
     if not math.isfinite(number):
-        raise SettingError(f"invalid {name}: {value!r}")
-    return number
+        raise SettingError(f"invalid {name}: {_shown(value)}")
+    return number + 0.0  # no negative zero
 
 
-def coerce_bool(value: object, name: str) -> bool:
-    """true/false, 1/0, t/f, yes/no, on/off (as evcc's lenient MQTT parsing)."""
+def parse_bool(value: object, name: str) -> bool:
+    """true/false, 1/0, t/f, yes/no, on/off (as evcc's lenient parsing)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower() if isinstance(value, str | int) else ""
@@ -103,187 +188,394 @@ def coerce_bool(value: object, name: str) -> bool:
         return True
     if text in ("false", "0", "f", "no", "off"):
         return False
-    raise SettingError(f"invalid {name}: {value!r}")
+    raise SettingError(f"invalid {name}: {_shown(value)}")
 
 
-def coerce_int(value: object, name: str) -> int:
-    number = coerce_float(value, name)
+def parse_int(value: object, name: str) -> int:
+    number = parse_float(value, name)
     if number != int(number):
-        raise SettingError(f"invalid {name}: {value!r} is not a whole number")
+        raise SettingError(f"invalid {name}: {_shown(value)} is not a whole number")
     return int(number)
 
 
-def coerce_soc(value: object, name: str) -> int:
-    soc = coerce_int(value, name)
-    if not 0 <= soc <= 100:
-        raise SettingError(f"{name} must be between 0 and 100: {soc}")
-    return soc
-
-
-def coerce_percent(value: object, name: str) -> float:
-    soc = coerce_float(value, name)
-    if not 0 <= soc <= 100:
-        raise SettingError(f"{name} must be between 0 and 100: {soc:g}")
-    return soc
-
-
-def coerce_non_negative(value: object, name: str) -> float:
-    number = coerce_float(value, name)
-    if number < 0:
-        raise SettingError(f"{name} must not be negative: {number:g}")
+def _ranged(number: float, name: str, low: float, high: float, unit: str = "") -> float:
+    if not low <= number <= high:
+        raise SettingError(f"{name} must be between {low:g} and {high:g}{unit}: {number:g}")
     return number
 
 
-def coerce_mode(value: object) -> Mode:
+def parse_soc(value: object, name: str) -> int:
+    return int(_ranged(parse_int(value, name), name, 0, 100))
+
+
+def parse_percent(value: object, name: str) -> float:
+    return _ranged(parse_float(value, name), name, 0, 100)
+
+
+def parse_mode(value: object) -> Mode:
     if isinstance(value, Mode):
         return value
     text = value.strip().lower() if isinstance(value, str) else ""
     try:
         return Mode(text)
     except ValueError:
-        raise SettingError(f"invalid value: {value}") from None
+        raise SettingError(f"invalid value: {_shown(value, quoted=False)}") from None
 
 
-def coerce_time(value: object, now: datetime) -> datetime | None:
-    """A future, timezone-aware time; None / "" / "null" clear it."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "null", "none")):
+def parse_rfc3339(text: str) -> datetime:
+    """RFC 3339 / ISO 8601 with `Z` or an offset (naive stays naive); ValueError otherwise."""
+    text = text.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
+def parse_time(value: object, now: datetime, *, past_ok: bool = False) -> datetime | None:
+    """A timezone-aware time after `now` (and not years ahead); None / "" / "null" clear it.
+    A naive time is taken in `now`'s time zone."""
+    if value is None or (
+        isinstance(value, str) and value.strip().lower() in ("", "null", "none", "-", "nil")
+    ):
         return None
     if isinstance(value, datetime):
         when = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
+    elif isinstance(value, str) and len(value) <= 64:
         try:
-            when = datetime.fromisoformat(text)
+            when = parse_rfc3339(value)
         except ValueError:
-            raise SettingError(f"parsing time {value!r}: not RFC3339") from None
+            raise SettingError(f"parsing time {_shown(value)}: not RFC3339") from None
     else:
-        raise SettingError(f"parsing time {value!r}: not RFC3339")
-    if when.tzinfo is None:
+        raise SettingError(f"parsing time {_shown(value)}: not RFC3339")
+    if when.tzinfo is None or when.utcoffset() is None:
         when = when.replace(tzinfo=now.tzinfo)
     try:
-        when.astimezone(UTC)  # e.g. 9999-12-31T23:59:59-12:00 has no UTC instant
+        instant = when.astimezone(UTC)  # e.g. 9999-12-31T23:59:59-12:00 has no UTC instant
     except OverflowError:
-        raise SettingError(f"parsing time {value!r}: out of range") from None
-    if when <= now:
+        raise SettingError(f"parsing time {_shown(value)}: out of range") from None
+    if instant <= now and not past_ok:
         raise SettingError("timestamp is in the past")
+    if instant - now > MAX_PLAN_AHEAD:
+        raise SettingError(f"timestamp is too far in the future: {_shown(value)}")
     return when
 
 
-# --- one validated setter per key --------------------------------------------------------------
+def _shown(value: object, *, quoted: bool = True) -> str:
+    """A value as an error message shows it: short, never a whole flood of input."""
+    text = repr(value) if quoted or not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
 
-# Canonical keys are current evcc's state keys; old names and API spellings map onto them.
-LOADPOINT_KEY_ALIASES: dict[str, str] = {
-    "phases": "phasesConfigured",
-    "targetSoc": "limitSoc",
-    "targetEnergy": "limitEnergy",
-    "targetTime": "planTime",
+
+# --- the loadpoint table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule[S, C]:
+    """One setting: the field of settings `S` it is stored in, its parser and its check against
+    the other settings (both given the context `C` they are checked in)."""
+
+    field: str
+    parse: Callable[[object, C], object]
+    check: Callable[[S, C], None] | None = None
+
+
+class _Settings(Protocol):
+    def copy(self) -> Self: ...
+
+
+def _apply[S: _Settings, K, C](
+    settings: S,
+    rules: Mapping[K, Rule[S, C]],
+    resolve: Callable[[str], K],
+    changes: Iterable[tuple[str, object]],
+    ctx: C,
+) -> tuple[S, dict[K, object]]:
+    """Validate `changes` (key, value) together; return the new settings and the stored values.
+
+    Every value is parsed first; then the checks of the changed keys run against the settings
+    with all changes applied, so related settings (min and max current) can change together in
+    any order. Raises `SettingError` on the first bad value; `settings` itself is never changed.
+    """
+    trial = settings.copy()
+    stored: dict[K, object] = {}
+    for name, value in changes:
+        key = resolve(name)
+        rule = rules[key]
+        parsed = rule.parse(value, ctx)
+        setattr(trial, rule.field, parsed)
+        stored[key] = parsed
+    for key in stored:
+        check = rules[key].check
+        if check is not None:
+            check(trial, ctx)
+    return trial, stored
+
+
+SettingRule = Rule[LoadpointSettings, SettingContext]
+Parser = Callable[[object, SettingContext], object]
+
+
+def _number(name: str, low: float, high: float, unit: str = "") -> Parser:
+    return lambda value, _ctx: _ranged(parse_float(value, name), name, low, high, unit)
+
+
+def _whole(name: str, low: int, high: int) -> Parser:
+    return lambda value, _ctx: int(_ranged(parse_int(value, name), name, low, high))
+
+
+def _soc(name: str) -> Parser:
+    return lambda value, _ctx: parse_soc(value, name)
+
+
+def _parse_min_current(value: object, ctx: SettingContext) -> float:
+    current = parse_float(value, "minCurrent")
+    if current < MIN_CHARGE_CURRENT:
+        raise SettingError(f"min current must be at least {MIN_CHARGE_CURRENT:g} A: {current:g}")
+    if current > ctx.charger.max_current:
+        raise SettingError(
+            f"min current must not exceed the charger's maximum of {ctx.charger.max_current:g} A"
+        )
+    return current
+
+
+def _parse_max_current(value: object, ctx: SettingContext) -> float:
+    current = parse_float(value, "maxCurrent")
+    if current > ctx.charger.max_current:
+        raise SettingError(
+            f"max current must not exceed the charger's maximum of {ctx.charger.max_current:g} A"
+        )
+    if current < MIN_CHARGE_CURRENT:
+        raise SettingError(f"max current must be at least {MIN_CHARGE_CURRENT:g} A: {current:g}")
+    return current
+
+
+def _check_min_current(s: LoadpointSettings, _ctx: SettingContext) -> None:
+    if s.min_current > s.max_current:
+        raise SettingError("min current must be smaller or equal than max current")
+
+
+def _check_max_current(s: LoadpointSettings, _ctx: SettingContext) -> None:
+    if s.max_current < s.min_current:
+        raise SettingError("max current must be greater or equal than min current")
+
+
+def _parse_phases(value: object, ctx: SettingContext) -> int:
+    """evcc's SetPhases: 0 (automatic) needs a phase switch; without one, 1 or 3 is the number of
+    phases the charger is wired with."""
+    try:
+        phases = parse_int(value, "phases")
+    except SettingError:
+        raise SettingError(f"invalid number of phases: {_shown(value)}") from None
+    if phases == 0 and not ctx.charger.phases_switchable:
+        raise SettingError("charger does not support phase switching")
+    if phases not in (0, 1, 3):
+        raise SettingError(f"invalid number of phases: {phases}")
+    return phases
+
+
+def _parse_plan_time(value: object, ctx: SettingContext) -> datetime | None:
+    return parse_time(value, ctx.now)
+
+
+LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
+    LoadpointKey.MODE: SettingRule("mode", lambda value, _ctx: parse_mode(value)),
+    LoadpointKey.PRIORITY: SettingRule("priority", _whole("priority", 0, MAX_PRIORITY)),
+    LoadpointKey.MIN_CURRENT: SettingRule("min_current", _parse_min_current, _check_min_current),
+    LoadpointKey.MAX_CURRENT: SettingRule("max_current", _parse_max_current, _check_max_current),
+    LoadpointKey.PHASES_CONFIGURED: SettingRule("phases_configured", _parse_phases),
+    LoadpointKey.ENABLE_THRESHOLD: SettingRule(
+        "enable_threshold",
+        _number("enableThreshold", -MAX_POWER_SETTING_W, MAX_POWER_SETTING_W, " W"),
+    ),
+    LoadpointKey.DISABLE_THRESHOLD: SettingRule(
+        "disable_threshold",
+        _number("disableThreshold", -MAX_POWER_SETTING_W, MAX_POWER_SETTING_W, " W"),
+    ),
+    LoadpointKey.ENABLE_DELAY: SettingRule(
+        "enable_delay", _number("enableDelay", 0, MAX_DURATION_S, " s")
+    ),
+    LoadpointKey.DISABLE_DELAY: SettingRule(
+        "disable_delay", _number("disableDelay", 0, MAX_DURATION_S, " s")
+    ),
+    LoadpointKey.MIN_SOC: SettingRule("min_soc", _soc("minSoc")),
+    LoadpointKey.LIMIT_SOC: SettingRule("limit_soc", _soc("limitSoc")),
+    LoadpointKey.LIMIT_ENERGY: SettingRule(
+        "limit_energy", _number("limitEnergy", 0, MAX_ENERGY_KWH, " kWh")
+    ),
+    LoadpointKey.PLAN_TIME: SettingRule("plan_time", _parse_plan_time),
+    LoadpointKey.PLAN_SOC: SettingRule("plan_soc", _soc("planSoc")),
+    LoadpointKey.PLAN_ENERGY: SettingRule(
+        "plan_energy", _number("planEnergy", 0, MAX_ENERGY_KWH, " kWh")
+    ),
+    LoadpointKey.MIN_SWITCH_INTERVAL: SettingRule(
+        "min_switch_interval", _number("minSwitchInterval", 0, MAX_DURATION_S, " s")
+    ),
+    LoadpointKey.PHASE_SWITCH_COOLDOWN: SettingRule(
+        "phase_switch_cooldown", _number("phaseSwitchCooldown", 0, MAX_DURATION_S, " s")
+    ),
 }
 
-SITE_KEYS = ("residualPower", "prioritySoc", "bufferSoc", "bufferStartSoc")
+_LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {
+    rule.field: key for key, rule in LOADPOINT_RULES.items()
+}
 
 
-def apply_loadpoint_setting(
+def default_loadpoint_settings(charger: ChargerConfig) -> LoadpointSettings:
+    """evcc's defaults for a loadpoint with this charger (max current within the hardware)."""
+    return LoadpointSettings(
+        phases_configured=0 if charger.phases_switchable else charger.phases,
+        max_current=max(MIN_CHARGE_CURRENT, min(16.0, charger.max_current)),
+    )
+
+
+def apply_loadpoint_settings(
     settings: LoadpointSettings,
-    charger: ChargerConfig,
-    key: str,
-    value: object,
-    now: datetime,
-) -> object:
-    """Validate `value` for `key` and store it in `settings`. Returns the stored value."""
-    key = LOADPOINT_KEY_ALIASES.get(key, key)
-    s = settings
-    stored: object
-    if key == "mode":
-        stored = s.mode = coerce_mode(value)
-    elif key == "minSoc":
-        stored = s.min_soc = coerce_soc(value, "minSoc")
-    elif key == "limitSoc":
-        stored = s.limit_soc = coerce_soc(value, "limitSoc")
-    elif key == "limitEnergy":
-        stored = s.limit_energy = coerce_non_negative(value, "limitEnergy")
-    elif key == "planSoc":
-        stored = s.plan_soc = coerce_soc(value, "planSoc")
-    elif key == "planEnergy":
-        stored = s.plan_energy = coerce_non_negative(value, "planEnergy")
-    elif key == "planTime":
-        stored = s.plan_time = coerce_time(value, now)
-    elif key == "minCurrent":
-        current = coerce_float(value, "minCurrent")
-        if current <= 0:
-            raise SettingError(f"min current must be positive: {current:g}")
-        if current > s.max_current:
-            raise SettingError("min current must be smaller or equal than max current")
-        stored = s.min_current = current
-    elif key == "maxCurrent":
-        current = coerce_float(value, "maxCurrent")
-        if current < s.min_current:
-            raise SettingError("max current must be greater or equal than min current")
-        if current > charger.max_current:
-            raise SettingError(
-                f"max current must not exceed the charger's maximum of {charger.max_current:g} A"
-            )
-        stored = s.max_current = current
-    elif key == "phasesConfigured":
+    changes: Iterable[tuple[str, object]],
+    ctx: SettingContext,
+) -> tuple[LoadpointSettings, dict[LoadpointKey, object]]:
+    """Validate loadpoint `changes` together (see `_apply`)."""
+    return _apply(settings, LOADPOINT_RULES, loadpoint_key, changes, ctx)
+
+
+def restore_loadpoint_settings(
+    data: object, ctx: SettingContext, defaults: LoadpointSettings
+) -> LoadpointSettings:
+    """Stored settings, each field through its rule: a bad value is dropped with a warning and the
+    default stays; unknown fields (another version's) are skipped. A plan time that has passed is
+    dropped quietly, as evcc deletes expired plans."""
+    settings = defaults.copy()
+    if not isinstance(data, Mapping):
+        if data is not None:
+            _LOGGER.warning("Stored loadpoint settings ignored: not an object")
+        return settings
+    restored: list[LoadpointKey] = []
+    for field_name, value in data.items():
+        key = _LOADPOINT_KEY_OF_FIELD.get(str(field_name))
+        if key is None:
+            continue
         try:
-            phases = coerce_int(value, "phases")
-        except SettingError:
-            raise SettingError(f"invalid number of phases: {value}") from None
-        if phases not in (0, 1, 3) or (phases == 0 and not charger.phases_switchable):
-            raise SettingError(f"invalid number of phases: {value}")
-        if phases != charger.phases and not charger.phases_switchable:
-            raise SettingError("charger does not support phase switching")
-        if phases > charger.phases:
-            raise SettingError("cannot configure more phases than physically connected")
-        stored = s.phases_configured = phases
-    elif key == "enableThreshold":
-        stored = s.enable_threshold = coerce_float(value, "enableThreshold")
-    elif key == "disableThreshold":
-        stored = s.disable_threshold = coerce_float(value, "disableThreshold")
-    elif key == "enableDelay":
-        stored = s.enable_delay = coerce_non_negative(value, "enableDelay")
-    elif key == "disableDelay":
-        stored = s.disable_delay = coerce_non_negative(value, "disableDelay")
-    elif key == "priority":
-        priority = coerce_int(value, "priority")
-        if priority < 0:
-            raise SettingError(f"priority must not be negative: {priority}")
-        stored = s.priority = priority
-    elif key == "minSwitchInterval":
-        stored = s.min_switch_interval = coerce_non_negative(value, "minSwitchInterval")
-    elif key == "phaseSwitchCooldown":
-        stored = s.phase_switch_cooldown = coerce_non_negative(value, "phaseSwitchCooldown")
-    else:
-        raise SettingError(f"unknown loadpoint setting: {key}")
-    return stored
+            parsed = _restored_value(key, value, ctx)
+        except SettingError as err:
+            _LOGGER.warning("Stored %s ignored: %s", key.value, err)
+            continue
+        setattr(settings, LOADPOINT_RULES[key].field, parsed)
+        restored.append(key)
+    for key in restored:
+        rule = LOADPOINT_RULES[key]
+        if rule.check is None:
+            continue
+        try:
+            rule.check(settings, ctx)
+        except SettingError as err:
+            _LOGGER.warning("Stored %s ignored: %s", key.value, err)
+            setattr(settings, rule.field, getattr(defaults, rule.field))
+            # the partner of a failed pair check may still clash with the default: reset both
+            settings.min_current, settings.max_current = defaults.min_current, defaults.max_current
+    return settings
 
 
-def apply_site_setting(
-    settings: SiteSettings, key: str, value: object, *, battery_configured: bool
-) -> float:
-    """Validate and store a site setting (current evcc's plausibility rules)."""
-    s = settings
-    if key == "residualPower":
-        s.residual_power = coerce_float(value, "residualPower")
-        return s.residual_power
-    if key not in SITE_KEYS:
-        raise SettingError(f"unknown site setting: {key}")
-    soc = coerce_percent(value, key)
-    if not battery_configured:
-        raise SettingError("battery not configured")
-    if key == "prioritySoc":
-        if s.buffer_soc != 0 and soc > s.buffer_soc:
-            raise SettingError("priority soc must not be larger than buffer soc")
-        s.priority_soc = soc
-    elif key == "bufferSoc":
-        if soc != 0 and soc < s.priority_soc:
-            raise SettingError("buffer soc must not be smaller than priority soc")
-        if s.buffer_start_soc != 0 and soc > s.buffer_start_soc:
-            raise SettingError("buffer soc must not be larger than buffer start soc")
-        s.buffer_soc = soc
-    else:  # bufferStartSoc
-        if soc != 0 and soc < s.buffer_soc:
-            raise SettingError("buffer start soc must not be smaller than buffer soc")
-        s.buffer_start_soc = soc
-    return soc
+def _restored_value(key: LoadpointKey, value: object, ctx: SettingContext) -> object:
+    if key is not LoadpointKey.PLAN_TIME:
+        return LOADPOINT_RULES[key].parse(value, ctx)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SettingError(f"parsing time {_shown(value)}: not RFC3339")
+    try:
+        aware = parse_rfc3339(value).utcoffset() is not None
+    except ValueError:
+        raise SettingError(f"parsing time {_shown(value)}: not RFC3339") from None
+    if not aware:
+        raise SettingError(f"time without offset: {_shown(value)}")
+    when = parse_time(value, ctx.now, past_ok=True)
+    return when if when is not None and when > ctx.now else None
+
+
+# --- the site table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SiteContext:
+    battery_configured: bool
+
+
+def _battery_soc(key: SiteKey) -> Callable[[object, SiteContext], float]:
+    def parse(value: object, ctx: SiteContext) -> float:
+        soc = parse_percent(value, key.value)
+        if not ctx.battery_configured:
+            raise SettingError("battery not configured")
+        return soc
+
+    return parse
+
+
+def _check_priority_soc(s: SiteSettings, _ctx: SiteContext) -> None:
+    if s.buffer_soc != 0 and s.priority_soc > s.buffer_soc:
+        raise SettingError("priority soc must not be larger than buffer soc")
+
+
+def _check_buffer_soc(s: SiteSettings, _ctx: SiteContext) -> None:
+    if s.buffer_soc != 0 and s.buffer_soc < s.priority_soc:
+        raise SettingError("buffer soc must not be smaller than priority soc")
+    if s.buffer_start_soc != 0 and s.buffer_soc > s.buffer_start_soc:
+        raise SettingError("buffer soc must not be larger than buffer start soc")
+
+
+def _check_buffer_start_soc(s: SiteSettings, _ctx: SiteContext) -> None:
+    if s.buffer_start_soc != 0 and s.buffer_start_soc < s.buffer_soc:
+        raise SettingError("buffer start soc must not be smaller than buffer soc")
+
+
+SiteRule = Rule[SiteSettings, SiteContext]
+
+SITE_RULES: Mapping[SiteKey, SiteRule] = {
+    SiteKey.RESIDUAL_POWER: SiteRule(
+        "residual_power",
+        lambda value, _ctx: _ranged(
+            parse_float(value, "residualPower"),
+            "residualPower",
+            -MAX_POWER_SETTING_W,
+            MAX_POWER_SETTING_W,
+            " W",
+        ),
+    ),
+    SiteKey.PRIORITY_SOC: SiteRule(
+        "priority_soc", _battery_soc(SiteKey.PRIORITY_SOC), _check_priority_soc
+    ),
+    SiteKey.BUFFER_SOC: SiteRule("buffer_soc", _battery_soc(SiteKey.BUFFER_SOC), _check_buffer_soc),
+    SiteKey.BUFFER_START_SOC: SiteRule(
+        "buffer_start_soc", _battery_soc(SiteKey.BUFFER_START_SOC), _check_buffer_start_soc
+    ),
+    SiteKey.TELEMETRY: SiteRule("telemetry", lambda value, _ctx: parse_bool(value, "telemetry")),
+}
+
+_SITE_KEY_OF_FIELD: Mapping[str, SiteKey] = {rule.field: key for key, rule in SITE_RULES.items()}
+
+
+def apply_site_settings(
+    settings: SiteSettings, changes: Iterable[tuple[str, object]], *, battery_configured: bool
+) -> tuple[SiteSettings, dict[SiteKey, object]]:
+    """Validate site `changes` together (see `_apply`)."""
+    return _apply(settings, SITE_RULES, site_key, changes, SiteContext(battery_configured))
+
+
+def restore_site_settings(data: object, *, battery_configured: bool) -> SiteSettings:
+    """Stored site settings field by field; bad values dropped with a warning."""
+    settings = SiteSettings()
+    if not isinstance(data, Mapping):
+        if data is not None:
+            _LOGGER.warning("Stored site settings ignored: not an object")
+        return settings
+    for field_name, value in data.items():
+        key = _SITE_KEY_OF_FIELD.get(str(field_name))
+        if key is None:
+            continue
+        if key is SiteKey.TELEMETRY and not isinstance(value, bool):
+            _LOGGER.warning("Stored telemetry ignored: %s is not a boolean", _shown(value))
+            continue
+        try:
+            settings, _ = apply_site_settings(
+                settings, [(key, value)], battery_configured=battery_configured
+            )
+        except SettingError as err:
+            _LOGGER.warning("Stored %s ignored: %s", key.value, err)
+    return settings

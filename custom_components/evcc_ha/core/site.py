@@ -12,7 +12,8 @@ With one loadpoint this is exactly evcc.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,13 +31,19 @@ from .model import (
 )
 from .session import SessionLog
 from .settings import (
+    LoadpointKey,
     LoadpointSettings,
+    SiteKey,
     SiteSettings,
-    apply_loadpoint_setting,
-    apply_site_setting,
-    coerce_bool,
+    apply_loadpoint_settings,
+    apply_site_settings,
+    loadpoint_key,
+    restore_site_settings,
+    site_key,
 )
 from .tariff import Rate, Tariff, current_rate
+
+_LOGGER = logging.getLogger(__name__)
 
 # evcc HEAD: a battery below prioritySoc keeps at least this much residual export.
 PRIORITY_RESIDUAL_W = 100.0
@@ -92,7 +99,11 @@ class Site:
         self.measurements = SiteMeasurements()
         self.sessions = SessionLog()
         self.last_update: datetime | None = None  # last cycle with working grid meter
-        self.telemetry = False  # evcc's flag; this project never sends telemetry
+
+    @property
+    def telemetry(self) -> bool:
+        """evcc's telemetry flag; this project never sends telemetry."""
+        return self.settings.telemetry
 
     # --- tariffs -------------------------------------------------------------------------------
 
@@ -139,20 +150,25 @@ class Site:
         if len(readings.loadpoints) != count:
             raise ValueError(f"expected readings for {count} loadpoints")
         events: list[Event] = []
+        failed: dict[int, str] = {}
         m = self._measure_site(readings)
+        # energy counted now flowed since the last cycle: weigh it with that cycle's share
+        share = self.measurements.green_share_loadpoints
+        price = self._charge_price(now, share)
         for lp, lp_readings in zip(self.loadpoints, readings.loadpoints, strict=True):
-            # energy counted now flowed since the last cycle: weigh it with that cycle's share
-            share = self.measurements.green_share_loadpoints
-            for event_type in lp.observe(now, lp_readings, share, self._charge_price(now, share)):
-                events.append(Event(lp.index, event_type, now))
-            finished = lp.take_finished_session()
-            if finished is not None:
-                self.sessions.upsert(finished)
+            try:
+                for event_type in lp.observe(now, lp_readings, share, price):
+                    events.append(Event(lp.index, event_type, now))
+                finished = lp.take_finished_session()
+                if finished is not None:
+                    self.sessions.upsert(finished)
+            except Exception as err:  # one loadpoint's bug must not stop the others
+                failed[lp.index] = self._loadpoint_failed(lp, "reading", err)
         self._finish_measurements(m)
         self.measurements = m
         if self.config.grid_configured and readings.grid is None:
             # evcc skips the whole cycle when a meter cannot be read
-            return CycleResult([None] * count, events, skipped="grid meter unavailable")
+            return CycleResult([None] * count, events, "grid meter unavailable", failed)
         self.last_update = now
         commands: list[ChargerCommand | None] = [None] * count
         rates = (
@@ -162,17 +178,38 @@ class Site:
         )
         running_power = m.site_power
         for lp in self._by_priority():
-            flexible_lower = sum(
-                other.flexible_power
-                for other in self.loadpoints
-                if other.settings.priority < lp.settings.priority
-            )
-            was_enabled, effective_before = lp.enabled, lp.effective_current
-            decision = Decision(running_power - flexible_lower, m.battery_buffered, m.battery_start)
-            command = lp.decide(now, decision, rates)
+            if lp.index in failed:
+                continue
+            try:
+                flexible_lower = sum(
+                    other.flexible_power
+                    for other in self.loadpoints
+                    if other.settings.priority < lp.settings.priority
+                )
+                was_enabled, effective_before = lp.enabled, lp.effective_current
+                decision = Decision(
+                    running_power - flexible_lower, m.battery_buffered, m.battery_start
+                )
+                command = lp.decide(now, decision, rates)
+                running_power += lp.expected_power_change(command, was_enabled, effective_before)
+            except Exception as err:  # one loadpoint's bug must not stop the others
+                failed[lp.index] = self._loadpoint_failed(lp, "deciding", err)
+                continue
             commands[lp.index] = command
-            running_power += lp.expected_power_change(command, was_enabled, effective_before)
-        return CycleResult(commands, events)
+        for lp in self.loadpoints:
+            if lp.index not in failed and lp.failing:
+                lp.failing = False
+                _LOGGER.info("Loadpoint %s works again", lp.config.title)
+        return CycleResult(commands, events, None, failed)
+
+    @staticmethod
+    def _loadpoint_failed(lp: Loadpoint, step: str, err: Exception) -> str:
+        """A bug while handling one loadpoint: it is unavailable this cycle, logged once."""
+        lp.available = False
+        if not lp.failing:
+            lp.failing = True
+            _LOGGER.exception("Loadpoint %s failed while %s", lp.config.title, step)
+        return f"{step}: {type(err).__name__}: {err}"
 
     def _by_priority(self) -> list[Loadpoint]:
         return sorted(self.loadpoints, key=lambda lp: (-lp.settings.priority, lp.index))
@@ -237,17 +274,25 @@ class Site:
         return self.loadpoints[index]
 
     def set_loadpoint_setting(
-        self, index: int, key: str, value: object, now: datetime
+        self, index: int, key: LoadpointKey | str, value: object, now: datetime
     ) -> tuple[object, ChargerCommand | None]:
         """Validate and store one loadpoint setting, then re-decide that loadpoint at once.
 
         Returns the stored value and the command to send now. A bad value raises
         `SettingError` and changes nothing.
         """
+        resolved = loadpoint_key(key)
+        stored, command = self.update_loadpoint_settings(index, [(resolved, value)], now)
+        return stored[resolved], command
+
+    def update_loadpoint_settings(
+        self, index: int, changes: Iterable[tuple[LoadpointKey | str, object]], now: datetime
+    ) -> tuple[dict[LoadpointKey, object], ChargerCommand | None]:
+        """Several loadpoint settings as one change: validated together, stored together, one
+        decision. A bad value raises `SettingError` and changes nothing."""
         lp = self.loadpoint(index)
         previous = lp.settings
-        trial = LoadpointSettings.from_dict(previous.to_dict())
-        stored = apply_loadpoint_setting(trial, lp.config.charger, key, value, now)
+        trial, stored = apply_loadpoint_settings(previous, changes, lp.setting_context(now))
         lp.settings = trial
         if trial.mode != previous.mode:
             lp.mode_changed(trial.mode)
@@ -257,26 +302,54 @@ class Site:
             lp.settings = previous  # a value the control cycle cannot handle is not kept
             raise
 
+    def set_plan(
+        self,
+        index: int,
+        now: datetime,
+        time: object,
+        *,
+        soc: object = None,
+        energy: object = None,
+    ) -> tuple[dict[LoadpointKey, object], ChargerCommand | None]:
+        """A plan as one change: charge to `soc` % (or `energy` kWh) by `time`; with neither,
+        the plan aims at the limit SoC / limit energy (evcc's old target time)."""
+        changes: list[tuple[LoadpointKey, object]] = []
+        if soc is not None:
+            changes.append((LoadpointKey.PLAN_SOC, soc))
+        if energy is not None:
+            changes.append((LoadpointKey.PLAN_ENERGY, energy))
+        changes.append((LoadpointKey.PLAN_TIME, time))
+        return self.update_loadpoint_settings(index, changes, now)
+
+    def clear_plan(self, index: int, now: datetime) -> ChargerCommand | None:
+        """Delete the plan (time and goal) as one change."""
+        changes = [
+            (LoadpointKey.PLAN_TIME, None),
+            (LoadpointKey.PLAN_SOC, 0),
+            (LoadpointKey.PLAN_ENERGY, 0),
+        ]
+        return self.update_loadpoint_settings(index, changes, now)[1]
+
     def reevaluate(self, index: int, now: datetime) -> ChargerCommand | None:
         """Decide one loadpoint again with the last readings (after a setting changed)."""
         lp = self.loadpoint(index)
-        previous = lp.last_site_power
-        if previous is None or self.last_update is None:
+        previous = lp.last_decision
+        if previous is None or self.last_update is None or not lp.available:
             return None
         rates = self.planner_rates(now) if lp.settings.plan_time else None
         return lp.decide(now, previous, rates)
 
-    def set_site_setting(self, key: str, value: object) -> float | bool:
+    def command_failed(self, index: int) -> None:
+        """The charger of loadpoint `index` refused or missed its last command."""
+        self.loadpoint(index).command_failed()
+
+    def set_site_setting(self, key: SiteKey | str, value: object) -> object:
         """Validate and store a site setting (takes effect in the next cycle, as in evcc)."""
-        if key == "telemetry":
-            self.telemetry = coerce_bool(value, "telemetry")
-            return self.telemetry
-        trial = SiteSettings.from_dict(self.settings.to_dict())
-        stored = apply_site_setting(
-            trial, key, value, battery_configured=self.config.battery_configured
+        resolved = site_key(key)
+        self.settings, stored = apply_site_settings(
+            self.settings, [(resolved, value)], battery_configured=self.config.battery_configured
         )
-        self.settings = trial
-        return stored
+        return stored[resolved]
 
     # --- persistence ---------------------------------------------------------------------------
 
@@ -285,17 +358,20 @@ class Site:
             "settings": self.settings.to_dict(),
             "loadpoints": [lp.to_dict() for lp in self.loadpoints],
             "sessions": self.sessions.to_dict(),
-            "telemetry": self.telemetry,
         }
 
-    def restore(self, data: Mapping[str, Any]) -> None:
-        if data.get("settings"):
-            self.settings = SiteSettings.from_dict(data["settings"])
+    def restore(self, data: Mapping[str, Any], now: datetime) -> None:
+        settings = data.get("settings")
+        if isinstance(settings, Mapping) and "telemetry" in data:
+            # version 1 stored the flag beside the settings
+            settings = {**settings, "telemetry": data["telemetry"]}
+        self.settings = restore_site_settings(
+            settings, battery_configured=self.config.battery_configured
+        )
         for lp, lp_data in zip(self.loadpoints, data.get("loadpoints", []), strict=False):
-            lp.restore(lp_data)
+            lp.restore(lp_data, now)
         if data.get("sessions"):
             self.sessions = SessionLog.from_dict(data["sessions"])
-        self.telemetry = bool(data.get("telemetry", False))
 
 
 def _battery_soc(batteries: Sequence[MeterReading]) -> tuple[float | None, float | None]:

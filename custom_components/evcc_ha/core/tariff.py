@@ -25,10 +25,11 @@ __all__ = [
     "current_rate",
     "format_rfc3339",
     "rates_to_json",
+    "require_aware",
 ]
 
 
-def _require_aware(value: datetime, name: str) -> None:
+def require_aware(value: datetime, name: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got {value!r}")
 
@@ -42,8 +43,8 @@ class Rate:
     price: float
 
     def __post_init__(self) -> None:
-        _require_aware(self.start, "Rate.start")
-        _require_aware(self.end, "Rate.end")
+        require_aware(self.start, "Rate.start")
+        require_aware(self.end, "Rate.end")
         if self.end.timestamp() < self.start.timestamp():
             raise ValueError(f"rate ends before it starts: {self.start} > {self.end}")
 
@@ -66,7 +67,7 @@ class Tariff(Protocol):
 
 def current_rate(rates: Sequence[Rate], now: datetime) -> Rate | None:
     """The rate containing ``now``, or None when ``now`` is not covered."""
-    _require_aware(now, "now")
+    require_aware(now, "now")
     for rate in rates:
         if rate.contains(now):
             return rate
@@ -81,7 +82,7 @@ class RatesTariff:
 
     def rates(self, now: datetime) -> list[Rate]:
         """The rates that end after ``now``, sorted by start."""
-        _require_aware(now, "now")
+        require_aware(now, "now")
         ts = now.timestamp()
         return [r for r in self._rates if r.end.timestamp() > ts]
 
@@ -161,7 +162,7 @@ class FixedTariff:
         return naive.replace(tzinfo=self.tz).astimezone(UTC).astimezone(self.tz)
 
     def rates(self, now: datetime) -> list[Rate]:
-        _require_aware(now, "now")
+        require_aware(now, "now")
         today = now.astimezone(self.tz).date()
         result: list[Rate] = []
         for offset in range(7):
@@ -186,7 +187,7 @@ class FixedTariff:
 def format_rfc3339(value: datetime) -> str:
     """RFC 3339 as Go marshals ``time.Time``: the value's own offset, ``Z`` for offset zero,
     fractional seconds only when non-zero (trailing zeros trimmed)."""
-    _require_aware(value, "value")
+    require_aware(value, "value")
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")

@@ -19,23 +19,26 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
 from ..core.clock import Clock
+from ..core.devices import LoadpointDevices, SiteDevices
 from ..core.model import (
     ChargerCommand,
     ChargerConfig,
-    ChargerReading,
     LoadpointConfig,
-    MeterReading,
     SiteConfig,
     SiteReadings,
     VehicleConfig,
 )
-from .base import LoadpointDevices, SiteDevices
-from .simulated import SimBattery, SimCharger, SimSite, SimVehicle
+from .simulated import (
+    SimBattery,
+    SimCharger,
+    SimSite,
+    SimulatedCharger,
+    SimulatedMeter,
+    SimVehicle,
+)
 
 __all__ = [
     "DEMO_LOADPOINT_SETTINGS",
-    "DemoCharger",
-    "DemoMeter",
     "DemoSite",
     "build_demo_devices",
 ]
@@ -261,52 +264,19 @@ class DemoSite:
             config=SiteConfig(
                 title=title, grid_configured=True, pv_configured=True, battery_configured=True
             ),
-            grid=DemoMeter(self, "grid"),
-            pv=[DemoMeter(self, "pv")],
-            battery=[DemoMeter(self, "battery")],
-            loadpoints=[LoadpointDevices(config=loadpoint, charger=DemoCharger(self, 0))],
+            grid=SimulatedMeter(self, "grid", "Demo grid meter"),
+            pv=[SimulatedMeter(self, "pv", "Demo pv meter")],
+            battery=[SimulatedMeter(self, "battery", "Demo battery meter")],
+            loadpoints=[
+                LoadpointDevices(
+                    config=loadpoint, charger=SimulatedCharger(self, 0, "Demo wallbox")
+                )
+            ],
         )
 
 
 def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
-class DemoMeter:
-    """The demo's grid, PV or battery meter."""
-
-    def __init__(self, site: DemoSite, kind: str) -> None:
-        if kind not in ("grid", "pv", "battery"):
-            raise ValueError(f"unknown demo meter {kind!r}")
-        self.site = site
-        self.kind = kind
-        self.name = f"Demo {kind} meter"
-
-    async def async_read(self) -> MeterReading:
-        readings = self.site.readings()
-        if self.kind == "grid":
-            assert readings.grid is not None
-            return readings.grid
-        if self.kind == "pv":
-            return readings.pv[0]
-        return readings.battery[0]
-
-
-class DemoCharger:
-    """The demo's wallbox."""
-
-    def __init__(self, site: DemoSite, index: int) -> None:
-        self.site = site
-        self.index = index
-        self.name = "Demo wallbox"
-
-    async def async_read(self) -> ChargerReading:
-        reading = self.site.readings().loadpoints[self.index].charger
-        assert reading is not None
-        return reading
-
-    async def async_apply(self, command: ChargerCommand) -> None:
-        self.site.command(self.index, command)
 
 
 def build_demo_devices(clock: Clock, *, tz: tzinfo | None = None) -> SiteDevices:

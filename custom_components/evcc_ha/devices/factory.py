@@ -1,14 +1,22 @@
-"""Build the devices of a (non-demo) site entry from its options and loadpoint subentries."""
+"""Build the devices of a site entry from its data, options and loadpoint subentries.
+
+The demo site brings its simulated household; a real site gets its meters from the options and
+one `LoadpointDevices` per loadpoint subentry. The charger's kind is stored in the subentry
+(`CONF_CHARGER_KIND`, Home Assistant entities when missing) and picked from `CHARGER_KINDS`, so a
+new kind of charger is one builder here and one branch of the subentry flow.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import tzinfo
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
 
 from ..const import (
+    CHARGER_KIND_ENTITIES,
     CONF_BATTERY_CAPACITY,
     CONF_BATTERY_INVERT,
     CONF_BATTERY_POWER,
@@ -18,12 +26,14 @@ from ..const import (
     CONF_CHARGER_CURRENT,
     CONF_CHARGER_ENABLE,
     CONF_CHARGER_ENERGY,
+    CONF_CHARGER_KIND,
     CONF_CHARGER_MAX_CURRENT,
     CONF_CHARGER_PHASE_COUNT,
     CONF_CHARGER_PHASES,
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_DEMO,
     CONF_GRID_ENERGY,
     CONF_GRID_INVERT,
     CONF_GRID_POWER,
@@ -38,11 +48,22 @@ from ..const import (
     DEFAULT_VEHICLE_PHASES,
     SUBENTRY_LOADPOINT,
 )
+from ..core.clock import Clock
+from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices
 from ..core.model import ChargerConfig, LoadpointConfig, SiteConfig, VehicleConfig
-from .base import LoadpointDevices, Meter, SiteDevices
+from .demo import DemoSite
 from .ha_entities import EntityCharger, EntityMeter, EntitySoc
 
-__all__ = ["async_build_devices", "build_loadpoint", "loadpoint_subentries"]
+__all__ = [
+    "CHARGER_KINDS",
+    "async_build_devices",
+    "async_build_site_devices",
+    "build_loadpoint",
+    "loadpoint_subentries",
+]
+
+ChargerBuilder = Callable[[HomeAssistant, str, Mapping[str, Any], float], Charger]
+"""(hass, loadpoint title, subentry data, hardware maximum current) → the charger."""
 
 
 def loadpoint_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
@@ -50,14 +71,10 @@ def loadpoint_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
     return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_LOADPOINT]
 
 
-def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointDevices:
-    """The devices and the static configuration of one loadpoint subentry."""
-    data = subentry.data
-    title = subentry.title
-    max_current = float(data.get(CONF_CHARGER_MAX_CURRENT, DEFAULT_CHARGER_MAX_CURRENT))
-    phases_entity: str | None = data.get(CONF_CHARGER_PHASES)
-    charge_meter_power: str | None = data.get(CONF_CHARGE_METER_POWER)
-    charger = EntityCharger(
+def _entity_charger(
+    hass: HomeAssistant, title: str, data: Mapping[str, Any], max_current: float
+) -> Charger:
+    return EntityCharger(
         hass,
         f"{title} charger",
         enable_entity=data[CONF_CHARGER_ENABLE],
@@ -65,12 +82,30 @@ def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointD
         status_entity=data[CONF_CHARGER_STATUS],
         max_current=max_current,
         # Without its own power sensor the charger tells "charging" from the charge meter.
-        power_entity=data.get(CONF_CHARGER_POWER) or charge_meter_power,
+        power_entity=data.get(CONF_CHARGER_POWER) or data.get(CONF_CHARGE_METER_POWER),
         energy_entity=data.get(CONF_CHARGER_ENERGY),
         charging_entity=data.get(CONF_CHARGER_CHARGING),
-        phases_entity=phases_entity,
+        phases_entity=data.get(CONF_CHARGER_PHASES),
         phases_on_1p=bool(data.get(CONF_CHARGER_PHASES_ON_1P, False)),
     )
+
+
+CHARGER_KINDS: dict[str, ChargerBuilder] = {CHARGER_KIND_ENTITIES: _entity_charger}
+"""Charger kind (as stored in a loadpoint subentry) → its builder."""
+
+
+def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointDevices:
+    """The devices and the static configuration of one loadpoint subentry."""
+    data = subentry.data
+    title = subentry.title
+    max_current = float(data.get(CONF_CHARGER_MAX_CURRENT, DEFAULT_CHARGER_MAX_CURRENT))
+    kind = data.get(CONF_CHARGER_KIND, CHARGER_KIND_ENTITIES)
+    builder = CHARGER_KINDS.get(kind)
+    if builder is None:
+        raise ValueError(f"unknown charger kind {kind!r}")
+    charger = builder(hass, title, data, max_current)
+    phases_switchable = data.get(CONF_CHARGER_PHASES) is not None
+    charge_meter_power: str | None = data.get(CONF_CHARGE_METER_POWER)
     vehicle: VehicleConfig | None = None
     soc: EntitySoc | None = None
     if vehicle_title := data.get(CONF_VEHICLE_TITLE):
@@ -87,7 +122,7 @@ def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointD
         title=title,
         charger=ChargerConfig(
             phases=int(data.get(CONF_CHARGER_PHASE_COUNT, DEFAULT_CHARGER_PHASE_COUNT)),
-            phases_switchable=phases_entity is not None,
+            phases_switchable=phases_switchable,
             max_current=max_current,
         ),
         vehicle=vehicle,
@@ -147,3 +182,13 @@ async def async_build_devices(hass: HomeAssistant, entry: ConfigEntry) -> SiteDe
         battery=battery,
         loadpoints=[build_loadpoint(hass, s) for s in loadpoint_subentries(entry)],
     )
+
+
+async def async_build_site_devices(
+    hass: HomeAssistant, entry: ConfigEntry, clock: Clock, tz: tzinfo
+) -> tuple[SiteDevices, DemoSite | None]:
+    """The devices of a site entry: the demo household, or what its options and subentries say."""
+    if entry.data.get(CONF_DEMO):
+        demo = DemoSite(clock, tz=tz)
+        return demo.site_devices(entry.title), demo
+    return await async_build_devices(hass, entry), None

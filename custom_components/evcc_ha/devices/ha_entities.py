@@ -13,8 +13,8 @@ Error rules (the coordinator turns a raised `DeviceError` into "unavailable this
   its entity is missing, ``unavailable`` or ``unknown``; garbage (a state that does not parse, a
   unit that does not fit) still raises `DeviceError`, so misconfiguration is not silently ignored.
 
-Every device exposes ``entity_id`` (its main entity) and ``entity_ids`` (every entity it reads),
-so the coordinator can subscribe to state changes.
+A meter lists the entities it reads in ``watched``: a change of one of them starts an early cycle.
+Chargers and SoC sources watch nothing, so the echo of our own command does not cause cycles.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, State, split_entity_id
 from homeassistant.exceptions import HomeAssistantError
 
+from ..core.devices import Device
 from ..core.model import (
     ChargerCommand,
     ChargerReading,
@@ -206,11 +207,12 @@ def _domain(entity_id: str) -> str:
     return split_entity_id(entity_id)[0]
 
 
-class _EntityReader:
+class _EntityReader(Device):
     """State access shared by the adapters."""
 
-    def __init__(self, hass: HomeAssistant) -> None:
+    def __init__(self, hass: HomeAssistant, name: str) -> None:
         self._hass = hass
+        self.name = name
 
     def _state(self, entity_id: str) -> State:
         """The state of a required entity; raise unless it has a real value."""
@@ -297,17 +299,13 @@ class EntityMeter(_EntityReader):
         soc_entity: str | None = None,
         capacity: float | None = None,
     ) -> None:
-        super().__init__(hass)
-        self.name = name
-        self.entity_id = power_entity
+        super().__init__(hass, name)
         self.power_entity = power_entity
         self.energy_entity = energy_entity
         self.soc_entity = soc_entity
         self.invert = invert
         self.capacity = capacity
-        self.entity_ids: tuple[str, ...] = tuple(
-            e for e in (power_entity, energy_entity, soc_entity) if e is not None
-        )
+        self.watched = tuple(e for e in (power_entity, energy_entity, soc_entity) if e is not None)
 
     async def async_read(self) -> MeterReading:
         power = self._scaled(self._state(self.power_entity), POWER_UNITS, UnitOfPower.WATT)
@@ -331,10 +329,8 @@ class EntitySoc(_EntityReader):
     """A vehicle SoC from a sensor in % (a car integration's battery level)."""
 
     def __init__(self, hass: HomeAssistant, name: str, entity_id: str) -> None:
-        super().__init__(hass)
-        self.name = name
+        super().__init__(hass, name)
         self.entity_id = entity_id
-        self.entity_ids: tuple[str, ...] = (entity_id,)
 
     async def async_read(self) -> float | None:
         """The SoC in %, or None while the car does not tell (asleep, out of range)."""
@@ -374,9 +370,7 @@ class EntityCharger(_EntityReader):
         phases_entity: str | None = None,
         phases_on_1p: bool = False,
     ) -> None:
-        super().__init__(hass)
-        self.name = name
-        self.entity_id = enable_entity
+        super().__init__(hass, name)
         self.enable_entity = enable_entity
         self.current_entity = current_entity
         self.status_entity = status_entity
@@ -386,21 +380,6 @@ class EntityCharger(_EntityReader):
         self.phases_entity = phases_entity
         self.phases_on_1p = phases_on_1p
         self.max_current = max_current
-        self.entity_ids: tuple[str, ...] = tuple(
-            dict.fromkeys(
-                e
-                for e in (
-                    enable_entity,
-                    current_entity,
-                    status_entity,
-                    charging_entity,
-                    power_entity,
-                    energy_entity,
-                    phases_entity,
-                )
-                if e is not None
-            )
-        )
 
     # Reading
 

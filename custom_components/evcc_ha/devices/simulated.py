@@ -22,7 +22,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from ..core.devices import Device
 from ..core.model import (
     VOLTAGE,
     ChargerCommand,
@@ -36,10 +38,12 @@ from ..core.model import (
 __all__ = [
     "SimBattery",
     "SimCharger",
-    "SimHousehold",
     "SimPowers",
     "SimSite",
     "SimVehicle",
+    "SimulatedCharger",
+    "SimulatedHousehold",
+    "SimulatedMeter",
 ]
 
 _WS_PER_KWH = 3_600_000.0
@@ -383,5 +387,49 @@ class SimSite:
         return self.readings(later, pv_w, home_w, dt_s)
 
 
-SimHousehold = SimSite
-"""Another name for :class:`SimSite`."""
+class SimulatedHousehold(Protocol):
+    """What the simulated devices read and command: one consistent snapshot of the household
+    (the demo site, a simulator run)."""
+
+    def readings(self) -> SiteReadings:
+        """Every meter and charger as they show now."""
+
+    def command(self, index: int, command: ChargerCommand) -> None:
+        """Hand a command to charger `index`."""
+
+
+class SimulatedMeter(Device):
+    """The grid, PV or battery meter of a simulated household."""
+
+    def __init__(self, household: SimulatedHousehold, kind: str, name: str) -> None:
+        if kind not in ("grid", "pv", "battery"):
+            raise ValueError(f"unknown simulated meter {kind!r}")
+        self.household = household
+        self.kind = kind
+        self.name = name
+
+    async def async_read(self) -> MeterReading:
+        readings = self.household.readings()
+        if self.kind == "grid":
+            assert readings.grid is not None
+            return readings.grid
+        if self.kind == "pv":
+            return readings.pv[0]
+        return readings.battery[0]
+
+
+class SimulatedCharger(Device):
+    """Charger `index` of a simulated household."""
+
+    def __init__(self, household: SimulatedHousehold, index: int, name: str) -> None:
+        self.household = household
+        self.index = index
+        self.name = name
+
+    async def async_read(self) -> ChargerReading:
+        reading = self.household.readings().loadpoints[self.index].charger
+        assert reading is not None
+        return reading
+
+    async def async_apply(self, command: ChargerCommand) -> None:
+        self.household.command(self.index, command)

@@ -1,0 +1,478 @@
+"""The control cycle, written once: every host runs this controller.
+
+Home Assistant's coordinator, the simulator, the API tests and the benchmarks all host the same
+`Controller` with their own devices and clock, so what the simulator measures is what Home
+Assistant runs. One cycle (`async_cycle`):
+
+1. read every meter, charger and SoC source concurrently, each with its own timeout;
+2. check each reading for garbage (a device that fails or lies is unavailable this cycle, logged
+   once on loss and once on recovery, at most once a minute);
+3. let the core decide (`Site.update`);
+4. send the commands concurrently (a charger that refuses is told to the core, which re-decides
+   from what the charger really does);
+5. build the evcc state document once and hand it to every subscriber.
+
+It is also the one write path of every API (`api.backend.Backend`): a setting is validated and
+stored by the core, its command reaches the charger before the call returns, and one new state
+document is published. A charger that refuses that command raises `CommandError` (the setting is
+kept: the next cycle sends the command again).
+
+No Home Assistant, no wall clock: the clock and the state builder are passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final
+
+from .clock import Clock
+from .devices import Charger, DevicePort, Meter, SiteDevices, SocSource
+from .model import (
+    ChargerCommand,
+    ChargerReading,
+    CommandError,
+    DeviceError,
+    Event,
+    LoadpointReadings,
+    MeterReading,
+    SiteReadings,
+    Status,
+    parse_status,
+)
+from .settings import MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
+from .site import Site
+
+_LOGGER = logging.getLogger(__name__)
+
+DEVICE_TIMEOUT_S: Final = 5.0
+"""Seconds one device may take to answer a read or accept a command."""
+LOG_REPEAT_S: Final = 60.0
+"""A device that flaps logs its loss (and its recovery) at most this often."""
+
+# What a reading may hold at most before it is garbage (beyond any household hardware).
+MAX_METER_POWER_W: Final = 10_000_000.0
+MAX_CHARGER_POWER_W: Final = 500_000.0
+MAX_CHARGER_CURRENT_A: Final = 1_000.0
+MAX_ENERGY_KWH: Final = 1e12
+
+StateBuilder = Callable[[Site, datetime], dict[str, Any]]
+StateListener = Callable[[dict[str, Any]], None]
+
+
+def loadpoint_device_key(index: int) -> str:
+    """The availability key of loadpoint `index` (0-based): its charger (and the loadpoint)."""
+    return f"lp{index + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReport:
+    """What one cycle produced: the time, the state document, what failed, what happened."""
+
+    now: datetime
+    state: dict[str, Any]
+    failed: frozenset[str] = frozenset()
+    events: tuple[Event, ...] = ()
+    skipped: str | None = None
+
+    def meters_ok(self, *groups: str) -> bool:
+        """True when no meter of the named groups (grid, pv, battery, aux) failed this cycle."""
+        return not any(key.rstrip("0123456789") in groups for key in self.failed)
+
+    def loadpoint_ok(self, index: int) -> bool:
+        return loadpoint_device_key(index) not in self.failed
+
+
+class _Health:
+    """Loss and recovery of one device, logged at most once a minute each."""
+
+    __slots__ = ("lost", "lost_logged", "recovered_logged")
+
+    def __init__(self) -> None:
+        self.lost = False
+        self.lost_logged: float | None = None
+        self.recovered_logged: float | None = None
+
+
+class Controller:
+    """One site's control cycle and the API backend, for every host."""
+
+    def __init__(
+        self,
+        site: Site,
+        devices: SiteDevices,
+        clock: Clock,
+        build_state: StateBuilder,
+        *,
+        device_timeout: float = DEVICE_TIMEOUT_S,
+    ) -> None:
+        if len(devices.loadpoints) != len(site.loadpoints):
+            raise ValueError("the site and its devices have different loadpoints")
+        self._site = site
+        self.devices = devices
+        self.clock = clock
+        self._build_state = build_state
+        self.device_timeout = device_timeout
+        self._state: dict[str, Any] | None = None
+        self._listeners: list[StateListener] = []
+        self._health: dict[str, _Health] = {}
+        self._cycle_lock = asyncio.Lock()  # one cycle at a time
+        self._command_lock = asyncio.Lock()  # decisions go out in the order they were made
+        self.report: CycleReport | None = None  # the last cycle's
+
+    # --- Backend -------------------------------------------------------------------------------
+
+    @property
+    def site(self) -> Site:
+        return self._site
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def state(self) -> dict[str, Any]:
+        """The state document of the last cycle or setting change (built once, shared)."""
+        if self._state is None:
+            self._state = self._build_state(self._site, self.now())
+        return self._state
+
+    def subscribe(self, listener: StateListener) -> Callable[[], None]:
+        """Call `listener(state)` after every new state document; returns the unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    async def async_set_loadpoint(
+        self, index: int, key: LoadpointKey | str, value: object
+    ) -> object:
+        """Validate and store one loadpoint setting; its command reaches the charger at once."""
+        stored = await self.async_set_loadpoint_settings(index, [(key, value)])
+        return next(iter(stored.values()))
+
+    async def async_set_loadpoint_settings(
+        self, index: int, changes: Iterable[tuple[LoadpointKey | str, object]]
+    ) -> dict[LoadpointKey, object]:
+        """Several loadpoint settings as one change (one decision, one state document)."""
+        changes = list(changes)
+        return await self._async_change(
+            index, lambda now: self._site.update_loadpoint_settings(index, changes, now)
+        )
+
+    async def async_set_plan(
+        self, index: int, time: object, *, soc: object = None, energy: object = None
+    ) -> dict[LoadpointKey, object]:
+        """Charge to `soc` % or `energy` kWh by `time` (one validated change)."""
+        return await self._async_change(
+            index, lambda now: self._site.set_plan(index, now, time, soc=soc, energy=energy)
+        )
+
+    async def async_clear_plan(self, index: int) -> None:
+        """Delete the plan of loadpoint `index`."""
+        await self._async_change(index, lambda now: ({}, self._site.clear_plan(index, now)))
+
+    async def async_set_site(self, key: SiteKey | str, value: object) -> object:
+        """Validate and store one site setting (used from the next cycle on, as in evcc)."""
+        stored = self._site.set_site_setting(key, value)
+        _LOGGER.debug("Site: %s set to %r", key, stored)
+        self._publish(self.now())
+        return stored
+
+    async def _async_change(
+        self,
+        index: int,
+        change: Callable[[datetime], tuple[dict[LoadpointKey, object], ChargerCommand | None]],
+    ) -> dict[LoadpointKey, object]:
+        async with self._command_lock:
+            now = self.now()
+            stored, command = change(now)
+            error = await self._async_send(index, command) if command else None
+        _LOGGER.debug("Loadpoint %s: set %s", index + 1, stored)
+        self._publish(now)
+        if error is not None:
+            raise CommandError(error)
+        return stored
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def async_setup(self) -> None:
+        """Open every device's connection; on a failure the opened ones are closed again."""
+        opened: list[DevicePort] = []
+        try:
+            for device in self.devices.all():
+                await device.async_setup()
+                opened.append(device)
+        except BaseException:
+            await self._async_close(opened)
+            raise
+
+    async def async_close(self) -> None:
+        """Close every device (a device that fails to close is only logged)."""
+        await self._async_close(self.devices.all())
+
+    @staticmethod
+    async def _async_close(devices: Iterable[DevicePort]) -> None:
+        for device in devices:
+            try:
+                await device.async_close()
+            except Exception:
+                _LOGGER.exception("Closing %s failed", device.name)
+
+    # --- the cycle -----------------------------------------------------------------------------
+
+    async def async_cycle(self) -> CycleReport:
+        """Read, decide, command, publish: one control cycle."""
+        async with self._cycle_lock:
+            readings, failed = await self._async_read_all()
+            async with self._command_lock:
+                now = self.now()
+                result = self._site.update(now, readings)
+                sends = [
+                    self._async_send(index, command)
+                    for index, command in enumerate(result.commands)
+                    if command
+                ]
+                await asyncio.gather(*sends)
+            if result.skipped:
+                _LOGGER.debug("Cycle of %s skipped: %s", self._site.config.title, result.skipped)
+            failed |= {loadpoint_device_key(index) for index in result.failed}
+            state = self._publish(now)
+            self.report = CycleReport(
+                now=now,
+                state=state,
+                failed=frozenset(failed),
+                events=tuple(result.events),
+                skipped=result.skipped,
+            )
+            return self.report
+
+    async def _async_read_all(self) -> tuple[SiteReadings, set[str]]:
+        """Every device at once (one task each); None for a device that failed."""
+        keyed = devices_by_key(self.devices)
+        results = await asyncio.gather(
+            *(self._read(key, device, _check_of(key)) for key, device in keyed.items())
+        )
+        values: dict[str, Any] = dict(zip(keyed, results, strict=True))
+
+        def group(prefix: str, count: int) -> tuple[MeterReading, ...]:
+            found = (values[f"{prefix}{i + 1}"] for i in range(count))
+            return tuple(reading for reading in found if reading is not None)
+
+        devices = self.devices
+        readings = SiteReadings(
+            grid=values.get("grid"),
+            pv=group("pv", len(devices.pv)),
+            battery=group("battery", len(devices.battery)),
+            aux=group("aux", len(devices.aux)),
+            loadpoints=tuple(
+                LoadpointReadings(
+                    charger=values[key],
+                    meter=values.get(f"{key}_meter"),
+                    vehicle_soc=values.get(f"{key}_soc"),
+                )
+                for key in (loadpoint_device_key(i) for i in range(len(devices.loadpoints)))
+            ),
+        )
+        failed = {key for key, health in self._health.items() if health.lost}
+        return readings, failed
+
+    async def _read[T](
+        self, key: str, device: Any, check: Callable[[Any], Awaitable[T]]
+    ) -> T | None:
+        """Read one device with the timeout; a failure is logged (rate-limited) and gives None."""
+        try:
+            async with asyncio.timeout(self.device_timeout):
+                value = await check(device)
+        except TimeoutError:
+            self._lost(key, device.name, f"no answer within {self.device_timeout:g} s")
+            return None
+        except Exception as err:  # any device failure is "unavailable this cycle"
+            self._lost(key, device.name, str(err) or type(err).__name__)
+            return None
+        self._recovered(key, device.name)
+        return value
+
+    async def _async_send(self, index: int, command: ChargerCommand) -> str | None:
+        """Send one command; a failure is logged, told to the core and returned as text."""
+        lp = self.devices.loadpoints[index]
+        charger = lp.charger
+        command = _within_physics(command, lp.config.charger.max_current)
+        try:
+            async with asyncio.timeout(self.device_timeout):
+                await charger.async_apply(command)
+        except TimeoutError:
+            error = f"{charger.name} did not accept {command} within {self.device_timeout:g} s"
+        except Exception as err:  # a failing charger must not stop the others
+            error = f"{charger.name} rejected {command}: {err or type(err).__name__}"
+        else:
+            _LOGGER.debug("%s: sent %s", charger.name, command)
+            return None
+        _LOGGER.warning("%s", error)
+        self._site.command_failed(index)
+        return error
+
+    def _lost(self, key: str, name: str, reason: str) -> None:
+        health = self._health.setdefault(key, _Health())
+        if health.lost:
+            return
+        health.lost = True
+        at = self._monotonic()
+        if health.lost_logged is None or at - health.lost_logged >= LOG_REPEAT_S:
+            health.lost_logged = at
+            _LOGGER.info("%s is unavailable: %s", name, reason)
+        else:
+            _LOGGER.debug("%s is unavailable again: %s", name, reason)
+
+    def _recovered(self, key: str, name: str) -> None:
+        health = self._health.get(key)
+        if health is None or not health.lost:
+            return
+        health.lost = False
+        at = self._monotonic()
+        if health.recovered_logged is None or at - health.recovered_logged >= LOG_REPEAT_S:
+            health.recovered_logged = at
+            _LOGGER.info("%s is available again", name)
+        else:
+            _LOGGER.debug("%s is available again", name)
+
+    def _monotonic(self) -> float:
+        return self.now().timestamp()
+
+    # --- publishing ----------------------------------------------------------------------------
+
+    def _publish(self, now: datetime) -> dict[str, Any]:
+        """Build the new state document and hand it to every reader."""
+        state = self._build_state(self._site, now)
+        self._state = state
+        if self.report is not None:
+            self.report = replace(self.report, state=state)
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:  # one broken reader must not stop the others
+                _LOGGER.exception("State listener failed")
+        return state
+
+
+# --- reading checks ------------------------------------------------------------------------------
+
+
+async def _none() -> None:
+    return None
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _require(ok: bool, what: str, value: object) -> None:
+    if not ok:
+        raise DeviceError(f"invalid {what} {value!r}")
+
+
+def _check_optional(value: object, what: str, low: float, high: float) -> None:
+    if value is not None:
+        _require(_finite(value) and low <= float(value) <= high, what, value)  # type: ignore[arg-type]
+
+
+def _check_triple(value: object, what: str, limit: float) -> None:
+    if value is None:
+        return
+    _require(isinstance(value, tuple) and len(value) == 3, what, value)
+    assert isinstance(value, tuple)
+    _require(all(_finite(v) and abs(v) <= limit for v in value), what, value)
+
+
+async def _checked_meter(meter: Meter) -> MeterReading:
+    reading = await meter.async_read()
+    if not isinstance(reading, MeterReading):
+        raise DeviceError(f"not a meter reading: {reading!r}")
+    _require(
+        _finite(reading.power) and abs(reading.power) <= MAX_METER_POWER_W, "power", reading.power
+    )
+    _check_optional(reading.energy, "energy", 0.0, MAX_ENERGY_KWH)
+    _check_optional(reading.soc, "soc", 0.0, 100.0)
+    _check_optional(reading.capacity, "capacity", 0.0, MAX_ENERGY_KWH)
+    _check_triple(reading.currents, "currents", MAX_CHARGER_CURRENT_A * 10)
+    _check_triple(reading.powers, "powers", MAX_METER_POWER_W)
+    return reading
+
+
+async def _checked_charger(charger: Charger) -> ChargerReading:
+    reading = await charger.async_read()
+    if not isinstance(reading, ChargerReading):
+        raise DeviceError(f"not a charger reading: {reading!r}")
+    if not isinstance(reading.status, Status):
+        # a plain string from an adapter: map it as evcc does (garbage raises DeviceError)
+        reading = replace(reading, status=parse_status(str(reading.status)))
+    _require(isinstance(reading.enabled, bool), "enabled", reading.enabled)
+    _check_optional(reading.power, "power", -MAX_CHARGER_POWER_W, MAX_CHARGER_POWER_W)
+    _check_optional(reading.energy, "energy", 0.0, MAX_ENERGY_KWH)
+    _check_optional(reading.soc, "soc", 0.0, 100.0)
+    offered = reading.offered_current
+    if offered is not None:
+        # a negative sign (even -0) is no current a charger can offer
+        _require(
+            _finite(offered)
+            and math.copysign(1.0, offered) > 0
+            and offered <= MAX_CHARGER_CURRENT_A,
+            "offered current",
+            offered,
+        )
+    _check_triple(reading.currents, "currents", MAX_CHARGER_CURRENT_A)
+    _require(reading.phases in (None, 1, 2, 3), "phases", reading.phases)
+    return reading
+
+
+async def _checked_soc(source: SocSource) -> float | None:
+    soc = await source.async_read()
+    if soc is None:
+        return None
+    _require(_finite(soc) and 0 <= float(soc) <= 100, "SoC", soc)
+    return float(soc)
+
+
+def _within_physics(command: ChargerCommand, hardware_max: float) -> ChargerCommand:
+    """The last guard before the wire: an offered current is never below 6 A nor above the
+    charger's hardware maximum (the core never asks for that; a bug must not reach a car)."""
+    current = command.current
+    if current is None:
+        return command
+    safe = min(max(current, MIN_CHARGE_CURRENT), hardware_max)
+    if safe != current:
+        _LOGGER.error("Refusing to offer %s A: sending %s A instead", current, safe)
+        return replace(command, current=safe)
+    return command
+
+
+def _check_of(key: str) -> Callable[[Any], Awaitable[object]]:
+    """How the reading of the device under `key` is checked (see `devices_by_key`)."""
+    if key.endswith("_soc"):
+        return _checked_soc
+    if key.startswith("lp") and not key.endswith("_meter"):
+        return _checked_charger
+    return _checked_meter
+
+
+def devices_by_key(devices: SiteDevices) -> Mapping[str, DevicePort]:
+    """Every device under its availability key (grid, pv1, lp1, lp1_meter, …)."""
+    found: dict[str, DevicePort] = {}
+    if devices.grid is not None:
+        found["grid"] = devices.grid
+    for group, meters in (("pv", devices.pv), ("battery", devices.battery), ("aux", devices.aux)):
+        for i, meter in enumerate(meters):
+            found[f"{group}{i + 1}"] = meter
+    for i, lp in enumerate(devices.loadpoints):
+        key = loadpoint_device_key(i)
+        found[key] = lp.charger
+        if lp.meter is not None:
+            found[f"{key}_meter"] = lp.meter
+        if lp.soc is not None:
+            found[f"{key}_soc"] = lp.soc
+    return found

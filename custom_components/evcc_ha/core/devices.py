@@ -1,0 +1,94 @@
+"""The ports of the control cycle: what a meter, a charger and a SoC source must offer.
+
+Every device kind (Home Assistant entities, Modbus, the demo household, the simulator's devices)
+implements these small interfaces, so the controller never knows which kind it talks to. A read
+that fails raises any exception (best a `DeviceError`); the controller turns it into "unavailable
+this cycle" for that device alone.
+
+`Device` gives the optional parts their defaults: a device that opens a connection overrides
+`async_setup`/`async_close`; a device that reads Home Assistant entities lists them in `watched`
+(a change of a watched meter entity starts an early cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .model import ChargerCommand, ChargerReading, LoadpointConfig, MeterReading, SiteConfig
+
+
+class Device:
+    """Defaults of the optional device parts: no connection to open or close, nothing watched."""
+
+    name: str = "device"
+    watched: tuple[str, ...] = ()
+
+    async def async_setup(self) -> None:
+        """Open connections before the first read (raise to fail the site's setup: retried)."""
+
+    async def async_close(self) -> None:
+        """Close connections; called once when the site stops. Must not raise."""
+
+    def diagnostics(self) -> dict[str, object]:
+        """What a bug report may show of the device's last exchange (no credentials)."""
+        return {}
+
+
+class DevicePort(Protocol):
+    name: str
+    watched: tuple[str, ...]
+
+    async def async_setup(self) -> None: ...
+
+    async def async_close(self) -> None: ...
+
+    def diagnostics(self) -> dict[str, object]: ...
+
+
+class Meter(DevicePort, Protocol):
+    async def async_read(self) -> MeterReading: ...
+
+
+class Charger(DevicePort, Protocol):
+    async def async_read(self) -> ChargerReading: ...
+
+    async def async_apply(self, command: ChargerCommand) -> None:
+        """Send a command: phases first (if any), then current, then enable."""
+
+
+class SocSource(DevicePort, Protocol):
+    """A vehicle SoC source (e.g. a car integration's battery sensor). None = not known now."""
+
+    async def async_read(self) -> float | None: ...
+
+
+@dataclass(slots=True)
+class LoadpointDevices:
+    config: LoadpointConfig
+    charger: Charger
+    meter: Meter | None = None
+    soc: SocSource | None = None
+
+
+@dataclass(slots=True)
+class SiteDevices:
+    """Everything one site reads and commands, plus the static configuration for core."""
+
+    config: SiteConfig
+    grid: Meter | None = None
+    pv: list[Meter] = field(default_factory=list)
+    battery: list[Meter] = field(default_factory=list)
+    aux: list[Meter] = field(default_factory=list)
+    loadpoints: list[LoadpointDevices] = field(default_factory=list)
+
+    def all(self) -> list[DevicePort]:
+        """Every device once, site meters first."""
+        found: list[DevicePort] = []
+        candidates: list[DevicePort | None] = [self.grid, *self.pv, *self.battery, *self.aux]
+        for lp in self.loadpoints:
+            candidates += [lp.charger, lp.meter, lp.soc]
+        for device in candidates:
+            if device is not None and not any(device is known for known in found):
+                found.append(device)
+        return found

@@ -1,0 +1,249 @@
+"""The trace of a run (one row per step) and the metrics computed from it."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Final
+
+from .scenario import Scenario
+
+TRACE_COLUMNS: Final = ("time", "pv_w", "home_w", "ev_w", "battery_w", "battery_soc", "grid_w")
+LOADPOINT_TRACE_COLUMNS: Final = (
+    "power_w",
+    "current_a",
+    "phases",
+    "enabled",
+    "connected",
+    "soc",
+    "mode",
+)
+_SOC_EPSILON: Final = 1e-6
+_ENERGY_EPSILON_KWH: Final = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class LoadpointTrace:
+    power_w: float
+    current_a: float  # offered while enabled, else 0
+    phases: int  # phases switched on at the charger
+    enabled: bool
+    connected: bool
+    soc: float | None
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRow:
+    """One step: the flows over ``[time, time + step_s)`` and the device state at `time`."""
+
+    time: datetime
+    pv_w: float
+    home_w: float
+    ev_w: float
+    battery_w: float
+    battery_soc: float | None
+    grid_w: float
+    loadpoints: tuple[LoadpointTrace, ...]
+
+    def csv_fields(self) -> list[str]:
+        fields = [
+            self.time.isoformat(),
+            _exact(self.pv_w),
+            _exact(self.home_w),
+            _num(self.ev_w),
+            _num(self.battery_w),
+            _num(self.battery_soc),
+            _num(self.grid_w),
+        ]
+        for lp in self.loadpoints:
+            fields += [
+                _num(lp.power_w),
+                _num(lp.current_a),
+                str(lp.phases),
+                "1" if lp.enabled else "0",
+                "1" if lp.connected else "0",
+                _num(lp.soc),
+                lp.mode,
+            ]
+        return fields
+
+
+def trace_header(loadpoints: int) -> list[str]:
+    """The trace CSV header for `loadpoints` loadpoints."""
+    header = list(TRACE_COLUMNS)
+    for i in range(1, loadpoints + 1):
+        header += [f"lp{i}_{column}" for column in LOADPOINT_TRACE_COLUMNS]
+    return header
+
+
+def _exact(value: float) -> str:
+    """An input value, written so that it reads back identically."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """What a loadpoint was asked for, by when (from the core's own plan and limit rules)."""
+
+    deadline: datetime | None  # the plan time; None: the departure
+    soc: float | None = None
+    energy_kwh: float | None = None
+
+
+@dataclass(slots=True)
+class SimulationResult:
+    scenario: Scenario
+    controller: str
+    metrics: dict[str, Any]
+    trace: list[TraceRow]
+    wall_time_s: float = 0.0
+    cycles: int = 0
+    events: int = 0
+
+    @property
+    def trace_header(self) -> list[str]:
+        return trace_header(len(self.scenario.loadpoints))
+
+    def trace_rows(self) -> Iterator[list[str]]:
+        for row in self.trace:
+            yield row.csv_fields()
+
+    def write_trace(self, target: str | Path | IO[str]) -> None:
+        """Write the trace CSV (header first) to a path or an open text file."""
+        if isinstance(target, str | Path):
+            with open(target, "w", newline="", encoding="utf-8") as handle:
+                self.write_trace(handle)
+            return
+        writer = csv.writer(target, lineterminator="\n")
+        writer.writerow(self.trace_header)
+        writer.writerows(self.trace_rows())
+
+
+@dataclass(slots=True)
+class EnergyAccount:
+    """The energy split of the run, summed step by step from the trace rows."""
+
+    step_h: float
+    prices: Sequence[float]
+    feedin: float
+    ev_wh: float = 0.0
+    ev_solar_wh: float = 0.0
+    ev_battery_wh: float = 0.0
+    ev_grid_wh: float = 0.0
+    import_wh: float = 0.0
+    export_wh: float = 0.0
+    cost: float = 0.0
+    steps: int = field(default=0)
+
+    def add(self, row: TraceRow) -> None:
+        hours = self.step_h
+        pv_w, home_w, ev_w = row.pv_w, row.home_w, row.ev_w
+        surplus = max(0.0, pv_w - home_w)
+        ev_solar = min(ev_w, surplus)
+        ev_battery = min(ev_w - ev_solar, max(0.0, -row.battery_w - max(0.0, home_w - pv_w)))
+        self.ev_wh += ev_w * hours
+        self.ev_solar_wh += ev_solar * hours
+        self.ev_battery_wh += ev_battery * hours
+        self.ev_grid_wh += (ev_w - ev_solar - ev_battery) * hours
+        grid_import, grid_export = max(0.0, row.grid_w), max(0.0, -row.grid_w)
+        self.import_wh += grid_import * hours
+        self.export_wh += grid_export * hours
+        price = self.prices[self.steps]
+        self.cost += (grid_import * price - grid_export * self.feedin) * hours / 1000.0
+        self.steps += 1
+
+
+def metrics(
+    scenario: Scenario,
+    account: EnergyAccount,
+    trace: Sequence[TraceRow],
+    goals: Sequence[Goal | None],
+    final_soc: Sequence[float | None],
+    charger_switches: Sequence[int],
+    phase_switches: Sequence[int],
+) -> dict[str, Any]:
+    a = account
+    return {
+        "ev_energy_kwh": round(a.ev_wh / 1000.0, 4),
+        "ev_solar_kwh": round(a.ev_solar_wh / 1000.0, 4),
+        "ev_battery_kwh": round(a.ev_battery_wh / 1000.0, 4),
+        "ev_grid_kwh": round(a.ev_grid_wh / 1000.0, 4),
+        "solar_share": round(a.ev_solar_wh / a.ev_wh, 4) if a.ev_wh > 0 else 0.0,
+        "grid_import_kwh": round(a.import_wh / 1000.0, 4),
+        "grid_export_kwh": round(a.export_wh / 1000.0, 4),
+        "charger_switches": list(charger_switches),
+        "phase_switches": list(phase_switches),
+        "final_soc": [round(soc, 2) if soc is not None else None for soc in final_soc],
+        "target_met": [_target_met(scenario, i, goal, trace) for i, goal in enumerate(goals)],
+        "cost": round(a.cost, 4),
+        "steps": scenario.steps,
+    }
+
+
+def _target_met(
+    scenario: Scenario, index: int, goal: Goal | None, trace: Sequence[TraceRow]
+) -> bool | None:
+    """The goal reached by its deadline (plan time, else the departure, else the end)?"""
+    vehicle = scenario.loadpoints[index].vehicle
+    if goal is None or vehicle is None:
+        return None
+    deadline = vehicle.depart or scenario.end
+    if goal.deadline is not None:
+        deadline = min(deadline, goal.deadline)
+    done = math.floor((deadline - scenario.start).total_seconds() / scenario.step_s + 1e-9)
+    done = min(max(done, 0), scenario.steps)
+    if goal.soc is not None:
+        soc = _physical_soc_after(scenario, index, trace, done)
+        return soc >= goal.soc - _SOC_EPSILON
+    assert goal.energy_kwh is not None
+    charged = sum(row.loadpoints[index].power_w for row in trace[:done]) * scenario.step_s / 3.6e6
+    return charged >= goal.energy_kwh - _ENERGY_EPSILON_KWH
+
+
+def _physical_soc_after(
+    scenario: Scenario, index: int, trace: Sequence[TraceRow], steps: int
+) -> float:
+    """The vehicle's real SoC after `steps` steps: the start plus what it took, times efficiency."""
+    vehicle = scenario.loadpoints[index].vehicle
+    assert vehicle is not None
+    charged_kwh = (
+        sum(row.loadpoints[index].power_w for row in trace[:steps]) * scenario.step_s / 3.6e6
+    )
+    return min(
+        100.0,
+        (vehicle.soc or 0.0) + charged_kwh * vehicle.efficiency / vehicle.capacity_kwh * 100.0,
+    )
+
+
+def step_prices(scenario: Scenario) -> list[float]:
+    """The grid price of every step (0 without a tariff or where no rate covers the step)."""
+    rates = scenario.grid_rates
+    if not rates:
+        return [0.0] * scenario.steps
+    prices: list[float] = []
+    index = 0
+    start_ts = scenario.start.timestamp()
+    for k in range(scenario.steps):
+        ts = start_ts + k * scenario.step_s
+        while index < len(rates) - 1 and rates[index].end.timestamp() <= ts:
+            index += 1
+        rate = rates[index]
+        if rate.start.timestamp() <= ts < rate.end.timestamp():
+            prices.append(rate.price)
+        else:
+            prices.append(
+                next((r.price for r in rates if r.start.timestamp() <= ts < r.end.timestamp()), 0.0)
+            )
+    return prices
