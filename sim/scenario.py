@@ -269,9 +269,22 @@ def _series(value: object) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
-def _object(schema: dict[Any, Any]) -> vol.Schema:
-    """An object with these fields; fields starting with `_` are comments."""
-    return vol.Schema({**schema, vol.Match(r"^_"): object}, extra=vol.PREVENT_EXTRA)
+def _object(schema: dict[Any, Any]) -> Callable[[object], dict[str, Any]]:
+    """An object with these fields; fields starting with `_` are comments (dropped)."""
+    known = {str(key) for key in schema}
+    validate = vol.Schema(schema)
+
+    def check(value: object) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise vol.Invalid("must be an object")
+        fields = {k: v for k, v in value.items() if not str(k).startswith("_")}
+        for key in fields:
+            if key not in known:
+                raise vol.Invalid("unknown field", path=[key])
+        validated: dict[str, Any] = validate(fields)
+        return validated
+
+    return check
 
 
 def _optional(key: str, default: Any = None) -> vol.Optional:
@@ -398,14 +411,9 @@ def _field(path: Sequence[object]) -> str:
 
 
 def _message(error: vol.Invalid) -> str:
-    raw = error.error_message or error.msg
-    if raw.startswith(("extra keys not allowed", "does not match regular expression")):
-        return "unknown field"
-    if raw.startswith("required key not provided"):
+    if isinstance(error, vol.RequiredFieldInvalid):
         return "is required"
-    if raw.startswith("expected a dictionary") or raw.startswith("expected dict"):
-        return "must be an object"
-    return raw
+    return error.error_message or error.msg
 
 
 def _validated(data: object) -> dict[str, Any]:
