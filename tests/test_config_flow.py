@@ -21,6 +21,7 @@ from custom_components.evcc_ha.config_flow import (
     title_key,
 )
 from custom_components.evcc_ha.const import (
+    CONF_API_ALLOWED_ORIGINS,
     CONF_API_ENABLED,
     CONF_API_HOST,
     CONF_API_PORT,
@@ -182,6 +183,7 @@ async def test_user_creates_demo_entry(hass: HomeAssistant, mock_setup_entry: As
         CONF_API_HOST: "0.0.0.0",
         CONF_API_PORT: 7070,
         CONF_API_READ_ONLY: False,
+        CONF_API_ALLOWED_ORIGINS: [],
     }
     assert len(mock_setup_entry.mock_calls) == 1
     # A demo site brings its own simulated loadpoints.

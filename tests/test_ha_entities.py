@@ -421,8 +421,8 @@ async def test_charger_command_failures(hass: HomeAssistant) -> None:
     charger = _charger(hass, phases_entity="input_select.wallbox_status")
     with pytest.raises(DeviceError, match="no option for 1 phase"):
         await charger.async_apply(ChargerCommand(phases=1))
-    # Below the entity's minimum of 6 A: input_number refuses the value.
-    with pytest.raises(DeviceError, match=r"input_number\.set_value"):
+    # Below 6 A is never sent (the entity would take it)
+    with pytest.raises(DeviceError, match=r"refusing to set input_number\.wallbox_current to 2 A"):
         await charger.async_apply(ChargerCommand(current=2))
     with pytest.raises(DeviceError, match="refusing"):
         await charger.async_apply(ChargerCommand(current=-1))
@@ -431,6 +431,32 @@ async def test_charger_command_failures(hass: HomeAssistant) -> None:
         await charger.async_apply(ChargerCommand(phases=3))
     with pytest.raises(DeviceError, match=r"light\.turn_on"):
         await charger.async_apply(ChargerCommand(enable=True))
+
+
+@pytest.mark.usefixtures("wallbox")
+@pytest.mark.parametrize(
+    ("attributes", "problem"),
+    [
+        ({"min": 0, "max": 16, "step": 7}, "step 7 A cannot set whole amperes"),
+        ({"min": 0, "max": 5, "step": 1}, "maximum 5 A is below 6 A"),
+        ({"min": 0, "max": 0, "step": 1}, "maximum 0 A is below 6 A"),
+        ({"min": 6.5, "max": 16, "step": 1}, "minimum 6.5 A is above 6 A"),
+        ({"min": 0.5, "max": 16, "step": 1}, "minimum 0.5 A and step 1 A miss 6 A"),
+    ],
+)
+async def test_current_entity_that_cannot_offer_legal_currents(
+    hass: HomeAssistant, attributes: dict[str, Any], problem: str
+) -> None:
+    """A number that changes its range later: the charger is unavailable, nothing is sent."""
+    charger = _charger(hass)
+    current = hass.states.get("input_number.wallbox_current")
+    assert current is not None
+    hass.states.async_set(current.entity_id, "6", {**current.attributes, **attributes})
+    with pytest.raises(DeviceError, match=problem):
+        await charger.async_read()
+    with pytest.raises(DeviceError, match="refusing"):
+        await charger.async_apply(ChargerCommand(enable=True, current=6))
+    assert hass.states.get(current.entity_id).state == "6"
 
 
 async def test_charger_without_entity_states(hass: HomeAssistant) -> None:

@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evcc_ha.config_flow import default_options
 from custom_components.evcc_ha.const import (
+    CONF_API_ALLOWED_ORIGINS,
     CONF_API_ENABLED,
     CONF_API_HOST,
     CONF_API_PORT,
@@ -38,6 +39,7 @@ API = {
     CONF_API_HOST: "127.0.0.1",
     CONF_API_PORT: 7071,
     CONF_API_READ_ONLY: True,
+    CONF_API_ALLOWED_ORIGINS: [],
 }
 
 
@@ -87,6 +89,7 @@ async def test_options_real_site(hass: HomeAssistant) -> None:
         CONF_API_HOST: "0.0.0.0",
         CONF_API_PORT: 7070,
         CONF_API_READ_ONLY: False,
+        CONF_API_ALLOWED_ORIGINS: [],
     }
 
     result = await hass.config_entries.options.async_configure(
@@ -218,3 +221,20 @@ async def test_options_ranges(hass: HomeAssistant, step: str, data: dict[str, An
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(result["flow_id"], data)
     assert entry.options == default_options()
+
+
+async def test_options_allowed_origins(hass: HomeAssistant) -> None:
+    """Web pages that may write through the evcc port: origins only, stored trimmed."""
+    entry = _entry(hass, demo=True, **default_options())
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_INTERVAL: 30}
+    )
+    bad = {**API, CONF_API_ALLOWED_ORIGINS: ["https://ok.example", "https://x.example/path"]}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], bad)
+    assert result["errors"] == {CONF_API_ALLOWED_ORIGINS: "invalid_origin"}
+    assert entry.options == default_options()
+    good = {**API, CONF_API_ALLOWED_ORIGINS: [" https://ok.example ", "http://10.0.0.2:8080", ""]}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_API_ALLOWED_ORIGINS] == ["https://ok.example", "http://10.0.0.2:8080"]

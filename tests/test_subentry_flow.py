@@ -101,6 +101,8 @@ def add_charger_entities(hass: HomeAssistant) -> None:
     set_sensor(hass, "number.wallbox_current_no_unit", "16", min=6, max=32)
     set_sensor(hass, "number.wallbox_current_min8", "16", "A", min=8, max=32)
     set_sensor(hass, "number.wallbox_current_max5", "5", "A", min=0, max=5)
+    set_sensor(hass, "number.wallbox_current_max0", "0", "A", min=0, max=0)
+    set_sensor(hass, "number.wallbox_current_step7", "7", "A", min=0, max=32, step=7)
     set_sensor(hass, "number.wallbox_current_max16", "16", "A", min=6, max=16)
     set_sensor(hass, "number.wallbox_current_unbounded", "16", "A")
     set_sensor(hass, "number.wallbox_voltage", "230", "V", "voltage", min=0, max=400)
@@ -295,6 +297,16 @@ CHARGER_ERRORS: list[tuple[dict[str, Any], str, str]] = [
     ),
     (
         {CONF_CHARGER_CURRENT: "number.wallbox_current_max5"},
+        CONF_CHARGER_CURRENT,
+        "current_range",
+    ),
+    (
+        {CONF_CHARGER_CURRENT: "number.wallbox_current_max0"},
+        CONF_CHARGER_CURRENT,
+        "current_range",
+    ),
+    (
+        {CONF_CHARGER_CURRENT: "number.wallbox_current_step7"},
         CONF_CHARGER_CURRENT,
         "current_range",
     ),

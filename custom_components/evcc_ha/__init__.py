@@ -23,6 +23,7 @@ from .api.http import async_register_views
 from .api.server import EvccApiServer
 from .api.state import build_state
 from .const import (
+    CONF_API_ALLOWED_ORIGINS,
     CONF_API_ENABLED,
     CONF_API_HOST,
     CONF_API_PORT,
@@ -133,7 +134,11 @@ async def _async_start_api(
     host = str(options.get(CONF_API_HOST) or DEFAULT_API_HOST)
     port = int(options.get(CONF_API_PORT) or DEFAULT_API_PORT)
     server = EvccApiServer(
-        coordinator.controller, host, port, bool(options.get(CONF_API_READ_ONLY, False))
+        coordinator.controller,
+        host,
+        port,
+        bool(options.get(CONF_API_READ_ONLY, False)),
+        allowed_origins=options.get(CONF_API_ALLOWED_ORIGINS) or (),
     )
     try:
         await server.start()

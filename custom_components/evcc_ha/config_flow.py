@@ -15,6 +15,7 @@ being added or deleted, which no flow step does.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +52,12 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
 )
 from homeassistant.util import slugify
 
 from .const import (
+    CONF_API_ALLOWED_ORIGINS,
     CONF_API_ENABLED,
     CONF_API_HOST,
     CONF_API_PORT,
@@ -106,7 +109,12 @@ from .const import (
     MIN_INTERVAL,
     SUBENTRY_LOADPOINT,
 )
-from .devices.ha_entities import ENERGY_UNITS, POWER_UNITS, phases_of_option
+from .devices.ha_entities import (
+    ENERGY_UNITS,
+    POWER_UNITS,
+    current_entity_problem,
+    phases_of_option,
+)
 
 
 def clean_site_title(raw: str) -> str | None:
@@ -238,7 +246,15 @@ _METER_KEYS = (
     CONF_BATTERY_SOC,
     CONF_BATTERY_CAPACITY,
 )
-_API_KEYS = (CONF_API_ENABLED, CONF_API_HOST, CONF_API_PORT, CONF_API_READ_ONLY)
+_API_KEYS = (
+    CONF_API_ENABLED,
+    CONF_API_HOST,
+    CONF_API_PORT,
+    CONF_API_READ_ONLY,
+    CONF_API_ALLOWED_ORIGINS,
+)
+# A web page's origin as browsers send it: scheme, host and an optional port, nothing else.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
 def default_options() -> dict[str, Any]:
@@ -249,6 +265,7 @@ def default_options() -> dict[str, Any]:
         CONF_API_HOST: DEFAULT_API_HOST,
         CONF_API_PORT: DEFAULT_API_PORT,
         CONF_API_READ_ONLY: False,
+        CONF_API_ALLOWED_ORIGINS: [],
     }
 
 
@@ -284,6 +301,9 @@ def _api_schema() -> vol.Schema:
                 MIN_API_PORT, MAX_API_PORT, 1
             ),
             vol.Required(CONF_API_READ_ONLY, default=False): BooleanSelector(),
+            vol.Optional(CONF_API_ALLOWED_ORIGINS, default=[]): TextSelector(
+                TextSelectorConfig(multiple=True)
+            ),
         }
     )
 
@@ -501,9 +521,14 @@ class EvccOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             host = user_input[CONF_API_HOST].strip()
+            origins = [
+                o.strip() for o in user_input.get(CONF_API_ALLOWED_ORIGINS) or [] if o.strip()
+            ]
             if not _valid_host(host):
                 errors[CONF_API_HOST] = "invalid_host"
-            else:
+            if not all(_ORIGIN.match(origin) for origin in origins):
+                errors[CONF_API_ALLOWED_ORIGINS] = "invalid_origin"
+            if not errors:
                 return self.async_create_entry(
                     data=self._options
                     | {
@@ -511,6 +536,7 @@ class EvccOptionsFlow(OptionsFlow):
                         CONF_API_HOST: host,
                         CONF_API_PORT: int(user_input[CONF_API_PORT]),
                         CONF_API_READ_ONLY: bool(user_input[CONF_API_READ_ONLY]),
+                        CONF_API_ALLOWED_ORIGINS: origins,
                     }
                 )
         return self.async_show_form(
@@ -647,10 +673,8 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         if CONF_CHARGER_CURRENT not in errors:
             state = self.hass.states.get(data[CONF_CHARGER_CURRENT])
             assert state is not None  # entity_error found it
-            low, high = state.attributes.get("min"), state.attributes.get("max")
-            if (low is not None and float(low) > MIN_CHARGE_CURRENT) or (
-                high is not None and float(high) < MIN_CHARGE_CURRENT
-            ):
+            high = state.attributes.get("max")
+            if current_entity_problem(state.attributes) is not None:
                 errors[CONF_CHARGER_CURRENT] = "current_range"
             elif high is not None and max_current > float(high):
                 errors.setdefault(CONF_CHARGER_MAX_CURRENT, "max_current_above_entity")

@@ -38,6 +38,7 @@ CONF_API_ENABLED: Final = "api_enabled"
 CONF_API_HOST: Final = "api_host"
 CONF_API_PORT: Final = "api_port"
 CONF_API_READ_ONLY: Final = "api_read_only"
+CONF_API_ALLOWED_ORIGINS: Final = "api_allowed_origins"  # web pages that may write
 DEFAULT_API_HOST: Final = "0.0.0.0"
 DEFAULT_API_PORT: Final = 7070
 
@@ -74,5 +75,6 @@ MAX_BATTERY_CAPACITY: Final = 1000.0  # kWh
 MIN_API_PORT: Final = 1
 MAX_API_PORT: Final = 65535
 
-# Storage of settings and sessions across restarts.
+# Storage of settings and sessions across restarts (1.2: telemetry inside the site settings).
 STORAGE_VERSION: Final = 1
+STORAGE_MINOR_VERSION: Final = 2

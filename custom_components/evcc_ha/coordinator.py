@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.storage import Store
@@ -30,6 +31,7 @@ from .const import (
     LOGGER,
     MAX_INTERVAL,
     MIN_INTERVAL,
+    STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
     SUBENTRY_LOADPOINT,
 )
@@ -71,6 +73,31 @@ class EvccRuntimeData:
 type EvccConfigEntry = ConfigEntry[EvccRuntimeData]
 
 
+class SiteStore(Store[dict[str, Any]]):
+    """The stored state of one site, migrated from older versions of the file."""
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        if old_major_version > STORAGE_VERSION:
+            LOGGER.warning(
+                "Stored state %s was written by a newer version (%s.%s) and is not used",
+                self.key,
+                old_major_version,
+                old_minor_version,
+            )
+            return {}
+        data = old_data if isinstance(old_data, dict) else {}
+        site = data.get("site")
+        if old_minor_version < 2 and isinstance(site, dict) and "telemetry" in site:
+            # 1.1 kept the telemetry flag beside the site settings
+            settings = site.get("settings")
+            settings = dict(settings) if isinstance(settings, dict) else {}
+            settings["telemetry"] = site.pop("telemetry")
+            site["settings"] = settings
+        return data
+
+
 def interval_of(entry: ConfigEntry) -> int:
     """The control interval (s) of a site entry, within the allowed range."""
     interval = int(entry.options.get(CONF_INTERVAL, DEFAULT_INTERVAL))
@@ -105,8 +132,12 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
         self.loadpoint_subentry_ids = _loadpoint_subentry_ids(
             entry, len(controller.site.loadpoints)
         )
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}", private=False
+        self._store = SiteStore(
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry.entry_id}",
+            private=False,
+            minor_version=STORAGE_MINOR_VERSION,
         )
         self._save_pending = False
         self._in_cycle = False
@@ -119,7 +150,11 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
 
     async def async_restore(self) -> None:
         """Load the stored settings, sessions and meter baselines (before the first cycle)."""
-        stored = await self._store.async_load()
+        try:
+            stored = await self._store.async_load()
+        except HomeAssistantError as err:  # a file that is not JSON any more
+            LOGGER.warning("Stored state of %s ignored: %s", self.config_entry.title, err)
+            stored = None
         now = self.controller.now()
         if isinstance(stored, Mapping) and isinstance(stored.get("site"), Mapping):
             self.site.restore(stored["site"], now)

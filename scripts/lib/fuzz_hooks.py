@@ -1,4 +1,8 @@
-"""schemathesis checks for the evcc API fuzz run (scripts/fuzz).
+"""schemathesis hooks and checks for the evcc API fuzz run (scripts/fuzz).
+
+`hostile_path_values`: besides what schemathesis generates from the schema, every path value is
+also tried as a huge number (300 and 5000 digits, 1e309), a long string and other values that
+overflowed or crashed before.
 
 `rejected_request_changes_nothing`: every request answered with a 4xx leaves all settings of the
 site and of every loadpoint as they were (the live values of the demo site, such as powers, move
@@ -13,6 +17,7 @@ import urllib.request
 from typing import Any
 
 import schemathesis
+from hypothesis import strategies as st
 
 BASE_URL = os.environ.get("EVCC_FUZZ_URL", "http://127.0.0.1:7070")
 
@@ -35,6 +40,34 @@ LOADPOINT_SETTINGS = (
 )
 
 _before: dict[int, dict[str, Any]] = {}
+
+HOSTILE_VALUES = (
+    "9" * 300,
+    "9" * 5000,
+    "1" + "0" * 400,
+    "0." + "0" * 300 + "1",
+    "1e309",
+    "-" + "9" * 300,
+    "." * 500,
+    "a" * 2000,
+    "2026-06-21T10:00:00." + "0" * 1000 + "Z",
+    "99999-12-31T23:59:59Z",
+)
+
+
+@schemathesis.hook
+def flatmap_path_parameters(ctx: Any, path_parameters: dict[str, Any]) -> Any:
+    """The generated values, or one of them replaced by a hostile value."""
+    if not path_parameters:
+        return st.just(path_parameters)
+    return st.one_of(
+        st.just(path_parameters),
+        st.builds(
+            lambda key, value: {**path_parameters, key: value},
+            st.sampled_from(sorted(path_parameters)),
+            st.sampled_from(HOSTILE_VALUES),
+        ),
+    )
 
 
 def settings_snapshot() -> dict[str, Any]:

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 from aiohttp import web
@@ -46,6 +45,7 @@ from ..core.planner import plan_slots
 from ..core.settings import LoadpointKey, SiteKey, parse_rfc3339
 from ..core.tariff import format_rfc3339, rates_to_json
 from .backend import Backend
+from .jq_filter import JqError, JqRunner
 from .sessions_csv import (
     csv_filename,
     filter_sessions,
@@ -210,7 +210,7 @@ async def _state(call: Call) -> object:
     query = call.request.query.get("jq")
     if query is None:
         return web.Response(body=call.api.state_cache.body(doc), content_type="application/json")
-    return _run_jq(query, call.api.state_cache.text(doc))
+    return await _run_jq(call.api.jq, query, call.api.state_cache.text(doc))
 
 
 def _strip_result(query: str) -> str:
@@ -228,25 +228,13 @@ def _strip_result(query: str) -> str:
     return query  # e.g. `.results`: not the envelope
 
 
-@lru_cache(maxsize=128)
-def _compile_jq(query: str) -> Any:
-    import jq
-
-    return jq.compile(query)
-
-
-def _run_jq(query: str, text: str) -> web.Response:
+async def _run_jq(runner: JqRunner, query: str, text: str) -> web.Response:
     if len(query) > JQ_MAX_LENGTH:
         raise HttpError(error_response(400, f"jq query longer than {JQ_MAX_LENGTH} characters"))
     try:
-        program = _compile_jq(_strip_result(query))
-        result = program.input_text(text).first()
-    except StopIteration:
-        result = None  # no output: null, as evcc
-    except ImportError:
-        raise HttpError(error_response(400, "jq is not available")) from None
-    except ValueError as err:
-        raise HttpError(error_response(400, str(err).strip())) from None
+        result = await runner.run(_strip_result(query), text)
+    except JqError as err:
+        raise HttpError(error_response(400, str(err))) from None
     return json_response(result)
 
 
@@ -536,6 +524,9 @@ class ApiContext:
 
     * `get_backend()` → the running site's backend, None → 503 `{"error": …}`.
     * `read_only` → every write answers 403 `{"error": …}`.
+    * `allowed_origins` (evcc port): a write that carries an `Origin` header not in this list is
+      403 — a web page in a browser cannot change charging; curl, apps and Node-RED send no
+      `Origin`. None: no check (the Home Assistant views, which need a token anyway).
     * `authorize_write(request)` may raise (Home Assistant: non-admin users).
     * `still_current(backend)` lets /ws clients notice that the site was reloaded.
     """
@@ -545,14 +536,17 @@ class ApiContext:
         get_backend: Callable[[], Backend | None],
         *,
         read_only: bool = False,
+        allowed_origins: Iterable[str] | None = None,
         authorize_write: Callable[[web.Request], None] | None = None,
         ws_heartbeat: float = HEARTBEAT_S,
     ) -> None:
         self.get_backend = get_backend
         self.read_only = read_only
+        self.allowed_origins = None if allowed_origins is None else frozenset(allowed_origins)
         self.authorize_write = authorize_write
         self.state_cache = StateCache()
         self.hub = WsHub(ws_heartbeat)
+        self.jq = JqRunner()
 
     def still_current(self, backend: Backend) -> bool:
         return self.get_backend() is backend
@@ -561,6 +555,13 @@ class ApiContext:
         if route.write:
             if self.read_only:
                 return error_response(403, "read-only: this API does not accept changes")
+            origin = request.headers.get("Origin")
+            if (
+                origin is not None
+                and self.allowed_origins is not None
+                and origin not in self.allowed_origins
+            ):
+                return error_response(403, f"origin not allowed: {origin[:100]}")
             if self.authorize_write is not None:
                 self.authorize_write(request)
         backend = self.get_backend()
@@ -585,3 +586,4 @@ class ApiContext:
 
     async def close(self) -> None:
         await self.hub.close()
+        await self.jq.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -83,7 +83,8 @@ def build_app(api: ApiContext) -> web.Application:
 class EvccApiServer:
     """evcc's REST API and /ws on `host:port` (default 0.0.0.0:7070), no authentication.
 
-    `read_only=True` answers every write with 403. `start()` raises `PortInUseError` (an
+    `read_only=True` answers every write with 403; so does a write from a web page whose
+    `Origin` is not in `allowed_origins` (default: none). `start()` raises `PortInUseError` (an
     `OSError` with errno EADDRINUSE) when the port is taken and `ApiServerError` for other bind
     failures; `port=0` picks a free port (see `port` after `start()`).
     """
@@ -95,11 +96,13 @@ class EvccApiServer:
         port: int = 7070,
         read_only: bool = False,
         *,
+        allowed_origins: Iterable[str] = (),
         ws_heartbeat: float = HEARTBEAT_S,
     ) -> None:
         self.backend = backend
         self.host = host
         self.read_only = read_only
+        self.allowed_origins = tuple(allowed_origins)
         self._requested_port = port
         self._port: int | None = None
         self.ws_heartbeat = ws_heartbeat
@@ -108,7 +111,10 @@ class EvccApiServer:
 
     def _new_api(self) -> ApiContext:
         return ApiContext(
-            lambda: self.backend, read_only=self.read_only, ws_heartbeat=self.ws_heartbeat
+            lambda: self.backend,
+            read_only=self.read_only,
+            allowed_origins=self.allowed_origins,
+            ws_heartbeat=self.ws_heartbeat,
         )
 
     @property

@@ -8,12 +8,14 @@ projected site power while a phase-down timer runs, SoC estimator efficiency 0.8
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import stored
 from .model import (
     ChargerCommand,
     ChargerReading,
@@ -37,6 +39,8 @@ from .settings import (
 from .soc import SocEstimator, remaining_charge_duration, remaining_energy_wh
 from .tariff import Rate
 
+_LOGGER = logging.getLogger(__name__)
+
 # A timer set to this moment counts as elapsed at once (evcc's "elapsed" PV timer after connect).
 ELAPSED = datetime(1970, 1, 1, tzinfo=UTC)
 # After an enable flip or phase switch, give the charger this long before adopting its own state.
@@ -48,6 +52,7 @@ CURRENT_SYNC_TOLERANCE_A = 0.23
 # Measured phase counts only phases drawing more than this.
 PHASE_CURRENT_MIN_A = 1.0
 ESTIMATOR_EFFICIENCY = 0.85
+_ENABLED_WORD = {True: "enabled", False: "disabled"}
 
 
 @dataclass(slots=True)
@@ -85,6 +90,7 @@ class Loadpoint:
         self.vehicle_soc: float | None = None
         # commanded state
         self.enabled = False
+        self.unconfirmed_enable: bool | None = None  # asked for, but the charger did not follow
         self.offered_current = 0.0
         # timers
         self.pv_timer: datetime | None = None
@@ -466,8 +472,24 @@ class Loadpoint:
         enabled = charger.enabled
         if not enabled and self.charging:
             enabled = True  # a charging car proves the charger is enabled
-        if enabled != self.enabled:
-            self.enabled = enabled
+        if self.unconfirmed_enable is not None and enabled == self.unconfirmed_enable:
+            self.unconfirmed_enable = None  # the charger followed at last
+        elif (
+            enabled != self.enabled
+            and self.unconfirmed_enable is None
+            and last is not None
+            and (self.connected or enabled)
+        ):
+            # evcc: believe the charger; the decision sends the command again, and the state
+            # says what the charger does until it reports that it followed
+            _LOGGER.warning(
+                "%s: charger out of sync: expected %s, got %s",
+                self.config.title,
+                _ENABLED_WORD[self.enabled],
+                _ENABLED_WORD[enabled],
+            )
+            self.unconfirmed_enable = self.enabled
+        self.enabled = enabled
         offered = charger.offered_current
         if (
             self.enabled
@@ -695,8 +717,12 @@ class Loadpoint:
         command_enable: bool | None = None
         if enable != self.enabled:
             command_enable = enable
-            self.enabled = enable
-            self.last_enable_switch = now
+            if self.unconfirmed_enable is not None:
+                # the charger did not follow last time: ask again, believe it when it reports it
+                self.unconfirmed_enable = enable
+            else:
+                self.enabled = enable
+                self.last_enable_switch = now
             if not enable:
                 self.offered_current = 0.0
         command = ChargerCommand(enable=command_enable, current=command_current, phases=phases)
@@ -745,24 +771,30 @@ class Loadpoint:
     def setting_context(self, now: datetime) -> SettingContext:
         return SettingContext(now, self.config.charger, self.config.vehicle)
 
-    def restore(self, data: dict[str, Any], now: datetime) -> None:
-        """Continue where a previous run stopped: settings, running session, meter baseline."""
-        if "settings" in data:
-            self.settings = restore_loadpoint_settings(
-                data["settings"],
-                self.setting_context(now),
-                default_loadpoint_settings(self.config.charger),
-            )
-        if data.get("energy"):
-            self.energy = EnergyMeter.from_dict(data["energy"])
-        if data.get("session"):
-            self.session = Session.from_dict(data["session"])
-        self.session_solar_wh = float(data.get("session_solar_wh", 0.0))
-        cost = data.get("session_cost")
-        self.session_cost = float(cost) if cost is not None else None
-        self.charge_duration = float(data.get("charge_duration", 0.0))
-        if data.get("status"):
+    def restore(self, data: object, now: datetime) -> None:
+        """Continue where a previous run stopped: settings, running session, meter baseline.
+        Every stored value is checked; a bad one is dropped with a warning (its default stays)."""
+        values = stored.mapping(data, f"state of {self.config.title}")
+        self.settings = restore_loadpoint_settings(
+            values.get("settings"),
+            self.setting_context(now),
+            default_loadpoint_settings(self.config.charger),
+        )
+        if values.get("energy") is not None:
+            self.energy = EnergyMeter.from_dict(values["energy"])
+        if values.get("session") is not None:
+            self.session = Session.from_dict(values["session"])
+        self.session_solar_wh = stored.number(values, "session_solar_wh", 0.0, high=1e9)
+        self.session_solar_wh = min(self.session_solar_wh, self.energy.session_wh)
+        self.session_cost = stored.optional_number(values, "session_cost", low=-1e9, high=1e9)
+        self.charge_duration = stored.number(values, "charge_duration", 0.0, high=1e9)
+        status = values.get("status")
+        if status is not None:
             # the restored status keeps a running session from being counted as a new connect
-            self.status = Status(data["status"])
-        if data.get("connected_since"):
-            self.connected_since = datetime.fromisoformat(data["connected_since"])
+            try:
+                self.status = Status(status)
+            except ValueError:
+                _LOGGER.warning("Stored status of %s ignored: %r", self.config.title, status)
+        connected_since = stored.time(values, "connected_since")
+        if connected_since is not None and connected_since <= now:
+            self.connected_since = connected_since

@@ -7,12 +7,19 @@ charged is not logged, as in evcc.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import stored
+
+_LOGGER = logging.getLogger(__name__)
+
 MAX_INTEGRATION_GAP_S = 300.0
+"""Power is integrated over gaps up to this long; a longer gap (an outage) counts nothing."""
+MAX_STORED_SESSIONS = 100_000
 
 
 @dataclass(slots=True)
@@ -43,12 +50,28 @@ class Session:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Session:
-        values = dict(data)
-        for key in ("created", "finished"):
-            if values.get(key):
-                values[key] = datetime.fromisoformat(values[key])
-        return cls(**values)
+    def from_dict(cls, data: object) -> Session | None:
+        """A stored session, its fields checked; None when it is not a session at all."""
+        if not isinstance(data, dict):
+            return None
+        whole = stored.number(data, "id", 0, high=1e12)
+        return cls(
+            id=int(whole),
+            created=stored.time(data, "created"),
+            finished=stored.time(data, "finished"),
+            loadpoint=stored.text(data, "loadpoint"),
+            identifier=stored.text(data, "identifier"),
+            vehicle=stored.text(data, "vehicle"),
+            odometer=stored.optional_number(data, "odometer"),
+            meter_start=stored.optional_number(data, "meter_start"),
+            meter_stop=stored.optional_number(data, "meter_stop"),
+            charged_energy=stored.number(data, "charged_energy", 0.0, high=1e6),
+            charge_duration=stored.number(data, "charge_duration", 0.0, high=1e9),
+            solar_percentage=stored.number(data, "solar_percentage", 0.0, high=100.0),
+            price=stored.optional_number(data, "price", low=-1e9, high=1e9),
+            price_per_kwh=stored.optional_number(data, "price_per_kwh", low=-1e6, high=1e6),
+            co2_per_kwh=stored.optional_number(data, "co2_per_kwh", high=1e6),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +146,22 @@ class SessionLog:
         return {"next_id": self.next_id, "sessions": [s.to_dict() for s in self.sessions]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SessionLog:
-        return cls(
-            sessions=[Session.from_dict(s) for s in data.get("sessions", [])],
-            next_id=int(data.get("next_id", 1)),
-        )
+    def from_dict(cls, data: object) -> SessionLog:
+        """The stored log; sessions that are not sessions are dropped with a warning."""
+        values = stored.mapping(data, "session log")
+        raw = values.get("sessions", [])
+        if not isinstance(raw, list):
+            _LOGGER.warning("Stored sessions ignored: not a list")
+            raw = []
+        restored = [Session.from_dict(item) for item in raw[-MAX_STORED_SESSIONS:]]
+        sessions = [s for s in restored if s is not None]
+        if len(sessions) < len(restored):
+            _LOGGER.warning(
+                "%d stored sessions ignored: not objects", len(restored) - len(sessions)
+            )
+        next_id = int(stored.number(values, "next_id", 1, low=1, high=1e12))
+        next_id = max(next_id, max((s.id for s in sessions), default=0) + 1)
+        return cls(sessions=sessions, next_id=next_id)
 
 
 def _totals(sessions: Iterable[Session]) -> SessionTotals:
@@ -174,10 +208,10 @@ class EnergyMeter:
                 added = (total_kwh - self.last_total_kwh) * 1000.0
             self.last_total_kwh = total_kwh
         elif self.last_time is not None:
-            # A long gap (restart, outage) is not integrated: nobody knows what flowed meanwhile.
-            seconds = min(MAX_INTEGRATION_GAP_S, max(0.0, (now - self.last_time).total_seconds()))
-            hours = seconds / 3600.0
-            added = max(0.0, self.last_power_w) * hours
+            # A long gap (an outage) is not integrated: nobody knows what flowed meanwhile.
+            seconds = max(0.0, (now - self.last_time).total_seconds())
+            if seconds <= MAX_INTEGRATION_GAP_S:
+                added = max(0.0, self.last_power_w) * seconds / 3600.0
         self.last_time = now
         self.last_power_w = power_w
         self.session_wh += added
@@ -190,8 +224,12 @@ class EnergyMeter:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EnergyMeter:
-        values = dict(data)
-        if values.get("last_time"):
-            values["last_time"] = datetime.fromisoformat(values["last_time"])
-        return cls(**values)
+    def from_dict(cls, data: object) -> EnergyMeter:
+        """The stored counters. The power of the last cycle before the restart is not kept:
+        energy is never extrapolated across a restart (only a meter total proves it)."""
+        values = stored.mapping(data, "energy meter")
+        return cls(
+            session_wh=stored.number(values, "session_wh", 0.0, high=1e9),
+            lifetime_wh=stored.number(values, "lifetime_wh", 0.0, high=1e12),
+            last_total_kwh=stored.optional_number(values, "last_total_kwh", high=1e12),
+        )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import stored
 from .loadpoint import Decision, Loadpoint
 from .model import (
     ChargerCommand,
@@ -360,18 +361,21 @@ class Site:
             "sessions": self.sessions.to_dict(),
         }
 
-    def restore(self, data: Mapping[str, Any], now: datetime) -> None:
-        settings = data.get("settings")
-        if isinstance(settings, Mapping) and "telemetry" in data:
-            # version 1 stored the flag beside the settings
-            settings = {**settings, "telemetry": data["telemetry"]}
+    def restore(self, data: object, now: datetime) -> None:
+        """Take over what a previous run stored; every part is checked, a bad value is dropped
+        with a warning and its default stays."""
+        values = stored.mapping(data, "site state")
         self.settings = restore_site_settings(
-            settings, battery_configured=self.config.battery_configured
+            values.get("settings"), battery_configured=self.config.battery_configured
         )
-        for lp, lp_data in zip(self.loadpoints, data.get("loadpoints", []), strict=False):
+        loadpoints = values.get("loadpoints", [])
+        if not isinstance(loadpoints, list):
+            _LOGGER.warning("Stored loadpoints ignored: not a list")
+            loadpoints = []
+        for lp, lp_data in zip(self.loadpoints, loadpoints, strict=False):
             lp.restore(lp_data, now)
-        if data.get("sessions"):
-            self.sessions = SessionLog.from_dict(data["sessions"])
+        if values.get("sessions") is not None:
+            self.sessions = SessionLog.from_dict(values["sessions"])
 
 
 def _battery_soc(batteries: Sequence[MeterReading]) -> tuple[float | None, float | None]:

@@ -47,6 +47,7 @@ from ..core.model import (
     Status,
     parse_status,
 )
+from ..core.settings import MIN_CHARGE_CURRENT
 
 __all__ = [
     "CHARGING_POWER_THRESHOLD",
@@ -200,6 +201,26 @@ def phases_of_option(option: str) -> int | None:
         return 1
     if _PHASE_3.match(compact):
         return 3
+    return None
+
+
+def current_entity_problem(attributes: Mapping[str, Any]) -> str | None:
+    """Why a current number with these attributes cannot offer every whole ampere from 6 A on
+    (its min, max and step), or None when it can. Such an entity would receive 0 A or 4 A for a
+    6 A command."""
+    low = _float_or_none(attributes.get("min"))
+    high = _float_or_none(attributes.get("max"))
+    step = _float_or_none(attributes.get("step"))
+    minimum = MIN_CHARGE_CURRENT
+    if high is not None and not high >= minimum:
+        return f"its maximum {high:g} A is below {minimum:g} A"
+    if low is not None and not low <= minimum:
+        return f"its minimum {low:g} A is above {minimum:g} A"
+    if step is not None:
+        if not 0 < step <= 1 or abs(1 / step - round(1 / step)) > 1e-6:
+            return f"its step {step:g} A cannot set whole amperes"
+        if abs((minimum - (low or 0.0)) / step - round((minimum - (low or 0.0)) / step)) > 1e-6:
+            return f"its minimum {low:g} A and step {step:g} A miss {minimum:g} A"
     return None
 
 
@@ -385,7 +406,10 @@ class EntityCharger(_EntityReader):
 
     async def async_read(self) -> ChargerReading:
         enabled = self._on_off(self._state(self.enable_entity))
-        offered = self._number(self._state(self.current_entity))
+        current_state = self._state(self.current_entity)
+        if (problem := current_entity_problem(current_state.attributes)) is not None:
+            raise DeviceError(f"{self.current_entity} cannot offer a legal current: {problem}")
+        offered = self._number(current_state)
         power_state = self._optional_state(self.power_entity)
         power = (
             None
@@ -467,10 +491,12 @@ class EntityCharger(_EntityReader):
         if (entity_max := _float_or_none(attributes.get("max"))) is not None:
             target = min(target, entity_max)
         if (step := _float_or_none(attributes.get("step"))) is not None and step > 0:
-            target = math.floor(target / step + 1e-9) * step
+            low = _float_or_none(attributes.get("min")) or 0.0
+            target = low + math.floor((target - low) / step + 1e-9) * step
         target = round(target, 3)
-        if target < 0:
-            raise DeviceError(f"refusing to set {entity_id} to {current} A")
+        if not MIN_CHARGE_CURRENT <= target <= self.max_current:
+            # never an illegal current while enabled (e.g. 0 A or 4 A for a 6 A command)
+            raise DeviceError(f"refusing to set {entity_id} to {target:g} A for {current:g} A")
         if state is not None and _float_or_none(state.state) == target:
             return
         await self._call(entity_id, "set_value", {"value": target})
