@@ -35,6 +35,9 @@ from custom_components.evcc_ha.const import (
     CONF_GRID_INVERT,
     CONF_GRID_POWER,
     CONF_INTERVAL,
+    CONF_MQTT_ENABLED,
+    CONF_MQTT_READ_ONLY,
+    CONF_MQTT_TOPIC,
     CONF_PV_POWER,
     CONF_SITE_TITLE,
     DEFAULT_SITE_TITLE,
@@ -184,6 +187,9 @@ async def test_user_creates_demo_entry(hass: HomeAssistant, mock_setup_entry: As
         CONF_API_PORT: 7070,
         CONF_API_READ_ONLY: False,
         CONF_API_ALLOWED_ORIGINS: [],
+        CONF_MQTT_ENABLED: True,
+        CONF_MQTT_TOPIC: "evcc",
+        CONF_MQTT_READ_ONLY: False,
     }
     assert len(mock_setup_entry.mock_calls) == 1
     # A demo site brings its own simulated loadpoints.
@@ -494,3 +500,16 @@ def test_translations_match() -> None:
         for flow in flows:
             for step_id, step in flow["step"].items():
                 assert set(step["data"]) == set(step["data_description"]), (lang, step_id)
+
+
+async def test_second_site_gets_its_own_mqtt_root(
+    hass: HomeAssistant, mock_setup_entry: AsyncMock
+) -> None:
+    roots = []
+    for title in ("Home", "Office"):
+        result = await _start_user(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_SITE_TITLE: title, CONF_DEMO: True}
+        )
+        roots.append(result["result"].options[CONF_MQTT_TOPIC])
+    assert roots == ["evcc", "evcc_office"]

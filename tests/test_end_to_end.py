@@ -226,6 +226,8 @@ async def test_evcc_clients_drive_the_same_wallbox(
         CONF_API_ENABLED: True, CONF_API_HOST: "127.0.0.1", CONF_API_PORT: unused_tcp_port,
         CONF_API_READ_ONLY: False,
     })  # fmt: skip
+    assert flow["step_id"] == "mqtt"  # evcc's MQTT API: as offered
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
     assert flow["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     base = f"http://127.0.0.1:{unused_tcp_port}"

@@ -138,7 +138,7 @@ GOOD_SITE = {"settings": {"residual_power": 300}, "loadpoints": []}
         ({"version": 1, "minor_version": 2, "data": "garbage"}, "not a site"),
         ({"version": 1, "minor_version": 2, "data": [1, 2, 3]}, "not a site"),
         ({"version": 1, "minor_version": 2, "data": {"site": "x"}}, "not a site"),
-        ({"version": 7, "minor_version": 1, "data": {"site": GOOD_SITE}}, "newer version"),
+        ({"version": 7, "minor_version": 1, "data": {"site": GOOD_SITE}}, "newer"),
         (
             {"version": 1, "minor_version": 2, "data": {"site": {"loadpoints": "x"}}},
             "Stored loadpoints ignored",

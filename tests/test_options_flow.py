@@ -25,6 +25,9 @@ from custom_components.evcc_ha.const import (
     CONF_GRID_INVERT,
     CONF_GRID_POWER,
     CONF_INTERVAL,
+    CONF_MQTT_ENABLED,
+    CONF_MQTT_READ_ONLY,
+    CONF_MQTT_TOPIC,
     CONF_PV_POWER,
     CONF_SITE_TITLE,
     DOMAIN,
@@ -53,6 +56,13 @@ def _entry(hass: HomeAssistant, *, demo: bool = False, **options: Any) -> MockCo
     )
     entry.add_to_hass(hass)
     return entry
+
+
+async def mqtt_defaults(hass: HomeAssistant, result: Any) -> Any:
+    """Take the MQTT step as it is offered (the step after the API port)."""
+    if result.get("step_id") != "mqtt":
+        return result
+    return await hass.config_entries.options.async_configure(result["flow_id"], {})
 
 
 def _suggested(result: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +105,7 @@ async def test_options_real_site(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**API, CONF_API_HOST: " 127.0.0.1 ", CONF_API_PORT: 7071.0}
     )
+    result = await mqtt_defaults(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
         "other": "kept",
@@ -108,6 +119,9 @@ async def test_options_real_site(hass: HomeAssistant) -> None:
         CONF_BATTERY_SOC: "sensor.battery_soc",
         CONF_BATTERY_CAPACITY: 10.0,
         **API,
+        CONF_MQTT_ENABLED: True,
+        CONF_MQTT_TOPIC: "evcc",
+        CONF_MQTT_READ_ONLY: False,
     }
     assert isinstance(entry.options[CONF_INTERVAL], int)
     assert isinstance(entry.options[CONF_API_PORT], int)
@@ -126,6 +140,7 @@ async def test_options_clear_meters(hass: HomeAssistant) -> None:
         result["flow_id"], {CONF_INTERVAL: 30, CONF_GRID_POWER: "sensor.grid_power"}
     )
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    result = await mqtt_defaults(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
         **default_options(),
@@ -150,6 +165,7 @@ async def test_options_demo_site(hass: HomeAssistant) -> None:
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_API_ENABLED: True, CONF_API_HOST: "::"}
     )
+    result = await mqtt_defaults(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {
         **default_options(),
@@ -197,6 +213,7 @@ async def test_options_invalid_host(hass: HomeAssistant, host: str) -> None:
     assert entry.options == default_options()
 
     result = await hass.config_entries.options.async_configure(result["flow_id"], API)
+    result = await mqtt_defaults(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {**default_options(), **API}
 
@@ -236,5 +253,49 @@ async def test_options_allowed_origins(hass: HomeAssistant) -> None:
     assert entry.options == default_options()
     good = {**API, CONF_API_ALLOWED_ORIGINS: [" https://ok.example ", "http://10.0.0.2:8080", ""]}
     result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    result = await mqtt_defaults(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_API_ALLOWED_ORIGINS] == ["https://ok.example", "http://10.0.0.2:8080"]
+
+
+async def test_options_mqtt(hass: HomeAssistant) -> None:
+    """Root topic and read-only; a root another site uses (or nests with) is refused."""
+    MockConfigEntry(
+        domain=DOMAIN,
+        title="Office",
+        data={CONF_SITE_TITLE: "Office", CONF_DEMO: True},
+        options={CONF_MQTT_TOPIC: "evcc"},
+    ).add_to_hass(hass)
+    entry = _entry(hass, demo=True, **{**default_options(), CONF_MQTT_TOPIC: "evcc_home"})
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_INTERVAL: 30}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], API)
+    assert result["step_id"] == "mqtt"
+    check_form(result, "options")
+    assert result["errors"] == {"base": "mqtt_not_configured"}  # a note: HA has no MQTT yet
+    assert _suggested(result)[CONF_MQTT_TOPIC] == "evcc_home"
+    for topic, error in (
+        ("evcc", "topic_in_use"),
+        ("evcc/home", "topic_in_use"),
+        ("evcc/#", "invalid_topic"),
+        ("/evcc", "invalid_topic"),
+        ("evcc/", "invalid_topic"),
+        ("my evcc", "invalid_topic"),
+        ("", "invalid_topic"),
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_MQTT_ENABLED: True, CONF_MQTT_TOPIC: topic}
+        )
+        assert result["errors"] == {CONF_MQTT_TOPIC: error}, topic
+    assert entry.options[CONF_MQTT_TOPIC] == "evcc_home"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_MQTT_ENABLED: True, CONF_MQTT_TOPIC: " home/evcc ", CONF_MQTT_READ_ONLY: True},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert (entry.options[CONF_MQTT_TOPIC], entry.options[CONF_MQTT_READ_ONLY]) == (
+        "home/evcc",
+        True,
+    )

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import (
     config_validation as cv,
@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .api.backend import Backend
 from .api.http import async_register_views
+from .api.mqtt_topics import roots_overlap
 from .api.server import EvccApiServer
 from .api.state import build_state
 from .const import (
@@ -28,9 +29,13 @@ from .const import (
     CONF_API_HOST,
     CONF_API_PORT,
     CONF_API_READ_ONLY,
+    CONF_MQTT_ENABLED,
+    CONF_MQTT_READ_ONLY,
+    CONF_MQTT_TOPIC,
     CONF_SITE_TITLE,
     DEFAULT_API_HOST,
     DEFAULT_API_PORT,
+    DEFAULT_MQTT_TOPIC,
     DOMAIN,
     LOGGER,
     STORAGE_VERSION,
@@ -107,6 +112,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
         hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, coordinator.async_on_stop)
     )
     await _async_start_api(hass, entry, coordinator)
+    _async_start_mqtt(hass, entry)
     # options, loadpoint subentries or the title changed: set the site up again
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -163,6 +169,48 @@ async def _async_start_api(
     ir.async_delete_issue(hass, DOMAIN, issue_id)
     entry.runtime_data.api_server = server
     entry.async_on_unload(server.stop)
+
+
+def _async_start_mqtt(hass: HomeAssistant, entry: EvccConfigEntry) -> None:
+    """evcc's MQTT API on Home Assistant's MQTT connection (on unless switched off); it waits
+    for the MQTT client in the background, so the site does not wait for the broker."""
+    options = entry.options
+    if not options.get(CONF_MQTT_ENABLED, True):
+        return
+    from .api.mqtt_ha import async_start_mqtt_api
+
+    runtime = entry.runtime_data
+    root = str(options.get(CONF_MQTT_TOPIC) or DEFAULT_MQTT_TOPIC)
+    for other in hass.config_entries.async_loaded_entries(DOMAIN):
+        api = other.runtime_data.mqtt_api if other is not entry else None
+        if api is not None and roots_overlap(api.root, root):
+            LOGGER.warning(
+                "MQTT API of %s not started: %s already publishes under %s (choose another "
+                "root topic in the options)",
+                entry.title,
+                other.title,
+                api.root,
+            )
+            return
+
+    async def start() -> None:
+        runtime.mqtt_api = await async_start_mqtt_api(
+            hass,
+            runtime.controller,
+            root,
+            read_only=bool(options.get(CONF_MQTT_READ_ONLY, False)),
+            site=entry.title,
+            started=lambda api: setattr(runtime, "mqtt_api", api),
+        )
+
+    async def stop(_event: Event | None = None) -> None:
+        api, runtime.mqtt_api = runtime.mqtt_api, None
+        if api is not None:
+            await api.async_stop()
+
+    entry.async_create_background_task(hass, start(), f"{DOMAIN} MQTT API of {entry.title}")
+    entry.async_on_unload(stop)
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, stop))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool:

@@ -56,6 +56,7 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.util import slugify
 
+from .api.mqtt_topics import roots_overlap
 from .const import (
     CONF_API_ALLOWED_ORIGINS,
     CONF_API_ENABLED,
@@ -82,6 +83,9 @@ from .const import (
     CONF_GRID_INVERT,
     CONF_GRID_POWER,
     CONF_INTERVAL,
+    CONF_MQTT_ENABLED,
+    CONF_MQTT_READ_ONLY,
+    CONF_MQTT_TOPIC,
     CONF_PV_POWER,
     CONF_SITE_TITLE,
     CONF_TITLE,
@@ -94,6 +98,7 @@ from .const import (
     DEFAULT_CHARGER_MAX_CURRENT,
     DEFAULT_CHARGER_PHASE_COUNT,
     DEFAULT_INTERVAL,
+    DEFAULT_MQTT_TOPIC,
     DEFAULT_SITE_TITLE,
     DEFAULT_VEHICLE_CAPACITY,
     DEFAULT_VEHICLE_PHASES,
@@ -266,6 +271,9 @@ def default_options() -> dict[str, Any]:
         CONF_API_PORT: DEFAULT_API_PORT,
         CONF_API_READ_ONLY: False,
         CONF_API_ALLOWED_ORIGINS: [],
+        CONF_MQTT_ENABLED: True,
+        CONF_MQTT_TOPIC: DEFAULT_MQTT_TOPIC,
+        CONF_MQTT_READ_ONLY: False,
     }
 
 
@@ -397,6 +405,14 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
             for entry in self._async_current_entries(include_ignore=False)
         )
 
+    def _new_site_options(self) -> dict[str, Any]:
+        """Defaults, with an MQTT root no other site uses (`evcc` for the first site)."""
+        used = mqtt_roots(self.hass)
+        root = DEFAULT_MQTT_TOPIC
+        if any(roots_overlap(root, other) for other in used):
+            root = f"{DEFAULT_MQTT_TOPIC}_{title_key(self._title)}"
+        return default_options() | {CONF_MQTT_TOPIC: root}
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the site title and whether it is a demo site."""
         errors: dict[str, str] = {}
@@ -413,7 +429,7 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
                     return self.async_create_entry(
                         title=title,
                         data={CONF_SITE_TITLE: title, CONF_DEMO: True},
-                        options=default_options(),
+                        options=self._new_site_options(),
                     )
                 return await self.async_step_meters()
 
@@ -440,7 +456,7 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(
                     title=self._title,
                     data={CONF_SITE_TITLE: self._title, CONF_DEMO: False},
-                    options=default_options() | meter_options(user_input),
+                    options=self._new_site_options() | meter_options(user_input),
                 )
         return self.async_show_form(
             step_id="meters",
@@ -529,16 +545,14 @@ class EvccOptionsFlow(OptionsFlow):
             if not all(_ORIGIN.match(origin) for origin in origins):
                 errors[CONF_API_ALLOWED_ORIGINS] = "invalid_origin"
             if not errors:
-                return self.async_create_entry(
-                    data=self._options
-                    | {
-                        CONF_API_ENABLED: bool(user_input[CONF_API_ENABLED]),
-                        CONF_API_HOST: host,
-                        CONF_API_PORT: int(user_input[CONF_API_PORT]),
-                        CONF_API_READ_ONLY: bool(user_input[CONF_API_READ_ONLY]),
-                        CONF_API_ALLOWED_ORIGINS: origins,
-                    }
-                )
+                self._options |= {
+                    CONF_API_ENABLED: bool(user_input[CONF_API_ENABLED]),
+                    CONF_API_HOST: host,
+                    CONF_API_PORT: int(user_input[CONF_API_PORT]),
+                    CONF_API_READ_ONLY: bool(user_input[CONF_API_READ_ONLY]),
+                    CONF_API_ALLOWED_ORIGINS: origins,
+                }
+                return await self.async_step_mqtt()
         return self.async_show_form(
             step_id="api",
             data_schema=self.add_suggested_values_to_schema(
@@ -548,6 +562,76 @@ class EvccOptionsFlow(OptionsFlow):
             ),
             errors=errors,
         )
+
+    async def async_step_mqtt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """evcc's MQTT API on Home Assistant's MQTT connection."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            topic = str(user_input[CONF_MQTT_TOPIC]).strip()
+            enabled = bool(user_input[CONF_MQTT_ENABLED])
+            if not valid_root_topic(topic):
+                errors[CONF_MQTT_TOPIC] = "invalid_topic"
+            elif enabled and any(
+                roots_overlap(topic, other)
+                for other in mqtt_roots(self.hass, but=self.config_entry.entry_id)
+            ):
+                errors[CONF_MQTT_TOPIC] = "topic_in_use"
+            else:
+                return self.async_create_entry(
+                    data=self._options
+                    | {
+                        CONF_MQTT_ENABLED: enabled,
+                        CONF_MQTT_TOPIC: topic,
+                        CONF_MQTT_READ_ONLY: bool(user_input[CONF_MQTT_READ_ONLY]),
+                    }
+                )
+        current = self.config_entry.options
+        suggested = user_input or {
+            CONF_MQTT_ENABLED: current.get(CONF_MQTT_ENABLED, True),
+            CONF_MQTT_TOPIC: current.get(CONF_MQTT_TOPIC, DEFAULT_MQTT_TOPIC),
+            CONF_MQTT_READ_ONLY: current.get(CONF_MQTT_READ_ONLY, False),
+        }
+        if not errors and not self.hass.config_entries.async_entries(
+            "mqtt", include_disabled=False
+        ):
+            # a note, not a refusal: the options can be saved before MQTT is set up
+            errors["base"] = "mqtt_not_configured"
+        return self.async_show_form(
+            step_id="mqtt",
+            data_schema=self.add_suggested_values_to_schema(_mqtt_schema(), suggested),
+            errors=errors,
+        )
+
+
+def mqtt_roots(hass: HomeAssistant, *, but: str | None = None) -> set[str]:
+    """The MQTT roots the evcc_ha sites (except `but`) publish under."""
+    return {
+        str(entry.options.get(CONF_MQTT_TOPIC) or DEFAULT_MQTT_TOPIC)
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.entry_id != but and entry.options.get(CONF_MQTT_ENABLED, True)
+    }
+
+
+def valid_root_topic(topic: str) -> bool:
+    """An MQTT root topic evcc would accept: no wildcards, no leading or trailing `/`."""
+    return (
+        0 < len(topic) <= 100
+        and not topic.startswith("/")
+        and not topic.endswith("/")
+        and "//" not in topic
+        and not any(c in topic for c in "+#\x00")
+        and not any(c.isspace() for c in topic)
+    )
+
+
+def _mqtt_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_MQTT_ENABLED, default=True): BooleanSelector(),
+            vol.Required(CONF_MQTT_TOPIC, default=DEFAULT_MQTT_TOPIC): TextSelector(),
+            vol.Required(CONF_MQTT_READ_ONLY, default=False): BooleanSelector(),
+        }
+    )
 
 
 # Loadpoint subentries

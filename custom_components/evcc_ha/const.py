@@ -39,6 +39,11 @@ CONF_API_HOST: Final = "api_host"
 CONF_API_PORT: Final = "api_port"
 CONF_API_READ_ONLY: Final = "api_read_only"
 CONF_API_ALLOWED_ORIGINS: Final = "api_allowed_origins"  # web pages that may write
+# evcc's MQTT API on Home Assistant's MQTT connection (options flow).
+CONF_MQTT_ENABLED: Final = "mqtt_enabled"  # missing: on when Home Assistant has MQTT
+CONF_MQTT_TOPIC: Final = "mqtt_topic"
+CONF_MQTT_READ_ONLY: Final = "mqtt_read_only"
+DEFAULT_MQTT_TOPIC: Final = "evcc"
 DEFAULT_API_HOST: Final = "0.0.0.0"
 DEFAULT_API_PORT: Final = 7070
 

@@ -41,6 +41,7 @@ from .core.site import Site
 from .devices.demo import DEMO_LOADPOINT_SETTINGS, DemoSite
 
 if TYPE_CHECKING:
+    from .api.mqtt import MqttApi
     from .api.server import EvccApiServer
 
 # A meter entity that changes triggers a cycle this long after its first change.
@@ -64,6 +65,7 @@ class EvccRuntimeData:
     site_title: str
     coordinator: EvccCoordinator
     api_server: EvccApiServer | None = None  # the evcc API port, while it is served
+    mqtt_api: MqttApi | None = None  # evcc's MQTT API, while it runs
 
     @property
     def controller(self) -> Controller:

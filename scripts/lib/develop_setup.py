@@ -4,7 +4,8 @@ Idempotent. Makes sure that
 - onboarding is finished, so no wizard blocks the UI,
 - an owner account exists (user name and password from the command line),
 - a long-lived access token for that owner is stored in <config>/.dev_token,
-- the demo site config entry of evcc_ha exists (simulated devices, evcc API on 127.0.0.1:7070).
+- the demo site config entry of evcc_ha exists (simulated devices, evcc API on 127.0.0.1:7070),
+- with --mqtt-port, Home Assistant's MQTT integration points at the local broker.
 
 Home Assistant must not be running on the folder while this runs.
 """
@@ -147,6 +148,29 @@ async def ensure_site_entry(hass: HomeAssistant, title: str, unique_id: str) -> 
     print(f"develop: created config entry {title!r} ({DOMAIN}, unique id {unique_id})")
 
 
+async def ensure_mqtt_entry(hass: HomeAssistant, port: int) -> None:
+    """Home Assistant's MQTT integration on the local broker (an existing entry is kept)."""
+    store = ConfigEntryStore(hass)
+    data = await store.async_load() or {"entries": []}
+    if any(existing["domain"] == "mqtt" for existing in data["entries"]):
+        return
+    entry = ConfigEntry(
+        data={"broker": "127.0.0.1", "port": port},
+        discovery_keys={},  # type: ignore[arg-type]
+        domain="mqtt",
+        minor_version=2,
+        options={"discovery": True},
+        source=SOURCE_USER,
+        subentries_data=None,
+        title="127.0.0.1",
+        unique_id=None,
+        version=1,
+    )
+    data["entries"].append(entry.as_dict())
+    await store.async_save(data)
+    print(f"develop: created the MQTT config entry for 127.0.0.1:{port}")
+
+
 async def main(args: argparse.Namespace) -> None:
     config_dir = Path(args.config).resolve()
     hass = HomeAssistant(str(config_dir))
@@ -155,6 +179,8 @@ async def main(args: argparse.Namespace) -> None:
     await ensure_onboarded(hass)
     await ensure_owner_and_token(hass, args.user, args.password, config_dir / ".dev_token")
     await ensure_site_entry(hass, args.site_title, args.site_unique_id)
+    if args.mqtt_port:
+        await ensure_mqtt_entry(hass, args.mqtt_port)
     # The auth store saves with a delay; only the final-write stage of a stop flushes it, and
     # async_stop skips all stages on an instance that was never started unless forced.
     await hass.async_stop(force=True)
@@ -167,5 +193,6 @@ if __name__ == "__main__":
     parser.add_argument("--password", default="dev")
     parser.add_argument("--site-title", default="Demo site")
     parser.add_argument("--site-unique-id", default="demo_site")
+    parser.add_argument("--mqtt-port", type=int, default=0)
     asyncio.set_event_loop_policy(runner.HassEventLoopPolicy(False))
     asyncio.run(main(parser.parse_args()))

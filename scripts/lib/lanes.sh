@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE="$ROOT/.cache"
 MIN_PIN="pytest-homeassistant-custom-component==0.13.236"
 CURRENT_PIN="pytest-homeassistant-custom-component==0.13.375"
-SID_PACKAGES="python3.14,python3.14-venv,ca-certificates,mosquitto,git,curl"
+SID_PACKAGES="python3.14,python3.14-venv,ca-certificates,mosquitto,mosquitto-clients,git,curl"
 
 pins_hash() { # what a lane's venv depends on
   cat "$ROOT/requirements_test.txt" "$ROOT/requirements_lint.txt" "$ROOT/scripts/lib/lanes.sh" | sha256sum | cut -c1-16
