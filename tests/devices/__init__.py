@@ -1,0 +1,1 @@
+"""Tests of the device drivers that need no Home Assistant."""
