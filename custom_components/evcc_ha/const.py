@@ -44,6 +44,13 @@ CONF_MQTT_ENABLED: Final = "mqtt_enabled"  # missing: on when Home Assistant has
 CONF_MQTT_TOPIC: Final = "mqtt_topic"
 CONF_MQTT_READ_ONLY: Final = "mqtt_read_only"
 DEFAULT_MQTT_TOPIC: Final = "evcc"
+# Tariffs (options flow): grid price fixed, by zones or from a price entity; feed-in fixed or
+# a sensor. Prices in the site's currency per kWh.
+CONF_GRID_PRICE: Final = "grid_price"  # fixed price (and the price outside every zone)
+CONF_GRID_ZONES: Final = "grid_zones"  # time-of-use zones, one per line (core.tariff)
+CONF_GRID_PRICE_ENTITY: Final = "grid_price_entity"  # an entity with today's/tomorrow's prices
+CONF_FEEDIN_PRICE: Final = "feedin_price"
+CONF_FEEDIN_PRICE_ENTITY: Final = "feedin_price_entity"  # a sensor with the feed-in price
 DEFAULT_API_HOST: Final = "0.0.0.0"
 DEFAULT_API_PORT: Final = 7070
 

@@ -653,3 +653,48 @@ async def test_plan_is_one_change(client: aiohttp.ClientSession, backend: Harnes
     assert len(published) == 1
     assert published[0]["loadpoints"][0]["planEnergy"] == 5
     assert published[0]["loadpoints"][0]["planTime"] == "2026-06-21T18:00:00Z"
+
+
+async def test_smart_cost_limit_routes(start_server: Callable[..., EvccApiServer]) -> None:
+    backend = await tariff_backend()  # prices 0.3, 0.2, 0.1, 0.25 from 10:00 UTC
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            assert await fetch(client, "POST", "/api/loadpoints/1/smartcostlimit/0.2") == (
+                200,
+                JSON,
+                0.2,
+            )
+            await backend.cycle(status={0: "B"}, soc={0: 70.0})
+            lp = lp_of(await state(client))
+            assert lp["smartCostLimit"] == 0.2 and lp["smartCostActive"] is False
+            assert lp["smartCostNextStart"] == "2026-06-21T11:00:00Z"
+            assert await fetch(client, "POST", "/api/loadpoints/1/smartcostlimit/0.3") == (
+                200,
+                JSON,
+                0.3,
+            )
+            await backend.cycle(status={0: "B"}, soc={0: 70.0})
+            lp = lp_of(await state(client))
+            assert lp["smartCostActive"] is True and lp["smartCostNextStart"] is None
+            # bad values: 400, the limit stays
+            for bad in ("nan", "abc", "1e9"):
+                status, _, body = await fetch(
+                    client, "POST", f"/api/loadpoints/1/smartcostlimit/{bad}"
+                )
+                assert status in (400, 404), (bad, status, body)
+            assert lp_of(await state(client))["smartCostLimit"] == 0.3
+            assert await fetch(client, "DELETE", "/api/loadpoints/1/smartcostlimit") == (
+                200,
+                JSON,
+                None,
+            )
+            assert lp_of(await state(client))["smartCostLimit"] is None
+            # the site route sets every loadpoint
+            assert (await fetch(client, "POST", "/api/smartcostlimit/0.15"))[0] == 200
+            assert lp_of(await state(client))["smartCostLimit"] == 0.15
+            assert (await fetch(client, "DELETE", "/api/smartcostlimit"))[0] == 200
+            assert lp_of(await state(client))["smartCostLimit"] is None
+    finally:
+        await srv.stop()

@@ -20,8 +20,10 @@ from custom_components.evcc_ha.api.state import (
 from custom_components.evcc_ha.core.model import (
     ChargerConfig,
     LoadpointConfig,
+    LoadpointReadings,
     MeterReading,
     Mode,
+    SiteReadings,
     VehicleConfig,
 )
 from custom_components.evcc_ha.core.session import Session
@@ -223,7 +225,11 @@ def test_tariff_prices_and_statistics() -> None:
             solar_percentage=100.0,
         )
     )
-    doc = build_state(site, T0 + timedelta(minutes=5))
+    now = T0 + timedelta(minutes=5)
+    # prices are looked up once per cycle; the document shows that cycle's
+    assert "tariffGrid" not in build_state(site, now)
+    site.update(now, SiteReadings(grid=MeterReading(0.0), loadpoints=(LoadpointReadings(None),)))
+    doc = build_state(site, now)
     assert doc["tariffGrid"] == 0.3 and doc["tariffFeedIn"] == 0.08
     assert doc["tariffPriceHome"] == 0.3  # no green energy: all from the grid
     assert doc["smartCostType"] == "priceforecast"

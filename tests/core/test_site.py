@@ -466,3 +466,89 @@ def test_plan_preview_without_plan_time() -> None:
     assert preview > timedelta(hours=1)  # 40 → 80 % of 50 kWh at 11 kW
     lp.settings.plan_time = T0 + timedelta(hours=8)
     assert lp.plan_required() == preview
+
+
+# --- smart cost limit (charge when cheap) -------------------------------------------------
+
+
+def _hourly(prices: list[float]) -> RatesTariff:
+    return RatesTariff(
+        [
+            Rate(T0 + timedelta(hours=h), T0 + timedelta(hours=h + 1), price)
+            for h, price in enumerate(prices)
+        ]
+    )
+
+
+def _cheap_site(mode: Mode) -> Site:
+    tariffs = {"grid": _hourly([0.40, 0.10, 0.40, 0.05])}
+    return Site(SiteConfig(), [LoadpointConfig()], None, [LoadpointSettings(mode=mode)], tariffs)
+
+
+def _no_surplus(site: Site) -> SiteReadings:
+    enabled = site.loadpoints[0].enabled
+    charger = ChargerReading(status=Status.B, enabled=enabled, offered_current=0)
+    return SiteReadings(grid=MeterReading(800), loadpoints=(LoadpointReadings(charger),))
+
+
+@pytest.mark.parametrize("mode", [Mode.PV, Mode.MINPV])
+def test_smart_cost_limit_charges_fast_while_the_price_is_at_most_the_limit(mode: Mode) -> None:
+    site = _cheap_site(mode)
+    lp = site.loadpoints[0]
+    site.update(T0, _no_surplus(site))
+    site.set_loadpoint_setting(0, "smartCostLimit", 0.10, T0)
+    result = site.update(T0 + timedelta(minutes=1), _no_surplus(site))
+    # 0.40 now: no fast charge; the next slot at or below the limit is in an hour
+    assert not lp.smart_cost_active
+    assert lp.smart_cost_next_start == T0 + timedelta(hours=1)
+    assert not any(c and c.current and c.current > 6 for c in result.commands)
+    result = site.update(T0 + timedelta(hours=1, minutes=1), _no_surplus(site))
+    assert lp.smart_cost_active and lp.smart_cost_next_start is None
+    command = result.commands[0]
+    assert command is not None and command.current == 16.0
+    assert lp.enabled  # minpv was charging at the minimum already, pv is switched on
+    # back above the limit: pv decides again (no surplus: it stops after the disable delay)
+    site.update(T0 + timedelta(hours=2, minutes=1), _no_surplus(site))
+    assert not lp.smart_cost_active
+    assert lp.smart_cost_next_start == T0 + timedelta(hours=3)
+
+
+def test_smart_cost_limit_needs_a_tariff_and_can_be_cleared() -> None:
+    site = Site(SiteConfig(), [LoadpointConfig()], None, [LoadpointSettings(mode=Mode.PV)])
+    lp = site.loadpoints[0]
+    site.set_loadpoint_setting(0, "smartCostLimit", 0.2, T0)
+    result = site.update(T0, _no_surplus(site))
+    assert not lp.smart_cost_active and lp.smart_cost_next_start is None
+    assert not any(c and c.enable for c in result.commands)
+    site.set_loadpoint_setting(0, "smartCostLimit", None, T0)
+    assert lp.settings.smart_cost_limit is None
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", 1e9, "cheap", True])
+def test_bad_smart_cost_limit_is_refused(value: object) -> None:
+    site = _cheap_site(Mode.PV)
+    site.set_loadpoint_setting(0, "smartCostLimit", 0.1, T0)
+    with pytest.raises(SettingError):
+        site.set_loadpoint_setting(0, "smartCostLimit", value, T0)
+    assert site.loadpoints[0].settings.smart_cost_limit == 0.1
+
+
+def test_smart_cost_limit_is_no_reason_to_charge_past_the_soc_limit() -> None:
+    car = with_vehicle(capacity_kwh=50.0)
+    tariffs = {"grid": _hourly([0.05] * 4)}
+    site = Site(
+        SiteConfig(),
+        [LoadpointConfig(vehicle=car)],
+        None,
+        [LoadpointSettings(mode=Mode.PV, limit_soc=80, smart_cost_limit=0.1)],
+        tariffs,
+    )
+    charger = ChargerReading(status=Status.B, enabled=False)
+    result = site.update(
+        T0,
+        SiteReadings(
+            grid=MeterReading(0), loadpoints=(LoadpointReadings(charger, vehicle_soc=85),)
+        ),
+    )
+    assert site.loadpoints[0].smart_cost_active
+    assert not any(c and c.enable for c in result.commands)

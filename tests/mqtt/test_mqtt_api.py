@@ -145,6 +145,8 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
         5,
         '{"value": 5}',
     ),
+    ("loadpoints/1/smartCostLimit", "0.25", "smartCostLimit", 0.25, "nan"),
+    ("loadpoints/1/smartCostLimit", "null", "smartCostLimit", None, None),
     ("vehicles/id_3/minSoc", "15", "minSoc", 15, "x"),
     ("vehicles/id_3/limitSoc", "80", "limitSoc", 80, "200"),
     (

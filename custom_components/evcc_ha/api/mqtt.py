@@ -29,6 +29,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol
 
 from ..core.model import CommandError, SettingError
+from ..core.settings import LoadpointKey
 from .backend import Backend
 from .mqtt_topics import SetTopic, parse_set_topic, topic_tree
 from .state import resolve_vehicle
@@ -258,6 +259,10 @@ class MqttApi:
         backend, setter = self.backend, target.setter
         value: object = target.topic_value if setter.value_in_topic else payload
         if target.scope == "site":
+            if isinstance(setter.key, LoadpointKey):  # a site topic for every loadpoint
+                for index in range(len(backend.site.loadpoints)):
+                    await backend.async_set_loadpoint(index, setter.key, value)
+                return
             assert setter.key is not None
             await backend.async_set_site(setter.key, value)
             return

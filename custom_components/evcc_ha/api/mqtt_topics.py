@@ -171,6 +171,7 @@ LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "enableDelay": Setter(LoadpointKey.ENABLE_DELAY),
     "disableDelay": Setter(LoadpointKey.DISABLE_DELAY),
     "planEnergy": Setter(plan="energy"),
+    "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),
     # the seed document's form with the value in the topic
     "target/soc/+": Setter(LoadpointKey.LIMIT_SOC, value_in_topic=True),
     "target/energy/+": Setter(LoadpointKey.LIMIT_ENERGY, value_in_topic=True),
@@ -181,6 +182,7 @@ SITE_SETTERS: Final[Mapping[str, Setter]] = {
     "bufferStartSoc": Setter(SiteKey.BUFFER_START_SOC),
     "prioritySoc": Setter(SiteKey.PRIORITY_SOC),
     "residualPower": Setter(SiteKey.RESIDUAL_POWER),
+    "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),  # every loadpoint's
 }
 VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {
     "minSoc": Setter(LoadpointKey.MIN_SOC),

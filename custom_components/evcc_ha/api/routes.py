@@ -257,14 +257,10 @@ async def _tariff(call: Call) -> object:
     backend = call.backend
     if kind not in TARIFF_KINDS:
         raise HttpError(error_response(404, "tariff not available"))
-    now = backend.now()
-    try:
-        rates = (
-            backend.site.planner_rates(now) if kind == "planner" else backend.site.rates(kind, now)
-        )
-    except Exception as err:
-        raise HttpError(error_response(404, str(err) or type(err).__name__)) from None
-    if rates is None:
+    site = backend.site
+    tariff = site.planner_tariff() if kind == "planner" else site.tariffs.get(kind)
+    rates = tariff.rates(backend.now()) if tariff is not None else None
+    if not rates:  # unconfigured, or a price source without prices right now
         raise HttpError(error_response(404, "tariff not available"))
     return {"rates": [{**rate, "value": rate["price"]} for rate in rates_to_json(rates)]}
 
@@ -300,6 +296,15 @@ async def _sessions(call: Call) -> object:
     if kind not in ("json", ""):
         raise HttpError(error_response(400, f"invalid format: {query.get('format')}"))
     return [session_to_json(s, tz) for s in sessions]
+
+
+async def _site_smart_cost_limit(call: Call) -> object:
+    """evcc's site route: the limit of every loadpoint (DELETE: off)."""
+    value = call.params.get("value") if call.request.method == "POST" else None
+    stored: object = None
+    for index in range(len(call.backend.site.loadpoints)):
+        stored = await call.set_lp(index, LoadpointKey.SMART_COST_LIMIT, value)
+    return stored
 
 
 async def _telemetry_get(call: Call) -> object:
@@ -340,6 +345,10 @@ def _lp_setting(key: LoadpointKey) -> Handler:
     return handler
 
 
+async def _smart_cost_limit_delete(call: Call) -> object:
+    return await call.set_lp(call.loadpoint(), LoadpointKey.SMART_COST_LIMIT, None)
+
+
 async def _target_time_set(call: Call) -> object:
     index = call.loadpoint()
     await call.set_lp(index, LoadpointKey.PLAN_TIME, call.value("time"))
@@ -371,7 +380,8 @@ def _plan(call: Call, lp: Loadpoint, target: datetime | None) -> dict[str, Any]:
     backend = call.backend
     now = backend.now()
     required = lp.plan_required(preview=True)  # as if a plan ended at `target`
-    slots = plan_slots(now, required, target, backend.site.planner_rates(now))
+    rates = backend.site.planner_rates(now)
+    slots = plan_slots(now, required, target, rates.rates if rates is not None else None)
     plan = [
         {"start": format_rfc3339(s.start), "end": format_rfc3339(s.end), "price": s.price}
         for s in slots
@@ -472,6 +482,8 @@ def _routes() -> tuple[Route, ...]:
         r("POST", f"/api/bufferstartsoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.BUFFER_START_SOC), "bare", "Battery buffer start SoC (%).", site_err, _NUMBER),
         r("POST", f"/api/prioritysoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.PRIORITY_SOC), "bare", "Battery priority SoC (%).", site_err, _NUMBER),
         r("POST", f"/api/residualpower/{{value:{SFLOAT}}}", _site_setting(SiteKey.RESIDUAL_POWER), "bare", "Grid residual power (W).", site_err, _NUMBER),
+        r("POST", f"/api/smartcostlimit/{{value:{SFLOAT}}}", _site_smart_cost_limit, "bare", "Smart cost limit (price per kWh) of every loadpoint: charge at full power in pv/minpv while the price is at most this.", site_err, _NUMBER),
+        r("DELETE", "/api/smartcostlimit", _site_smart_cost_limit, "bare", "Switch the smart cost limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
         r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin` or `planner` tariff, each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
         r("GET", "/api/telemetry", _telemetry_get, "result", "Telemetry flag (documented old path).", (), _BOOL),
@@ -501,6 +513,8 @@ def _routes() -> tuple[Route, ...]:
         r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_DELAY), "bare", "PV enable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/priority/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.PRIORITY), "bare", "Loadpoint priority (whole number ≥ 0).", lp_err, _INTEGER),
+        r("POST", LP + f"/smartcostlimit/{{value:{SFLOAT}}}", _lp_setting(LoadpointKey.SMART_COST_LIMIT), "bare", "Smart cost limit (price per kWh): charge at full power in pv/minpv while the price is at most this.", lp_err, _NUMBER),
+        r("DELETE", LP + "/smartcostlimit", _smart_cost_limit_delete, "bare", "Switch the smart cost limit off → null.", (403, 404), {"type": "number", "nullable": True}),
         # vehicles: the vehicle configured at a loadpoint; name = slug of its title, or the title
         r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.MIN_SOC), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.LIMIT_SOC), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),

@@ -23,6 +23,7 @@ Shape decisions where old and current evcc disagree (the key name is the same):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -33,7 +34,7 @@ from typing import Any
 from ..core.loadpoint import Loadpoint
 from ..core.model import MeterReading
 from ..core.site import Site
-from ..core.tariff import FixedTariff, Rate, current_rate, format_rfc3339
+from ..core.tariff import format_rfc3339
 
 __all__ = [
     "EVCC_VERSION",
@@ -92,7 +93,14 @@ def clean(value: Any, digits: int | None = 3) -> Any:
 
 def format_time(value: datetime | None) -> str | None:
     """RFC 3339 in the value's own offset (Z for UTC); None for an unset time."""
-    return format_rfc3339(value) if value is not None else None
+    # the offset is part of the key: equal instants in two zones hash alike
+    return _rfc3339(value, value.utcoffset()) if value is not None else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _rfc3339(value: datetime, _offset: timedelta | None) -> str:
+    """Cached: the same few times (plan target, projected start, end) appear every cycle."""
+    return format_rfc3339(value)
 
 
 def _seconds(value: float) -> int:
@@ -102,6 +110,11 @@ def _seconds(value: float) -> int:
 # --- vehicles ------------------------------------------------------------------------------------
 
 
+def _optional(value: float | None) -> float | int | None:
+    return _number(value) if value is not None else None
+
+
+@functools.lru_cache(maxsize=1024)
 def vehicle_slug(title: str) -> str:
     """The API name of a vehicle: its title in lower case ASCII, other characters `_`."""
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
@@ -153,7 +166,7 @@ def build_state(
     names = {index: name for name, index in vehicle_names(site).items()}
     doc: dict[str, Any] = {}
     doc.update(_site_keys(site))
-    doc.update(_tariff_keys(site, now))
+    doc.update(_tariff_keys(site))
     doc["statistics"] = _statistics(site, now)
     doc["vehicles"] = {names[lp.index]: _vehicle(lp) for lp in site.loadpoints if lp.index in names}
     doc["telemetry"] = site.telemetry
@@ -221,42 +234,27 @@ def _meter(reading: MeterReading) -> dict[str, Any]:
     return entry
 
 
-def _tariff_keys(site: Site, now: datetime) -> dict[str, Any]:
-    """Current prices (`tariffGrid`, `tariffFeedIn`, green-share weighted home/loadpoint price)."""
+def _tariff_keys(site: Site) -> dict[str, Any]:
+    """This cycle's prices (`tariffGrid`, `tariffFeedIn`, green-share weighted home and loadpoint
+    price) and evcc's planner tariff type."""
     doc: dict[str, Any] = {}
-    grid = _price_now(site, "grid", now)
-    feedin = _price_now(site, "feedin", now)
-    if grid is not None:
-        doc["tariffGrid"] = _number(grid)
-    if feedin is not None:
-        doc["tariffFeedIn"] = _number(feedin)
-    if grid is not None:
-        m = site.measurements
-        paid_back = feedin or 0.0
-        for key, share in (
-            ("tariffPriceHome", m.green_share_home),
-            ("tariffPriceLoadpoints", m.green_share_loadpoints),
-        ):
-            doc[key] = _number(grid * (1 - share) + paid_back * share)
-    planner = site.tariffs.get("planner") or site.tariffs.get("grid")
+    prices, m = site.prices, site.measurements
+    if prices.grid is not None:
+        doc["tariffGrid"] = _number(prices.grid)
+    if prices.feedin is not None:
+        doc["tariffFeedIn"] = _number(prices.feedin)
+    for key, share in (
+        ("tariffPriceHome", m.green_share_home),
+        ("tariffPriceLoadpoints", m.green_share_loadpoints),
+    ):
+        if (price := prices.effective(share)) is not None:
+            doc[key] = _number(price)
+    planner = site.planner_tariff()
     if planner is None:
         doc["smartCostType"] = None
-    elif isinstance(planner, FixedTariff) and not planner.dynamic:
-        doc["smartCostType"] = "pricestatic"
     else:
-        doc["smartCostType"] = "priceforecast"
+        doc["smartCostType"] = "priceforecast" if planner.dynamic else "pricestatic"
     return doc
-
-
-def _price_now(site: Site, kind: str, now: datetime) -> float | None:
-    try:
-        rates = site.rates(kind, now)
-    except Exception:
-        return None
-    if not rates:
-        return None
-    rate: Rate | None = current_rate(rates, now)
-    return rate.price if rate is not None else None
 
 
 def _statistics(site: Site, now: datetime) -> dict[str, Any]:
@@ -299,6 +297,11 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
         if lp.connected and lp.connected_since is not None
         else 0.0
     )
+    offered = _number(lp.offered_current)
+    session_wh = _number(lp.session_energy_wh)
+    min_current, max_current = _number(s.min_current), _number(s.max_current)
+    limit_energy = _number(s.limit_energy)
+    plan_time = format_time(s.plan_time)
     doc: dict[str, Any] = {
         "title": lp.config.title,
         "mode": s.mode.value,
@@ -307,8 +310,8 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
         "connected": lp.connected,
         "charging": lp.charging,
         "chargePower": _number(lp.charge_power),
-        "chargeCurrent": _number(lp.offered_current),  # old name of offeredCurrent
-        "offeredCurrent": _number(lp.offered_current),
+        "chargeCurrent": offered,  # old name of offeredCurrent
+        "offeredCurrent": offered,
     }
     if lp.charge_currents is not None:
         doc["chargeCurrents"] = [_number(c) for c in lp.charge_currents]
@@ -317,21 +320,25 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
     doc.update(
         {
             # session (energies in Wh, as evcc publishes them)
-            "sessionEnergy": _number(lp.session_energy_wh),
-            "chargedEnergy": _number(lp.session_energy_wh),
+            "sessionEnergy": session_wh,
+            "chargedEnergy": session_wh,
             "sessionSolarPercentage": _number(lp.session_solar_percentage),
-            "sessionPrice": None,
-            "sessionPricePerKWh": None,
+            "sessionPrice": _optional(lp.session_cost),
+            "sessionPricePerKWh": _optional(
+                lp.session_cost / (lp.session_energy_wh / 1000.0)
+                if lp.session_cost is not None and lp.session_energy_wh > 0
+                else None
+            ),
             "sessionCo2PerKWh": None,
             "chargeDuration": _seconds(lp.charge_duration),
             "connectedDuration": _seconds(connected_for),
             "chargeRemainingDuration": _seconds(lp.remaining_duration()),
             "chargeRemainingEnergy": _number(lp.remaining_energy_wh()),
             # settings
-            "minCurrent": _number(s.min_current),
-            "maxCurrent": _number(s.max_current),
-            "effectiveMinCurrent": _number(s.min_current),
-            "effectiveMaxCurrent": _number(s.max_current),
+            "minCurrent": min_current,
+            "maxCurrent": max_current,
+            "effectiveMinCurrent": min_current,
+            "effectiveMaxCurrent": max_current,
             "enableThreshold": _number(s.enable_threshold),
             "disableThreshold": _number(s.disable_threshold),
             "enableDelay": _seconds(s.enable_delay),
@@ -358,19 +365,23 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "targetSoc": s.limit_soc,
             "limitSoc": s.limit_soc,
             "effectiveLimitSoc": lp.effective_limit_soc,
-            "targetEnergy": _number(s.limit_energy),
-            "limitEnergy": _number(s.limit_energy),
+            "targetEnergy": limit_energy,
+            "limitEnergy": limit_energy,
             # plan: old name, current names
-            "targetTime": format_time(s.plan_time),
-            "planTime": format_time(s.plan_time),
+            "targetTime": plan_time,
+            "planTime": plan_time,
             "planSoc": s.plan_soc,
             "planEnergy": _number(s.plan_energy),
-            "effectivePlanTime": format_time(s.plan_time if goal is not None else None),
+            "effectivePlanTime": plan_time if goal is not None else None,
             "effectivePlanSoc": _number(goal[1]) if goal is not None and goal[0] == "soc" else 0,
             "planActive": lp.plan_active,
             "planProjectedStart": format_time(planner.projected_start),
             "planProjectedEnd": format_time(planner.projected_end),
             "planOverrun": _seconds(planner.overrun.total_seconds()),
+            # charge when cheap (evcc's smart cost limit)
+            "smartCostLimit": _optional(s.smart_cost_limit),
+            "smartCostActive": lp.smart_cost_active,
+            "smartCostNextStart": format_time(lp.smart_cost_next_start),
             # vehicle
             "vehicleName": vehicle_name,
             "vehicleTitle": vehicle.title if vehicle is not None else "",

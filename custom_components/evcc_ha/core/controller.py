@@ -253,11 +253,21 @@ class Controller:
             return self.report
 
     async def _async_read_all(self) -> tuple[SiteReadings, set[str]]:
-        """Every device at once (one task each); None for a device that failed."""
+        """Every device at once (one task each, one timer for all); None for a device that
+        failed or did not answer within the timeout."""
         keyed = devices_by_key(self.devices)
-        results = await asyncio.gather(
-            *(self._read(key, device, _check_of(key)) for key, device in keyed.items())
-        )
+        tasks = {
+            key: asyncio.ensure_future(_check_of(key)(device)) for key, device in keyed.items()
+        }
+        pending = [task for task in tasks.values() if not task.done()]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=self.device_timeout)
+            for task in late:
+                task.cancel()
+            if late:
+                # let the cancelled reads finish their cleanup before the cycle goes on
+                await asyncio.wait(late)
+        results = [self._result(key, keyed[key], task) for key, task in tasks.items()]
         values: dict[str, Any] = dict(zip(keyed, results, strict=True))
 
         def group(prefix: str, count: int) -> tuple[MeterReading, ...]:
@@ -282,21 +292,18 @@ class Controller:
         failed = {key for key, health in self._health.items() if health.lost}
         return readings, failed
 
-    async def _read[T](
-        self, key: str, device: Any, check: Callable[[Any], Awaitable[T]]
-    ) -> T | None:
-        """Read one device with the timeout; a failure is logged (rate-limited) and gives None."""
-        try:
-            async with asyncio.timeout(self.device_timeout):
-                value = await check(device)
-        except TimeoutError:
+    def _result(self, key: str, device: Any, task: asyncio.Future[Any]) -> Any:
+        """A finished (or cancelled) read: its value, or None with the failure logged
+        (rate-limited)."""
+        if task.cancelled():
             self._lost(key, device.name, f"no answer within {self.device_timeout:g} s")
             return None
-        except Exception as err:  # any device failure is "unavailable this cycle"
+        err = task.exception()
+        if err is not None:  # any device failure is "unavailable this cycle"
             self._lost(key, device.name, str(err) or type(err).__name__)
             return None
         self._recovered(key, device.name)
-        return value
+        return task.result()
 
     async def _async_send(self, index: int, command: ChargerCommand) -> str | None:
         """Send one command; a failure is logged, told to the core and returned as text."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +36,7 @@ from .settings import (
     restore_loadpoint_settings,
 )
 from .soc import SocEstimator, remaining_charge_duration, remaining_energy_wh
-from .tariff import Rate
+from .tariff import TariffRates, current_rate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -112,6 +111,8 @@ class Loadpoint:
         self.connected_since: datetime | None = None
         self.planner = Planner()
         self.plan_active = False
+        self.smart_cost_active = False
+        self.smart_cost_next_start: datetime | None = None
         vehicle = config.vehicle
         self.estimator = (
             SocEstimator(vehicle.capacity_kwh, ESTIMATOR_EFFICIENCY)
@@ -298,7 +299,28 @@ class Loadpoint:
             return timedelta(0)
         return required_duration_energy(remaining_kwh, self.max_power())
 
-    def _update_plan(self, now: datetime, rates: Sequence[Rate] | None) -> None:
+    @property
+    def needs_rates(self) -> bool:
+        """A plan or a smart cost limit: the decision needs the planner tariff's rates."""
+        s = self.settings
+        return s.plan_time is not None or s.smart_cost_limit is not None
+
+    def _update_smart_cost(self, now: datetime, rates: TariffRates | None) -> None:
+        """evcc's checkSmartLimit: is the price now at most the limit, else when next."""
+        limit = self.settings.smart_cost_limit
+        self.smart_cost_active, self.smart_cost_next_start = False, None
+        if limit is None or rates is None:
+            return
+        rate = current_rate(rates.rates, now)
+        if rate is not None and rate.price <= limit:
+            self.smart_cost_active = True
+            return
+        ts = now.timestamp()
+        self.smart_cost_next_start = next(
+            (r.start for r in rates.rates if r.start_ts > ts and r.price <= limit), None
+        )
+
+    def _update_plan(self, now: datetime, rates: TariffRates | None) -> None:
         target = self.settings.plan_time
         required = self.plan_required()
         if target is None or not self.connected or required <= timedelta(0):
@@ -306,7 +328,13 @@ class Loadpoint:
                 self.planner.reset()
             self.plan_active = False
             return
-        self.plan_active = self.planner.update(now, required, target, rates)
+        self.plan_active = self.planner.update(
+            now,
+            required,
+            target,
+            rates.rates if rates is not None else None,
+            rates_key=rates.key if rates is not None else (),
+        )
         if self.planner.expired:
             # current evcc deletes a plan whose time has passed without it running
             self.settings.plan_time = None
@@ -507,12 +535,13 @@ class Loadpoint:
         self,
         now: datetime,
         decision: Decision,
-        rates: Sequence[Rate] | None = None,
+        rates: TariffRates | None = None,
     ) -> ChargerCommand | None:
         """evcc's Update() switch; returns the command for the charger (None = nothing to send)."""
         if not self.available:
             return None
         self.last_decision = decision
+        self._update_smart_cost(now, rates)
         self._update_plan(now, rates)
         phases_command = self._fix_configured_phases(now)
         settings = self.settings
@@ -532,6 +561,13 @@ class Loadpoint:
             current = 0.0
         elif settings.mode == Mode.NOW:
             phases_command = self._fast_phases(now) or phases_command
+            current = settings.max_current
+        elif self.smart_cost_active:
+            # pv or minpv, and the price is at most the limit: charge fast (evcc)
+            phases_command = self._fast_phases(now) or phases_command
+            self._reset_phase_timer()
+            self.pv_timer = ELAPSED
+            self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0
             current = settings.max_current
         else:
             force = False

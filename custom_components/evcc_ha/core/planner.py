@@ -71,6 +71,9 @@ def _clamp(rates: Sequence[Rate], start: datetime, end: datetime) -> list[Rate]:
             continue
         if r.start >= end:
             break
+        if r.start >= start and r.end <= end:
+            out.append(r)  # inside: no new object (most rates)
+            continue
         lo, hi = max(r.start, start), min(r.end, end)
         if hi > lo:
             out.append(Rate(lo, hi, r.price))
@@ -101,7 +104,7 @@ def _cheapest(rates: Sequence[Rate], required: timedelta) -> list[Rate]:
     The last slot needed is longer than required: if it is the earliest slot of a plan that
     already has slots its *start* moves later (charge as late as possible), else its *end* is cut.
     """
-    ordered = sorted(rates, key=lambda r: (r.price, -r.start.timestamp()))
+    ordered = sorted(rates, key=lambda r: (r.price, -r.start_ts))
     plan: list[Rate] = []
     remaining = required
     for rate in ordered:
@@ -167,6 +170,20 @@ def _split(rates: Sequence[Rate], at: datetime) -> tuple[list[Rate], list[Rate]]
     return before, after
 
 
+def utc_rates(rates: Sequence[Rate]) -> list[Rate]:
+    """Rates in UTC, sorted by start (what the planning works on; the caller may keep it for
+    as long as the rates do not change)."""
+    if isinstance(rates, _UtcRates):
+        return rates
+    return _UtcRates(sorted((_to_utc(r) for r in rates), key=lambda r: r.start))
+
+
+class _UtcRates(list[Rate]):
+    """A list known to be UTC and sorted (from `utc_rates`)."""
+
+    __slots__ = ()
+
+
 def plan_slots(
     now: datetime,
     required: timedelta,
@@ -218,7 +235,7 @@ def plan_slots(
     if not rates:
         return [_to_tz(r, tz) for r in simple]
 
-    ordered = sorted((_to_utc(r) for r in rates), key=lambda r: r.start)
+    ordered = utc_rates(rates)
 
     if target_utc - real_now <= required:
         return [_to_tz(r, tz) for r in _continuous(ordered, latest_start, target_utc)]
@@ -302,6 +319,8 @@ class Planner:
         self._projected_end: datetime | None = None
         self._overrun = _ZERO
         self._expired = False
+        self._memo: tuple[tuple[object, ...], list[Rate], list[Rate], timedelta] | None = None
+        self._utc: tuple[object, list[Rate]] | None = None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -336,8 +355,45 @@ class Planner:
         (the caller should clear its plan settings). OLD kept it until disconnect."""
         return self._expired
 
+    def _plan(
+        self,
+        now: datetime,
+        required: timedelta,
+        target: datetime,
+        rates: Sequence[Rate] | None,
+        precondition: timedelta,
+        continuous: bool,
+        rates_key: object,
+    ) -> tuple[list[Rate], list[Rate]]:
+        """`plan_slots` (and the plan in UTC), computed again only when an input changed: the
+        rates, target or strategy; the minute; the required time by a minute or more since the
+        last plan (charging shortens it by about a minute per minute: one plan per minute)."""
+        key = (
+            rates_key if rates_key is not None else (tuple(rates) if rates else None),
+            target,
+            precondition,
+            continuous,
+            int(now.timestamp() // 60),
+        )
+        memo = self._memo
+        if memo is not None and memo[0] == key and abs((required - memo[3]).total_seconds()) < 60:
+            return memo[1], memo[2]
+        if rates and rates_key is not None:
+            # the rates in UTC are kept while the tariff's rates do not change
+            if self._utc is None or self._utc[0] != rates_key:
+                self._utc = (rates_key, utc_rates(rates))
+            rates = self._utc[1]
+        plan = plan_slots(
+            now, required, target, rates, precondition=precondition, continuous=continuous
+        )
+        plan_u = [_to_utc(slot) for slot in plan]
+        self._memo = (key, plan, plan_u, required)
+        return plan, plan_u
+
     def reset(self) -> None:
         """Forget everything: goal reached, plan deleted, vehicle disconnected."""
+        self._memo = None
+        self._utc = None
         self._slots = []
         self._active = False
         self._slot_end = None
@@ -357,8 +413,13 @@ class Planner:
         *,
         precondition: timedelta = _ZERO,
         continuous: bool = False,
+        rates_key: object = None,
     ) -> bool:
         """Replan and return whether the plan is active now (→ charge fast).
+
+        The slots are computed again only when an input changed: the rates (`rates_key`, e.g.
+        the tariff's identity and version; without it the rates themselves), the target, the
+        strategy, the minute, or the required time by a minute since the last plan.
 
         * No target, or nothing required → inactive (the caller resets / finishes the plan).
         * [HEAD] Target in the past and the plan not active → inactive, :attr:`expired` set.
@@ -370,7 +431,7 @@ class Planner:
           ``restart_gap`` (or, with HEAD's ``continuous`` strategy, always).
         """
         require_aware(now, "now")
-        active = self._evaluate(now, required, target, rates, precondition, continuous)
+        active = self._evaluate(now, required, target, rates, precondition, continuous, rates_key)
         self._active = active
         if not active:
             self._slot_end = None
@@ -384,6 +445,7 @@ class Planner:
         rates: Sequence[Rate] | None,
         precondition: timedelta,
         continuous: bool,
+        rates_key: object,
     ) -> bool:
         self._slots = []
         self._projected_start = None
@@ -402,13 +464,10 @@ class Planner:
         if required <= _ZERO:
             return False
 
-        plan = plan_slots(
-            now, required, target, rates, precondition=precondition, continuous=continuous
-        )
+        plan, plan_u = self._plan(now, required, target, rates, precondition, continuous, rates_key)
         self._slots = plan
         if not plan:
             return False
-        plan_u = [_to_utc(s) for s in plan]
 
         self._overrun = max(required - (target_u - now_u), _ZERO)
         start = min(s.start for s in plan_u)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, Self
+from typing import Any, Final, Protocol, Self
 
 from .model import ChargerConfig, Mode, SettingError, VehicleConfig
 
@@ -54,6 +54,7 @@ class LoadpointKey(StrEnum):
     PLAN_ENERGY = "planEnergy"
     MIN_SWITCH_INTERVAL = "minSwitchInterval"
     PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
+    SMART_COST_LIMIT = "smartCostLimit"
 
 
 class SiteKey(StrEnum):
@@ -116,6 +117,9 @@ class LoadpointSettings:
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
     phase_switch_cooldown: float = 0.0  # s between 1p/3p switches
+    # evcc's "charge when cheap": full power in pv/minpv while the price is at most this (per
+    # kWh, the planner tariff's currency); None = off
+    smart_cost_limit: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -376,6 +380,17 @@ def _parse_plan_time(value: object, ctx: SettingContext) -> datetime | None:
     return parse_time(value, ctx.now)
 
 
+CLEAR_WORDS: Final = frozenset({"", "null", "none", "nil", "-"})
+MAX_PRICE: Final = 1_000.0  # per kWh: far beyond any tariff
+
+
+def _parse_smart_cost_limit(value: object, _ctx: SettingContext) -> float | None:
+    """A price limit per kWh, or None (off) for null / "" / "null" / "none" / "-"."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
+        return None
+    return _ranged(parse_float(value, "smartCostLimit"), "smartCostLimit", -MAX_PRICE, MAX_PRICE)
+
+
 LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
     LoadpointKey.MODE: SettingRule("mode", lambda value, _ctx: parse_mode(value)),
     LoadpointKey.PRIORITY: SettingRule("priority", _whole("priority", 0, MAX_PRIORITY)),
@@ -412,6 +427,7 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
     LoadpointKey.PHASE_SWITCH_COOLDOWN: SettingRule(
         "phase_switch_cooldown", _number("phaseSwitchCooldown", 0, MAX_DURATION_S, " s")
     ),
+    LoadpointKey.SMART_COST_LIMIT: SettingRule("smart_cost_limit", _parse_smart_cost_limit),
 }
 
 _LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {

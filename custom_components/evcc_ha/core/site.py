@@ -42,13 +42,27 @@ from .settings import (
     restore_site_settings,
     site_key,
 )
-from .tariff import Rate, Tariff, current_rate
+from .tariff import Rate, Tariff, TariffRates
 
 _LOGGER = logging.getLogger(__name__)
 
 # evcc HEAD: a battery below prioritySoc keeps at least this much residual export.
 PRIORITY_RESIDUAL_W = 100.0
 HEALTH_GRACE_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Prices:
+    """The prices of this cycle (per kWh), looked up once."""
+
+    grid: float | None = None
+    feedin: float | None = None
+
+    def effective(self, green_share: float) -> float | None:
+        """evcc's effective price of energy with this green share: grid·(1−share) + feed-in·share."""
+        if self.grid is None:
+            return None
+        return self.grid * (1.0 - green_share) + (self.feedin or 0.0) * green_share
 
 
 @dataclass(slots=True)
@@ -100,6 +114,7 @@ class Site:
         self.measurements = SiteMeasurements()
         self.sessions = SessionLog()
         self.last_update: datetime | None = None  # last cycle with working grid meter
+        self.prices = Prices()
 
     @property
     def telemetry(self) -> bool:
@@ -108,31 +123,23 @@ class Site:
 
     # --- tariffs -------------------------------------------------------------------------------
 
-    def rates(self, kind: str, now: datetime) -> list[Rate] | None:
+    def rates(self, kind: str, now: datetime) -> Sequence[Rate] | None:
         tariff = self.tariffs.get(kind)
         return tariff.rates(now) if tariff is not None else None
 
-    def _charge_price(self, now: datetime, green_share: float) -> float | None:
-        """evcc's effective price of charged energy: grid·(1−share) + feed-in·share."""
-        grid = self._current_price("grid", now)
-        if grid is None:
-            return None
-        feedin = self._current_price("feedin", now) or 0.0
-        return grid * (1.0 - green_share) + feedin * green_share
-
-    def _current_price(self, kind: str, now: datetime) -> float | None:
+    def _price_now(self, kind: str, now: datetime) -> float | None:
         tariff = self.tariffs.get(kind)
+        return tariff.price_at(now) if tariff is not None else None
+
+    def planner_tariff(self) -> Tariff | None:
+        """evcc's choice: an explicit planner tariff, else the grid tariff."""
+        return self.tariffs.get("planner") or self.tariffs.get("grid")
+
+    def planner_rates(self, now: datetime) -> TariffRates | None:
+        tariff = self.planner_tariff()
         if tariff is None:
             return None
-        rate = current_rate(tariff.rates(now), now)
-        return rate.price if rate is not None else None
-
-    def planner_rates(self, now: datetime) -> list[Rate] | None:
-        """Explicit planner tariff, else the grid tariff (evcc's choice)."""
-        for kind in ("planner", "grid"):
-            if kind in self.tariffs:
-                return self.tariffs[kind].rates(now)
-        return None
+        return TariffRates(tariff.rates(now), (id(tariff), tariff.version))
 
     # --- health --------------------------------------------------------------------------------
 
@@ -153,9 +160,11 @@ class Site:
         events: list[Event] = []
         failed: dict[int, str] = {}
         m = self._measure_site(readings)
-        # energy counted now flowed since the last cycle: weigh it with that cycle's share
+        # energy counted now flowed since the last cycle: weigh it with that cycle's share and
+        # that cycle's prices
         share = self.measurements.green_share_loadpoints
-        price = self._charge_price(now, share)
+        price = self.prices.effective(share)
+        self.prices = Prices(self._price_now("grid", now), self._price_now("feedin", now))
         for lp, lp_readings in zip(self.loadpoints, readings.loadpoints, strict=True):
             try:
                 for event_type in lp.observe(now, lp_readings, share, price):
@@ -172,11 +181,7 @@ class Site:
             return CycleResult([None] * count, events, "grid meter unavailable", failed)
         self.last_update = now
         commands: list[ChargerCommand | None] = [None] * count
-        rates = (
-            self.planner_rates(now)
-            if any(lp.settings.plan_time for lp in self.loadpoints)
-            else None
-        )
+        rates = self.planner_rates(now) if any(lp.needs_rates for lp in self.loadpoints) else None
         running_power = m.site_power
         for lp in self._by_priority():
             if lp.index in failed:
@@ -337,7 +342,7 @@ class Site:
         previous = lp.last_decision
         if previous is None or self.last_update is None or not lp.available:
             return None
-        rates = self.planner_rates(now) if lp.settings.plan_time else None
+        rates = self.planner_rates(now) if lp.needs_rates else None
         return lp.decide(now, previous, rates)
 
     def command_failed(self, index: int) -> None:
