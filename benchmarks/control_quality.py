@@ -14,6 +14,7 @@ import math
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,36 @@ def speed_scenario() -> dict[str, Any]:
     }
 
 
+def _plan_cost(m: dict[str, Any]) -> str:
+    """Each plan's cost against the cheapest possible cost of the same energy."""
+    pairs = zip(m["plan_cost"], m["plan_cheapest_cost"], strict=True)
+    cells = [f"{paid:.2f} / {best:.2f}" for paid, best in pairs if paid is not None and best]
+    return ", ".join(cells) or "–"
+
+
+def speed_scenario_with_plan() -> dict[str, Any]:
+    """The speed scenario on a day-ahead tariff (quarter hours) with a plan for the evening."""
+    scenario = speed_scenario()
+    start = datetime.fromisoformat(scenario["start"])
+    quarter = timedelta(minutes=15)
+    scenario["name"] = "speed-20h-tariff-plan"
+    scenario["tariff"] = {
+        "grid": [
+            {
+                "start": (start + k * quarter).isoformat(),
+                "end": (start + (k + 1) * quarter).isoformat(),
+                "price": round(0.25 + 0.1 * math.sin(k / 6), 4),
+            }
+            for k in range(round(SPEED_SPAN_H * 4))
+        ],
+        "feedin": 0.08,
+    }
+    lp = scenario["loadpoints"][0]
+    lp["planSoc"] = 90
+    lp["planTime"] = "2026-06-21T18:30:00+02:00"
+    return scenario
+
+
 def cli_wall_time(path: Path) -> float:
     """End-to-end time of `scripts/simulate.py` (interpreter start and imports included)."""
     started = time.perf_counter()
@@ -125,9 +156,10 @@ def main() -> int:
     print("## Control quality (controller: evcc)\n")
     print(
         "| scenario | EV energy kWh | solar share % | EV from grid kWh | charger switches "
-        "| phase switches | final SoC % | target met | cost | steps | wall s |"
+        "| phase switches | final SoC % | target met | cost | plan cost / cheapest "
+        "| steps | wall s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     speed_candidates: list[tuple[str, float, Path]] = []
     for name, path in scenarios:
         started = time.perf_counter()
@@ -143,7 +175,8 @@ def main() -> int:
             f"| {name} | {m['ev_energy_kwh']:.2f} | {100 * m['solar_share']:.1f} "
             f"| {m['ev_grid_kwh']:.2f} | {_per_lp(m['charger_switches'])} "
             f"| {_per_lp(m['phase_switches'])} | {_per_lp(m['final_soc'])} "
-            f"| {_per_lp(m['target_met'])} | {m['cost']:.2f} | {m['steps']} | {wall:.2f} |"
+            f"| {_per_lp(m['target_met'])} | {m['cost']:.2f} | {_plan_cost(m)} "
+            f"| {m['steps']} | {wall:.2f} |"
         )
         span_h = scenario.steps * scenario.step_s / 3600
         if scenario.step_s == SPEED_STEP_S and abs(span_h - SPEED_SPAN_H) < 1e-9:
@@ -161,6 +194,9 @@ def main() -> int:
     synthetic = speed_scenario()
     runs: list[tuple[str, Any, Path | None]] = [(n, p, p) for n, _, p in speed_candidates]
     runs.append(("speed-20h (synthetic)", synthetic, None))
+    runs.append(
+        ("speed-20h, dynamic tariff and plan (synthetic)", speed_scenario_with_plan(), None)
+    )
     for label, source, file in runs:
         best = math.inf
         steps = 0

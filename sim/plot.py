@@ -64,6 +64,21 @@ def plot(result: SimulationResult, path: str | Path) -> None:
         lw=0.8,
         label="Grid (+ import)",
     )
+    if scenario.grid_rates:
+        # the grid price on its own axis: where a plan or a smart cost limit charges
+        price_ax = power_ax.twinx()
+        rates = scenario.grid_rates
+        price_ax.step(
+            [r.start.astimezone(tz) for r in rates] + [rates[-1].end.astimezone(tz)],
+            [r.price for r in rates] + [rates[-1].price],
+            where="post",
+            color="#ff7f0e",
+            lw=1.0,
+            ls="--",
+            label="Grid price",
+        )
+        price_ax.set_ylabel("Grid price per kWh", color="#ff7f0e")
+        price_ax.legend(loc="upper right", fontsize=8)
     power_ax.axhline(0, color="black", lw=0.5)
     power_ax.set_ylabel("Power (kW)")
     power_ax.grid(True, alpha=0.3)

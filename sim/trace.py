@@ -175,6 +175,10 @@ def metrics(
     phase_switches: Sequence[int],
 ) -> dict[str, Any]:
     a = account
+    plan_costs = [
+        _ev_cost(scenario, i, trace, a.prices) if goal is not None and goal.deadline else None
+        for i, goal in enumerate(goals)
+    ]
     return {
         "ev_energy_kwh": round(a.ev_wh / 1000.0, 4),
         "ev_solar_kwh": round(a.ev_solar_wh / 1000.0, 4),
@@ -188,8 +192,60 @@ def metrics(
         "final_soc": [round(soc, 2) if soc is not None else None for soc in final_soc],
         "target_met": [_target_met(scenario, i, goal, trace) for i, goal in enumerate(goals)],
         "cost": round(a.cost, 4),
+        "plan_cost": plan_costs,
+        "plan_cheapest_cost": [
+            _cheapest_cost(scenario, i, goal, trace, a.prices) for i, goal in enumerate(goals)
+        ],
         "steps": scenario.steps,
     }
+
+
+def _ev_cost(
+    scenario: Scenario, index: int, trace: Sequence[TraceRow], prices: Sequence[float]
+) -> float:
+    """What the loadpoint's energy cost at the grid price of each step (as if all from the
+    grid: a plan at night is)."""
+    hours = scenario.step_s / 3600.0
+    return round(
+        sum(row.loadpoints[index].power_w * prices[k] for k, row in enumerate(trace))
+        * hours
+        / 1000.0,
+        4,
+    )
+
+
+def _cheapest_cost(
+    scenario: Scenario,
+    index: int,
+    goal: Goal | None,
+    trace: Sequence[TraceRow],
+    prices: Sequence[float],
+) -> float | None:
+    """The least the same energy could have cost: charged at the loadpoint's full power in the
+    cheapest steps between the car's arrival and the plan's deadline (None without a plan)."""
+    spec = scenario.loadpoints[index]
+    if goal is None or goal.deadline is None or spec.vehicle is None or not scenario.grid_rates:
+        return None
+    vehicle = spec.vehicle
+    phases = min(spec.charger.phases, vehicle.phases)
+    current = min(spec.charger.max_current, vehicle.max_current or spec.charger.max_current)
+    full_w = current * phases * scenario.voltage
+    hours = scenario.step_s / 3600.0
+    energy_wh = sum(row.loadpoints[index].power_w for row in trace) * hours
+    arrive = vehicle.arrive or scenario.start
+    first = max(0, math.ceil((arrive - scenario.start).total_seconds() / scenario.step_s))
+    last = min(
+        scenario.steps,
+        math.floor((goal.deadline - scenario.start).total_seconds() / scenario.step_s),
+    )
+    cost, left = 0.0, energy_wh
+    for price in sorted(prices[first:last]):
+        if left <= 0:
+            break
+        step_wh = min(left, full_w * hours)
+        cost += price * step_wh / 1000.0
+        left -= step_wh
+    return round(cost, 4)
 
 
 def _target_met(

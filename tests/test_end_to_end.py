@@ -228,6 +228,8 @@ async def test_evcc_clients_drive_the_same_wallbox(
     })  # fmt: skip
     assert flow["step_id"] == "mqtt"  # evcc's MQTT API: as offered
     flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
+    assert flow["step_id"] == "tariffs"  # no prices
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
     assert flow["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     base = f"http://127.0.0.1:{unused_tcp_port}"

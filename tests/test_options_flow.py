@@ -59,10 +59,11 @@ def _entry(hass: HomeAssistant, *, demo: bool = False, **options: Any) -> MockCo
 
 
 async def mqtt_defaults(hass: HomeAssistant, result: Any) -> Any:
-    """Take the MQTT step as it is offered (the step after the API port)."""
-    if result.get("step_id") != "mqtt":
-        return result
-    return await hass.config_entries.options.async_configure(result["flow_id"], {})
+    """Take the MQTT and tariff steps as they are offered (the steps after the API port)."""
+    for step in ("mqtt", "tariffs"):
+        if result.get("step_id") == step:
+            result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    return result
 
 
 def _suggested(result: dict[str, Any]) -> dict[str, Any]:
@@ -294,6 +295,8 @@ async def test_options_mqtt(hass: HomeAssistant) -> None:
         result["flow_id"],
         {CONF_MQTT_ENABLED: True, CONF_MQTT_TOPIC: " home/evcc ", CONF_MQTT_READ_ONLY: True},
     )
+    assert result["step_id"] == "tariffs"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert (entry.options[CONF_MQTT_TOPIC], entry.options[CONF_MQTT_READ_ONLY]) == (
         "home/evcc",

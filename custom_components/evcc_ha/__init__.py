@@ -12,6 +12,7 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
+    entity_registry as er,
     issue_registry as ir,
 )
 from homeassistant.helpers.storage import Store
@@ -49,7 +50,10 @@ from .coordinator import (
 )
 from .core.controller import Controller
 from .core.site import Site
+from .core.tariff import FixedTariff
+from .devices.demo import DEMO_FEEDIN_PRICE
 from .devices.factory import async_build_site_devices
+from .devices.tariffs import EntityPriceTariff, build_tariffs, demo_price_unique_id
 from .entity import async_register_devices, loadpoint_identifier, site_identifier
 from .services import async_setup_services
 
@@ -91,12 +95,38 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
             translation_key="invalid_configuration",
             translation_placeholders={"site": entry.title, "error": str(err) or repr(err)},
         ) from err
+    currency = hass.config.currency or "EUR"
+    tz = dt_util.get_default_time_zone()
+    try:
+        tariffs, price_entities = build_tariffs(
+            hass, entry.options, tz=tz, currency=currency, site=entry.title
+        )
+    except ValueError as err:  # zones the options flow would not have stored
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_configuration",
+            translation_placeholders={"site": entry.title, "error": str(err)},
+        ) from err
+    demo_prices: EntityPriceTariff | None = None
+    if demo is not None:
+        # the demo's own day-ahead price sensor (made by the sensor platform) and feed-in price
+        if "grid" not in tariffs:
+            demo_prices = EntityPriceTariff(
+                hass, None, tz=tz, currency=currency, name=f"Grid tariff of {entry.title}"
+            )
+            tariffs["grid"] = demo_prices
+            price_entities.append(demo_prices)
+        tariffs.setdefault("feedin", FixedTariff(DEMO_FEEDIN_PRICE, tz=tz))
+    for tariff in price_entities:
+        entry.async_on_unload(tariff.close)
+        if tariff is not demo_prices:
+            await tariff.async_watch()
     site = Site(
         devices.config,
         [lp.config for lp in devices.loadpoints],
+        tariffs=tariffs,
         interval_s=float(interval_of(entry)),
     )
-    currency = hass.config.currency or "EUR"
     controller = Controller(site, devices, clock, partial(build_state, currency=currency))
     await controller.async_setup()
     entry.async_on_unload(controller.async_close)
@@ -116,6 +146,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
     # options, loadpoint subentries or the title changed: set the site up again
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if demo_prices is not None:
+        entity_id = er.async_get(hass).async_get_entity_id(
+            "sensor", DOMAIN, demo_price_unique_id(entry)
+        )
+        await demo_prices.async_watch(entity_id)
     LOGGER.debug("Site %s set up with %d loadpoint(s)", entry.title, len(devices.loadpoints))
     return True
 

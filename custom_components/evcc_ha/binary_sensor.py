@@ -26,6 +26,7 @@ class EvccBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A loadpoint binary sensor: `is_on_fn` reads the loadpoint's state document."""
 
     is_on_fn: Callable[[dict[str, Any]], bool]
+    needs_tariff: bool = False  # only on sites with a grid (planner) tariff
 
 
 LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
@@ -52,6 +53,13 @@ LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
         translation_key="plan_active",
         is_on_fn=lambda lp: lp["planActive"],
     ),
+    # the price now is at most the loadpoint's smart cost limit: it charges at full power
+    EvccBinarySensorEntityDescription(
+        key="smart_cost_active",
+        translation_key="smart_cost_active",
+        needs_tariff=True,
+        is_on_fn=lambda lp: lp["smartCostActive"],
+    ),
 )
 
 
@@ -62,12 +70,14 @@ async def async_setup_entry(
 ) -> None:
     """Set up the binary sensors of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
+    has_tariff = coordinator.site.planner_tariff() is not None
     add_loadpoint_entities(
         coordinator,
         async_add_entities,
         lambda lp: (
             EvccBinarySensor(coordinator, description, lp.index)
             for description in LOADPOINT_BINARY_SENSORS
+            if has_tariff or not description.needs_tariff
         ),
     )
 

@@ -18,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 import voluptuous as vol
@@ -54,7 +54,7 @@ from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
 )
-from homeassistant.util import slugify
+from homeassistant.util import dt as dt_util, slugify
 
 from .api.mqtt_topics import roots_overlap
 from .const import (
@@ -79,9 +79,14 @@ from .const import (
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
     CONF_DEMO,
+    CONF_FEEDIN_PRICE,
+    CONF_FEEDIN_PRICE_ENTITY,
     CONF_GRID_ENERGY,
     CONF_GRID_INVERT,
     CONF_GRID_POWER,
+    CONF_GRID_PRICE,
+    CONF_GRID_PRICE_ENTITY,
+    CONF_GRID_ZONES,
     CONF_INTERVAL,
     CONF_MQTT_ENABLED,
     CONF_MQTT_READ_ONLY,
@@ -114,12 +119,16 @@ from .const import (
     MIN_INTERVAL,
     SUBENTRY_LOADPOINT,
 )
+from .core.settings import MAX_PRICE
+from .core.tariff import ZoneError, parse_zones
 from .devices.ha_entities import (
     ENERGY_UNITS,
     POWER_UNITS,
     current_entity_problem,
     phases_of_option,
 )
+from .devices.price_entity import PriceParseError, PriceSummary, summary
+from .devices.tariffs import async_read_price_entity
 
 
 def clean_site_title(raw: str) -> str | None:
@@ -222,7 +231,7 @@ _SOC = EntityFilterSelectorConfig(domain="sensor", device_class="battery")
 def _number(
     low: float,
     high: float,
-    step: float,
+    step: float | Literal["any"],
     unit: str | None = None,
     mode: NumberSelectorMode = NumberSelectorMode.BOX,
 ) -> NumberSelector:
@@ -505,6 +514,8 @@ class EvccOptionsFlow(OptionsFlow):
 
     def __init__(self) -> None:
         self._options: dict[str, Any] = {}
+        self._tariffs: dict[str, Any] = {}
+        self._preview: PriceSummary | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Control interval and, for a real site, its meters."""
@@ -577,14 +588,12 @@ class EvccOptionsFlow(OptionsFlow):
             ):
                 errors[CONF_MQTT_TOPIC] = "topic_in_use"
             else:
-                return self.async_create_entry(
-                    data=self._options
-                    | {
-                        CONF_MQTT_ENABLED: enabled,
-                        CONF_MQTT_TOPIC: topic,
-                        CONF_MQTT_READ_ONLY: bool(user_input[CONF_MQTT_READ_ONLY]),
-                    }
-                )
+                self._options |= {
+                    CONF_MQTT_ENABLED: enabled,
+                    CONF_MQTT_TOPIC: topic,
+                    CONF_MQTT_READ_ONLY: bool(user_input[CONF_MQTT_READ_ONLY]),
+                }
+                return await self.async_step_tariffs()
         current = self.config_entry.options
         suggested = user_input or {
             CONF_MQTT_ENABLED: current.get(CONF_MQTT_ENABLED, True),
@@ -601,6 +610,149 @@ class EvccOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(_mqtt_schema(), suggested),
             errors=errors,
         )
+
+    async def async_step_tariffs(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Grid price (fixed, zones or a price entity) and feed-in price (fixed or a sensor)."""
+        errors: dict[str, str] = {}
+        placeholders = {"detail": "", "currency": self.hass.config.currency or "EUR"}
+        if user_input is not None:
+            values = {key: user_input.get(key) for key in _TARIFF_KEYS}
+            for key in (CONF_GRID_ZONES, CONF_GRID_PRICE_ENTITY, CONF_FEEDIN_PRICE_ENTITY):
+                values[key] = str(values[key] or "").strip() or None
+            errors, detail = self._validate_tariffs(values)
+            placeholders["detail"] = detail
+            if not errors and values[CONF_GRID_PRICE_ENTITY]:
+                try:
+                    parse = await async_read_price_entity(
+                        self.hass,
+                        values[CONF_GRID_PRICE_ENTITY],
+                        tz=dt_util.get_default_time_zone(),
+                        currency=placeholders["currency"],
+                    )
+                except PriceParseError as err:
+                    errors[CONF_GRID_PRICE_ENTITY] = "price_entity_unusable"
+                    placeholders["detail"] = str(err)
+                else:
+                    self._tariffs = values
+                    self._preview = summary(parse, dt_util.now())
+                    return await self.async_step_tariff_preview()
+            if not errors:
+                return self.async_create_entry(data=self._with_tariffs(values))
+        suggested = user_input or {
+            key: value
+            for key, value in self.config_entry.options.items()
+            if key in _TARIFF_KEYS and value is not None
+        }
+        return self.async_show_form(
+            step_id="tariffs",
+            data_schema=self.add_suggested_values_to_schema(_tariff_schema(), suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _validate_tariffs(self, values: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+        """Field errors of the tariffs step (and a detail for the message)."""
+        errors: dict[str, str] = {}
+        detail = ""
+        if values[CONF_GRID_PRICE_ENTITY] and (
+            values[CONF_GRID_PRICE] is not None or values[CONF_GRID_ZONES]
+        ):
+            errors[CONF_GRID_PRICE_ENTITY] = "grid_price_twice"
+        if values[CONF_GRID_ZONES]:
+            try:
+                parse_zones(values[CONF_GRID_ZONES])
+            except ZoneError as err:
+                errors[CONF_GRID_ZONES] = "invalid_zones"
+                detail = str(err)
+            else:
+                if values[CONF_GRID_PRICE] is None:
+                    errors[CONF_GRID_PRICE] = "zones_need_price"
+        if values[CONF_FEEDIN_PRICE_ENTITY]:
+            if values[CONF_FEEDIN_PRICE] is not None:
+                errors[CONF_FEEDIN_PRICE_ENTITY] = "feedin_price_twice"
+            elif problem := price_sensor_problem(self.hass, values[CONF_FEEDIN_PRICE_ENTITY]):
+                errors[CONF_FEEDIN_PRICE_ENTITY] = problem
+        return errors, detail
+
+    def _with_tariffs(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The options with the tariff keys of this flow (cleared ones dropped)."""
+        options = {k: v for k, v in self._options.items() if k not in _TARIFF_KEYS}
+        return options | {key: value for key, value in values.items() if value is not None}
+
+    async def async_step_tariff_preview(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What was read from the price entity: how many prices, from when to when, the next 3."""
+        assert self._preview is not None
+        if user_input is not None:
+            return self.async_create_entry(data=self._with_tariffs(self._tariffs))
+        preview = self._preview
+        currency = self.hass.config.currency or "EUR"
+        upcoming = ([preview.current] if preview.current is not None else []) + list(
+            preview.next_rates
+        )
+        lines = [
+            f"- {dt_util.as_local(rate.start):%a %H:%M}–{dt_util.as_local(rate.end):%H:%M}: "
+            f"{rate.price:.4f} {currency}/kWh"
+            for rate in upcoming[:3]
+        ]
+        return self.async_show_form(
+            step_id="tariff_preview",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "count": str(preview.count),
+                "shape": str(preview.shape),
+                "unit": str(preview.unit or f"{currency}/kWh"),
+                "first": f"{dt_util.as_local(preview.first_start):%Y-%m-%d %H:%M}"
+                if preview.first_start is not None
+                else "–",
+                "last": f"{dt_util.as_local(preview.last_end):%Y-%m-%d %H:%M}"
+                if preview.last_end is not None
+                else "–",
+                "next": "\n".join(lines) or "–",
+                "warnings": "; ".join(preview.warnings) or "–",
+            },
+        )
+
+
+_TARIFF_KEYS = (
+    CONF_GRID_PRICE,
+    CONF_GRID_ZONES,
+    CONF_GRID_PRICE_ENTITY,
+    CONF_FEEDIN_PRICE,
+    CONF_FEEDIN_PRICE_ENTITY,
+)
+
+
+def _tariff_schema() -> vol.Schema:
+    price = _number(-MAX_PRICE, MAX_PRICE, "any")  # prices have 4 or 5 decimals
+    return vol.Schema(
+        {
+            vol.Optional(CONF_GRID_PRICE_ENTITY): _entities(
+                EntityFilterSelectorConfig(domain=["sensor", "event"])
+            ),
+            vol.Optional(CONF_GRID_PRICE): price,
+            vol.Optional(CONF_GRID_ZONES): TextSelector(TextSelectorConfig(multiline=True)),
+            vol.Optional(CONF_FEEDIN_PRICE): price,
+            vol.Optional(CONF_FEEDIN_PRICE_ENTITY): _entities(
+                EntityFilterSelectorConfig(domain=["sensor", "input_number", "number"])
+            ),
+        }
+    )
+
+
+def price_sensor_problem(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Why an entity cannot be a feed-in price (None: it can)."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return "entity_not_found"
+    try:
+        value = float(state.state)
+    except ValueError:
+        return "invalid_price_sensor"
+    return None if abs(value) <= MAX_PRICE else "invalid_price_sensor"
 
 
 def mqtt_roots(hass: HomeAssistant, *, but: str | None = None) -> set[str]:

@@ -45,6 +45,7 @@ class EvccNumberEntityDescription(NumberEntityDescription):
     max_fn: Callable[[LoadpointConfig], float] | None = None
     step_fn: Callable[[LoadpointConfig], float] | None = None
     enabled_fn: Callable[[LoadpointConfig], bool] = lambda _: True
+    price: bool = False  # a price: unit is the site's currency per kWh
 
 
 # The fixed part of each kind of number: device class, unit, range, step, mode.
@@ -79,6 +80,13 @@ _ENERGY: dict[str, Any] = {
     "native_max_value": MAX_LIMIT_ENERGY_KWH,
     "native_step": 0.5,
     "mode": NumberMode.BOX,
+}
+_PRICE: dict[str, Any] = {
+    "native_min_value": -1.0,  # negative prices happen on day-ahead markets
+    "native_max_value": 5.0,
+    "native_step": 0.001,
+    "mode": NumberMode.BOX,
+    "price": True,
 }
 _CURRENT: dict[str, Any] = {
     "device_class": NumberDeviceClass.CURRENT,
@@ -132,6 +140,8 @@ LOADPOINT_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
     _number("disable_threshold", LoadpointKey.DISABLE_THRESHOLD, _POWER),
     _number("enable_delay", LoadpointKey.ENABLE_DELAY, _DELAY),
     _number("disable_delay", LoadpointKey.DISABLE_DELAY, _DELAY),
+    # unknown while off; the action evcc_ha.set_smart_cost_limit without a limit switches it off
+    _number("smart_cost_limit", LoadpointKey.SMART_COST_LIMIT, _PRICE),
 )
 
 SITE_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
@@ -166,6 +176,7 @@ async def async_setup_entry(
         lambda lp: (
             EvccLoadpointNumber(coordinator, description, lp.index)
             for description in LOADPOINT_NUMBERS
+            if not description.price or coordinator.site.planner_tariff() is not None
         ),
     )
 
@@ -185,6 +196,10 @@ class EvccLoadpointNumber(EvccEntity, NumberEntity):
             self._attr_native_max_value = description.max_fn(config)
         if description.step_fn is not None:
             self._attr_native_step = description.step_fn(config)
+        if description.price:
+            self._attr_native_unit_of_measurement = (
+                f"{coordinator.hass.config.currency or 'EUR'}/kWh"
+            )
         self._attr_entity_registry_enabled_default = description.enabled_fn(config)
 
     @property

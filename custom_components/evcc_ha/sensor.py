@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -21,14 +21,17 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .coordinator import EvccConfigEntry
+from .coordinator import EvccConfigEntry, EvccCoordinator
 from .core.model import LoadpointConfig, PhaseAction, PvAction, SiteConfig, Status
-from .entity import EvccEntity, add_loadpoint_entities
+from .devices.demo import demo_day_ahead_prices, demo_prices_published
+from .devices.tariffs import DEMO_PRICE_KEY, demo_price_unique_id
+from .entity import EvccEntity, add_loadpoint_entities, site_device_info
 
 PARALLEL_UPDATES = 0
 
@@ -50,6 +53,7 @@ class EvccSiteSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[Doc], StateType]
     exists_fn: Callable[[SiteConfig], bool] = lambda _: True
     meters: tuple[str, ...] = ()
+    tariff: str | None = None  # a price: exists when the site has this tariff, unit currency/kWh
 
 
 def _float(value: float | None) -> float | None:
@@ -256,6 +260,25 @@ SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
     ),
 )
 
+PRICE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
+    EvccSiteSensorEntityDescription(
+        key="grid_price",
+        translation_key="grid_price",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=3,
+        tariff="grid",
+        value_fn=lambda doc: _float(doc.get("tariffGrid")),
+    ),
+    EvccSiteSensorEntityDescription(
+        key="feedin_price",
+        translation_key="feedin_price",
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=3,
+        tariff="feedin",
+        value_fn=lambda doc: _float(doc.get("tariffFeedIn")),
+    ),
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -270,6 +293,16 @@ async def async_setup_entry(
         for description in SITE_SENSORS
         if description.exists_fn(config)
     )
+    currency = hass.config.currency or "EUR"
+    async_add_entities(
+        EvccSiteSensor(coordinator, description, unit=f"{currency}/kWh")
+        for description in PRICE_SENSORS
+        if description.tariff in coordinator.site.tariffs
+    )
+    if coordinator.demo is not None:
+        async_add_entities(
+            [DemoDayAheadPriceSensor(entry, coordinator.demo.tz or dt_util.get_default_time_zone())]
+        )
     add_loadpoint_entities(
         coordinator,
         async_add_entities,
@@ -292,6 +325,17 @@ class EvccLoadpointSensor(EvccEntity, SensorEntity):
 class EvccSiteSensor(EvccEntity, SensorEntity):
     entity_description: EvccSiteSensorEntityDescription
 
+    def __init__(
+        self,
+        coordinator: EvccCoordinator,
+        description: EvccSiteSensorEntityDescription,
+        *,
+        unit: str | None = None,
+    ) -> None:
+        super().__init__(coordinator, description)
+        if unit is not None:
+            self._attr_native_unit_of_measurement = unit
+
     @property
     def available(self) -> bool:
         return super().available and self.coordinator.data.meters_ok(
@@ -301,3 +345,61 @@ class EvccSiteSensor(EvccEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         return self.entity_description.value_fn(self.state_doc)
+
+
+class DemoDayAheadPriceSensor(SensorEntity):
+    """The demo site's simulated day-ahead market price, shaped like the custom Nord Pool
+    sensor (`raw_today`, `raw_tomorrow`): today's quarter hours, tomorrow's from 13:00. The demo
+    reads its grid tariff from it the way a real site reads a price entity."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = DEMO_PRICE_KEY
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_suggested_display_precision = 3
+    _attr_should_poll = False
+    # the price lists change twice a day and are long: kept out of the recorder
+    _unrecorded_attributes = frozenset({"raw_today", "raw_tomorrow", "today", "tomorrow"})
+
+    def __init__(self, entry: EvccConfigEntry, tz: tzinfo) -> None:
+        self._tz = tz
+        self._attr_unique_id = demo_price_unique_id(entry)
+        self._attr_device_info = site_device_info(entry, entry.runtime_data.coordinator.site)
+        self._currency = entry.runtime_data.coordinator.hass.config.currency or "EUR"
+        self._attr_native_unit_of_measurement = f"{self._currency}/kWh"
+
+    async def async_added_to_hass(self) -> None:
+        self._refresh()
+        # a new quarter hour is a new price (and at 13:00 tomorrow's prices appear)
+        self.async_on_remove(
+            async_track_time_change(
+                self.hass, self._async_quarter, minute=(0, 15, 30, 45), second=0
+            )
+        )
+
+    @callback
+    def _async_quarter(self, _now: datetime) -> None:
+        self._refresh()
+        self.async_write_ha_state()
+
+    def _refresh(self) -> None:
+        now = dt_util.now()
+        days = [
+            demo_day_ahead_prices(day, self._tz) for day in demo_prices_published(now, self._tz)
+        ]
+        self._attr_native_value = next(
+            (price for start, end, price in days[0] if start <= now < end), None
+        )
+        today, tomorrow = [
+            [{"start": start, "end": end, "value": price} for start, end, price in slots]
+            for slots in (days[0], days[1] if len(days) > 1 else [])
+        ]
+        self._attr_extra_state_attributes = {
+            "currency": self._currency,
+            "unit": "kWh",
+            "price_in_cents": False,
+            "today": [slot["value"] for slot in today],
+            "tomorrow": [slot["value"] for slot in tomorrow],
+            "tomorrow_valid": bool(tomorrow),
+            "raw_today": today,
+            "raw_tomorrow": tomorrow,
+        }

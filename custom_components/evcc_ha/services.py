@@ -23,6 +23,8 @@ from .entity import loadpoint_identifier, setting_error
 
 SERVICE_SET_PLAN: Final = "set_plan"
 SERVICE_CLEAR_PLAN: Final = "clear_plan"
+SERVICE_SET_SMART_COST_LIMIT: Final = "set_smart_cost_limit"
+ATTR_LIMIT: Final = "limit"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_LOADPOINT: Final = "loadpoint"
 ATTR_TIME: Final = "time"
@@ -55,6 +57,10 @@ SET_PLAN_SCHEMA = vol.Schema(
     }
 )
 CLEAR_PLAN_SCHEMA = vol.Schema(_TARGET)
+# no limit (or null): smart cost charging off
+SET_SMART_COST_LIMIT_SCHEMA = vol.Schema(
+    {**_TARGET, vol.Optional(ATTR_LIMIT): vol.Any(None, vol.All(vol.Coerce(float), _finite))}
+)
 
 
 def _loaded_entry(hass: HomeAssistant, entry_id: str) -> EvccConfigEntry:
@@ -158,6 +164,16 @@ async def _async_clear_plan(hass: HomeAssistant, call: ServiceCall) -> None:
             raise setting_error(err, LoadpointKey.PLAN_TIME) from err
 
 
+async def _async_set_smart_cost_limit(hass: HomeAssistant, call: ServiceCall) -> None:
+    limit = call.data.get(ATTR_LIMIT)
+    targets = _targets(hass, dict(call.data))
+    for controller, index in targets:
+        try:
+            await controller.async_set_loadpoint(index, LoadpointKey.SMART_COST_LIMIT, limit)
+        except (SettingError, CommandError) as err:
+            raise setting_error(err, LoadpointKey.SMART_COST_LIMIT) from err
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the service actions (once, in async_setup)."""
@@ -169,4 +185,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         await _async_clear_plan(hass, call)
 
     hass.services.async_register(DOMAIN, SERVICE_SET_PLAN, set_plan, schema=SET_PLAN_SCHEMA)
+
+    async def set_smart_cost_limit(call: ServiceCall) -> None:
+        await _async_set_smart_cost_limit(hass, call)
+
     hass.services.async_register(DOMAIN, SERVICE_CLEAR_PLAN, clear_plan, schema=CLEAR_PLAN_SCHEMA)
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_SMART_COST_LIMIT,
+        set_smart_cost_limit,
+        schema=SET_SMART_COST_LIMIT_SCHEMA,
+    )

@@ -40,6 +40,8 @@ METRIC_KEYS = {
     "phase_switches",
     "final_soc",
     "target_met",
+    "plan_cost",
+    "plan_cheapest_cost",
     "cost",
     "steps",
 }
@@ -668,3 +670,24 @@ def test_step_and_read_for_a_polling_shell() -> None:
     assert charger is not None and charger.energy == pytest.approx(6.9)
     assert vehicle.soc == pytest.approx(50 + 6.9 / 50 * 100)
     assert charger.soc == 63  # vehicles report whole percent
+
+
+def test_night_plan_charges_by_the_target_in_the_cheapest_hours() -> None:
+    """A plan on a day-ahead tariff: done by 07:00, in pv mode with no sun, and within 1 % of
+    the cheapest possible cost of the same energy."""
+    result = run_scenario(LOCAL_SCENARIOS / "night-plan.json")
+    m = result.metrics
+    assert m["target_met"] == [True]
+    assert m["final_soc"][0] >= 80
+    assert m["ev_solar_kwh"] == 0
+    cheapest, paid = m["plan_cheapest_cost"][0], m["plan_cost"][0]
+    assert cheapest > 0 and cheapest <= paid <= cheapest * 1.01
+    # the car charged only where the price was among the cheapest of the night
+    prices = [r.price for r in result.scenario.grid_rates or ()]
+    charged = {
+        row.time.replace(minute=row.time.minute // 15 * 15, second=0)
+        for row in result.trace
+        if row.loadpoints[0].power_w > 0
+    }
+    charged_prices = {r.price for r in result.scenario.grid_rates or () if r.start in charged}
+    assert max(charged_prices) <= sorted(prices)[len(charged) + 1]

@@ -277,6 +277,9 @@ def _days(text: str, line: int) -> frozenset[int]:
     return frozenset(days)
 
 
+MAX_ZONE_PRICE = 1000.0  # per kWh, in any currency
+
+
 def parse_zones(text: str) -> list[Zone]:
     """Time-of-use zones, one per line: `[weekdays] <from>-<to> <price>`, e.g. `Mo-Fr 22-6 0.21`
     (hours 0–24, a range over midnight is split; weekdays `Mo-Fr`, `Sa,Su`, German `Mo-So` too;
@@ -299,8 +302,10 @@ def parse_zones(text: str) -> list[Zone]:
             raise ZoneError(
                 f"line {number}: expected hours like 22-6 and a price: {raw!r}"
             ) from None
-        if not (0 <= start <= 23 and 0 <= end <= 24) or not math.isfinite(price):
+        if not (0 <= start <= 23 and 0 <= end <= 24):
             raise ZoneError(f"line {number}: hours are 0 to 24: {raw!r}")
+        if not math.isfinite(price) or abs(price) > MAX_ZONE_PRICE:
+            raise ZoneError(f"line {number}: a price between -1000 and 1000: {raw!r}")
         if start == end % 24:
             zones.append(Zone(price, days, (0, 0)))
         elif end != 0 and end < start:  # over midnight

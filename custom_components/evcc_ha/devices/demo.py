@@ -15,7 +15,7 @@ coordinator reads it and costs nothing while nobody does. Pure Python, no Home A
 from __future__ import annotations
 
 import math
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
 from ..core.clock import Clock
@@ -38,9 +38,12 @@ from .simulated import (
 )
 
 __all__ = [
+    "DEMO_FEEDIN_PRICE",
     "DEMO_LOADPOINT_SETTINGS",
     "DemoSite",
     "build_demo_devices",
+    "demo_day_ahead_prices",
+    "demo_prices_published",
 ]
 
 PV_PEAK_W: Final = 8000.0
@@ -66,6 +69,47 @@ SNAPSHOT_MAX_AGE_S: Final = 1.0  # reads this close together see the same moment
 
 DEMO_LOADPOINT_SETTINGS: Final[dict[str, object]] = {"mode": "pv", "limitSoc": 80}
 """Settings a freshly created demo site starts with (before any stored settings exist)."""
+
+
+DEMO_FEEDIN_PRICE: Final = 0.08  # currency per kWh
+DAY_AHEAD_PUBLISHED: Final = time(13, 0)  # tomorrow's prices appear (as on the day-ahead market)
+DAY_AHEAD_SLOT: Final = timedelta(minutes=15)
+
+
+def demo_day_ahead_prices(day: date, tz: tzinfo) -> list[tuple[datetime, datetime, float]]:
+    """The demo's day-ahead prices of one local day in quarter hours (currency per kWh):
+    cheap at night and around noon (solar), dear in the morning and evening peaks, a little
+    different every day. The same day always gives the same prices."""
+    start = datetime.combine(day, time(), tz)
+    end = datetime.combine(day + timedelta(days=1), time(), tz)
+    wobble = (day.toordinal() % 7) / 100.0  # a day-to-day difference, in currency
+    slots: list[tuple[datetime, datetime, float]] = []
+    at = start
+    while at < end:
+        # wall-clock hour of the slot (a DST day has 92 or 100 slots)
+        following = (at.astimezone(UTC) + DAY_AHEAD_SLOT).astimezone(tz)
+        hour = at.hour + at.minute / 60.0
+        price = (
+            0.24
+            + wobble
+            + 0.10 * _bump(hour, 7.5, 1.5)
+            + 0.14 * _bump(hour, 19.0, 2.0)
+            - 0.09 * _bump(hour, 13.0, 2.2)
+            - 0.06 * _bump(hour, 3.0, 2.5)
+            + 0.01 * math.sin(hour * 2.7)
+        )
+        slots.append((at, following, round(price, 4)))
+        at = following
+    return slots
+
+
+def demo_prices_published(now: datetime, tz: tzinfo) -> list[date]:
+    """The days whose demo prices are known at `now`: today, and tomorrow from 13:00."""
+    local = now.astimezone(tz)
+    today = local.date()
+    if local.time() >= DAY_AHEAD_PUBLISHED:
+        return [today, today + timedelta(days=1)]
+    return [today]
 
 
 def _bump(hour: float, centre: float, width: float) -> float:
