@@ -43,6 +43,7 @@ from custom_components.evcc_ha.const import (
     DEFAULT_SITE_TITLE,
     DOMAIN,
     SUBENTRY_LOADPOINT,
+    SUBENTRY_MODBUS_METER,
 )
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
@@ -227,7 +228,7 @@ async def test_user_creates_real_site_with_meters(
         CONF_BATTERY_CAPACITY: 10.0,
     }
     assert len(mock_setup_entry.mock_calls) == 1
-    assert list(entry.supported_subentry_types) == [SUBENTRY_LOADPOINT]
+    assert list(entry.supported_subentry_types) == [SUBENTRY_LOADPOINT, SUBENTRY_MODBUS_METER]
 
 
 async def test_user_minimal_real_site(hass: HomeAssistant) -> None:

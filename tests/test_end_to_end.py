@@ -115,6 +115,9 @@ async def set_up_site(hass: HomeAssistant) -> ConfigEntry:
         (entry.entry_id, SUBENTRY_LOADPOINT), context={"source": "user"}
     )
     flow = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {"next_step_id": "charger"}
+    )
+    flow = await hass.config_entries.subentries.async_configure(
         flow["flow_id"],
         {
             CONF_TITLE: "Garage",

@@ -65,6 +65,7 @@ from custom_components.evcc_ha.devices.ha_entities import (
     map_status,
     phases_of_option,
 )
+from custom_components.evcc_ha.devices.modbus.client import ModbusHub
 
 
 def _toggle(entity: str, service: str) -> dict[str, Any]:
@@ -676,7 +677,7 @@ async def test_build_devices(hass: HomeAssistant) -> None:
     entry.add_to_hass(hass)
     assert [s.title for s in loadpoint_subentries(entry)] == ["Garage", "Carport"]
 
-    devices = await async_build_devices(hass, entry)
+    devices = await async_build_devices(hass, entry, ModbusHub())
     assert devices.config == SiteConfig(
         title="Home", grid_configured=True, pv_configured=True, battery_configured=True
     )
@@ -762,7 +763,7 @@ async def test_build_devices_bare_site(hass: HomeAssistant) -> None:
         ],
     )
     entry.add_to_hass(hass)
-    devices = await async_build_devices(hass, entry)
+    devices = await async_build_devices(hass, entry, ModbusHub())
     assert devices.config == SiteConfig(
         title="Flat", grid_configured=False, pv_configured=False, battery_configured=False
     )

@@ -151,6 +151,8 @@ FLOW_SECTIONS = {
     "OptionsFlow": ("options",),
     "ConfigSubentryFlow": ("config_subentries", "loadpoint"),
 }
+# subentry flows by class: their translation sections
+SUBENTRY_SECTIONS = {"ModbusMeterSubentryFlow": ("config_subentries", "modbus_meter")}
 
 
 def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
@@ -163,7 +165,7 @@ def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
         if not bases:
             continue
         section: Any = strings
-        for key in FLOW_SECTIONS[bases[0]]:
+        for key in SUBENTRY_SECTIONS.get(cls.name, FLOW_SECTIONS[bases[0]]):
             section = section[key]
         steps = {
             f.name.removeprefix("async_step_")
@@ -189,7 +191,7 @@ def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
 
 def test_every_flow_step_and_error_is_translated() -> None:
     classes = _flow_classes()
-    assert len(classes) == 3
+    assert len(classes) == 4
     for name, section, steps, errors in classes:
         assert steps == set(section["step"]), name
         for step in steps:

@@ -155,9 +155,15 @@ async def _start(
     context: dict[str, Any] = {"source": SOURCE_USER}
     if subentry_id is not None:
         context = {"source": SOURCE_RECONFIGURE, "subentry_id": subentry_id}
-    return await hass.config_entries.subentries.async_init(
+    result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_LOADPOINT), context=context
     )
+    if subentry_id is None:
+        # adding: the menu first (entities or Modbus), then the entity charger's form
+        assert result["type"] is FlowResultType.MENU and result["step_id"] == "user"
+        assert result["menu_options"] == ["charger", "modbus_charger"]
+        result = await _configure(hass, result, {"next_step_id": "charger"})
+    return result
 
 
 async def _configure(hass: HomeAssistant, result: dict[str, Any], data: dict[str, Any]) -> Any:
@@ -179,7 +185,7 @@ async def test_add_loadpoint_with_vehicle(hass: HomeAssistant) -> None:
 
     result = await _start(hass, entry)
     check_form(result, *SECTION)
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "charger"
     assert result["errors"] == {}
     assert _suggested(result) == {}
 
@@ -350,7 +356,7 @@ async def test_add_charger_errors(
     result = await _start(hass, entry)
     result = await _configure(hass, result, with_changes(CHARGER, changes))
     check_form(result, *SECTION)
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "charger"
     assert result["errors"] == {field: error}
     assert _suggested(result)[CONF_TITLE] == with_changes(CHARGER, changes)[CONF_TITLE]
     assert len(entry.subentries) == 1

@@ -53,6 +53,7 @@ from .core.site import Site
 from .core.tariff import FixedTariff
 from .devices.demo import DEMO_FEEDIN_PRICE
 from .devices.factory import async_build_site_devices
+from .devices.modbus.client import ModbusHub
 from .devices.tariffs import EntityPriceTariff, build_tariffs, demo_price_unique_id
 from .entity import async_register_devices, loadpoint_identifier, site_identifier
 from .services import async_setup_services
@@ -84,9 +85,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool:
     """Set up one site: devices, stored state, first control cycle, entities, API port."""
     clock = HassClock()
+    # one Modbus hub per site: it opens nothing until a Modbus device is read; closed after the
+    # controller closed its devices (unload callbacks run last registered first)
+    hub = ModbusHub()
+    entry.async_on_unload(hub.async_close)
     try:
         devices, demo = await async_build_site_devices(
-            hass, entry, clock, dt_util.get_default_time_zone()
+            hass, entry, clock, dt_util.get_default_time_zone(), hub
         )
     except (KeyError, ValueError, TypeError) as err:
         # a configuration the device adapters cannot use: retrying will not help

@@ -27,6 +27,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
@@ -58,6 +59,7 @@ from homeassistant.util import dt as dt_util, slugify
 
 from .api.mqtt_topics import roots_overlap
 from .const import (
+    CHARGER_KIND_MODBUS,
     CONF_API_ALLOWED_ORIGINS,
     CONF_API_ENABLED,
     CONF_API_HOST,
@@ -72,6 +74,7 @@ from .const import (
     CONF_CHARGER_CURRENT,
     CONF_CHARGER_ENABLE,
     CONF_CHARGER_ENERGY,
+    CONF_CHARGER_KIND,
     CONF_CHARGER_MAX_CURRENT,
     CONF_CHARGER_PHASE_COUNT,
     CONF_CHARGER_PHASES,
@@ -118,6 +121,7 @@ from .const import (
     MIN_CHARGE_CURRENT,
     MIN_INTERVAL,
     SUBENTRY_LOADPOINT,
+    SUBENTRY_MODBUS_METER,
 )
 from .core.settings import MAX_PRICE
 from .core.tariff import ZoneError, parse_zones
@@ -127,6 +131,34 @@ from .devices.ha_entities import (
     current_entity_problem,
     phases_of_option,
 )
+from .devices.modbus.client import Framing
+from .devices.modbus.const import (
+    CONF_MODBUS_DATA_TYPE,
+    CONF_MODBUS_ENERGY_DATA_TYPE,
+    CONF_MODBUS_ENERGY_REGISTER,
+    CONF_MODBUS_ENERGY_REGISTER_TYPE,
+    CONF_MODBUS_ENERGY_SCALE,
+    CONF_MODBUS_ENERGY_WORD_ORDER,
+    CONF_MODBUS_FRAMING,
+    CONF_MODBUS_HOST,
+    CONF_MODBUS_INVERT,
+    CONF_MODBUS_KIND,
+    CONF_MODBUS_MAX_CURRENT,
+    CONF_MODBUS_MILLI_CURRENT,
+    CONF_MODBUS_PORT,
+    CONF_MODBUS_REGISTER,
+    CONF_MODBUS_REGISTER_TYPE,
+    CONF_MODBUS_SCALE,
+    CONF_MODBUS_UNIT_ID,
+    CONF_MODBUS_USAGE,
+    CONF_MODBUS_WORD_ORDER,
+    Usage,
+)
+from .devices.modbus.kinds import (
+    CHARGER_KINDS as MODBUS_CHARGER_KINDS,
+    METER_KINDS as MODBUS_METER_KINDS,
+)
+from .devices.modbus.probe import async_probe as async_modbus_probe
 from .devices.price_entity import PriceParseError, PriceSummary, summary
 from .devices.tariffs import async_read_price_entity
 
@@ -296,7 +328,7 @@ def _interval_schema() -> dict[vol.Marker, Any]:
 
 def _meter_schema() -> dict[vol.Marker, Any]:
     return {
-        vol.Required(CONF_GRID_POWER): _entities(_POWER),
+        vol.Optional(CONF_GRID_POWER): _entities(_POWER),
         vol.Required(CONF_GRID_INVERT, default=False): BooleanSelector(),
         vol.Optional(CONF_GRID_ENERGY): _entities(_ENERGY),
         vol.Optional(CONF_PV_POWER): _entities(_POWER, multiple=True),
@@ -357,12 +389,11 @@ def validate_meters(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, s
 def meter_options(data: Mapping[str, Any]) -> dict[str, Any]:
     """The options stored for validated meter fields (cleared optional fields are left out)."""
     options: dict[str, Any] = {
-        CONF_GRID_POWER: data[CONF_GRID_POWER],
         CONF_GRID_INVERT: bool(data[CONF_GRID_INVERT]),
         CONF_PV_POWER: list(data.get(CONF_PV_POWER) or []),
         CONF_BATTERY_INVERT: bool(data[CONF_BATTERY_INVERT]),
     }
-    for key in (CONF_GRID_ENERGY, CONF_BATTERY_POWER, CONF_BATTERY_SOC):
+    for key in (CONF_GRID_POWER, CONF_GRID_ENERGY, CONF_BATTERY_POWER, CONF_BATTERY_SOC):
         if data.get(key):
             options[key] = data[key]
     if data.get(CONF_BATTERY_CAPACITY) is not None:
@@ -404,7 +435,10 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
         """Loadpoints of a real site; a demo site brings its own simulated ones."""
         if config_entry.data.get(CONF_DEMO):
             return {}
-        return {SUBENTRY_LOADPOINT: LoadpointSubentryFlow}
+        return {
+            SUBENTRY_LOADPOINT: LoadpointSubentryFlow,
+            SUBENTRY_MODBUS_METER: ModbusMeterSubentryFlow,
+        }
 
     def _site_in_use(self, title: str, *, ignore_entry_id: str | None = None) -> bool:
         """Tell whether another site entry already has this title (compared by slug)."""
@@ -944,14 +978,62 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Add a loadpoint: its title and the charger's entities and limits."""
-        return await self._async_step_charger("user", user_input)
+        """Add a loadpoint: a charger of Home Assistant entities, or a Modbus charger."""
+        return self.async_show_menu(step_id="user", menu_options=["charger", "modbus_charger"])
+
+    async def async_step_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The loadpoint's title and the charger's entities and limits."""
+        return await self._async_step_charger("charger", user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a loadpoint's title, charger entities and limits."""
+        """Change a loadpoint's title, charger and limits."""
+        if self._stored().get(CONF_CHARGER_KIND) == CHARGER_KIND_MODBUS:
+            return await self.async_step_modbus_charger(user_input)
         return await self._async_step_charger("reconfigure", user_input)
+
+    async def async_step_modbus_charger(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A Modbus TCP charger: kind, connection and limits, tested before it is stored."""
+        errors: dict[str, str] = {}
+        placeholders = {"detail": ""}
+        if user_input is not None:
+            title = clean_site_title(user_input[CONF_TITLE])
+            others = self._other_loadpoints()
+            max_current = float(user_input[CONF_CHARGER_MAX_CURRENT])
+            config = modbus_config(user_input) | {CONF_MODBUS_MAX_CURRENT: max_current}
+            if title is None:
+                errors[CONF_TITLE] = "invalid_title"
+            elif slugify(title) in {slugify(other[CONF_TITLE]) for other in others}:
+                errors[CONF_TITLE] = "duplicate_title"
+            if max_current < MIN_CHARGE_CURRENT:
+                errors[CONF_CHARGER_MAX_CURRENT] = "max_current_too_low"
+            if modbus_address(config) in {modbus_address(other) for other in others}:
+                errors["base"] = "modbus_in_use"
+            if not errors:
+                errors, placeholders["detail"] = await _async_modbus_probe(config)
+            if not errors:
+                assert title is not None
+                self._data = config | {
+                    CONF_TITLE: title,
+                    CONF_CHARGER_KIND: CHARGER_KIND_MODBUS,
+                    CONF_CHARGER_MAX_CURRENT: max_current,
+                    CONF_CHARGER_PHASE_COUNT: int(user_input[CONF_CHARGER_PHASE_COUNT]),
+                }
+                self._data.pop(CONF_MODBUS_MAX_CURRENT)  # the loadpoint's maximum is the one
+                return await self.async_step_vehicle()
+        return self.async_show_form(
+            step_id="modbus_charger",
+            data_schema=self.add_suggested_values_to_schema(
+                _modbus_charger_schema(), user_input or _as_form_values(self._stored())
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
 
     async def async_step_vehicle(
         self, user_input: dict[str, Any] | None = None
@@ -989,3 +1071,188 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
                 self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
             )
         return self.async_create_entry(title=title, data=data)
+
+
+# Modbus devices (devices/modbus): a charger of a loadpoint, or a meter of the site
+
+
+def _modbus_connection_schema(framings: Iterable[str]) -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(CONF_MODBUS_HOST): TextSelector(),
+        vol.Required(CONF_MODBUS_PORT, default=502): _number(1, MAX_API_PORT, 1),
+        vol.Optional(CONF_MODBUS_UNIT_ID): _number(0, 255, 1),
+        vol.Required(CONF_MODBUS_FRAMING, default=str(Framing.TCP)): _translated_choice(
+            "modbus_framing", framings
+        ),
+    }
+
+
+def _translated_choice(key: str, options: Iterable[str]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[str(option) for option in options],
+            mode=SelectSelectorMode.DROPDOWN,
+            translation_key=key,
+        )
+    )
+
+
+def _modbus_charger_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_TITLE): TextSelector(),
+            vol.Required(CONF_MODBUS_KIND): _translated_choice(
+                "modbus_charger_kind", MODBUS_CHARGER_KINDS
+            ),
+            **_modbus_connection_schema(f for f in Framing),
+            vol.Required(CONF_CHARGER_MAX_CURRENT, default=DEFAULT_CHARGER_MAX_CURRENT): _number(
+                MIN_CHARGE_CURRENT, MAX_HARDWARE_CURRENT, 1, UnitOfElectricCurrent.AMPERE
+            ),
+            vol.Required(
+                CONF_CHARGER_PHASE_COUNT, default=str(DEFAULT_CHARGER_PHASE_COUNT)
+            ): _choice("1", "3"),
+            vol.Required(CONF_MODBUS_MILLI_CURRENT, default=False): BooleanSelector(),
+        }
+    )
+
+
+_GENERIC_REGISTER_KEYS = (
+    CONF_MODBUS_REGISTER,
+    CONF_MODBUS_REGISTER_TYPE,
+    CONF_MODBUS_DATA_TYPE,
+    CONF_MODBUS_WORD_ORDER,
+    CONF_MODBUS_SCALE,
+    CONF_MODBUS_INVERT,
+    CONF_MODBUS_ENERGY_REGISTER,
+    CONF_MODBUS_ENERGY_REGISTER_TYPE,
+    CONF_MODBUS_ENERGY_DATA_TYPE,
+    CONF_MODBUS_ENERGY_WORD_ORDER,
+    CONF_MODBUS_ENERGY_SCALE,
+)
+
+
+def _modbus_meter_schema() -> vol.Schema:
+    generic = {f.key: f for f in MODBUS_METER_KINDS["generic"].fields}
+    fields: dict[vol.Marker, Any] = {
+        vol.Required(CONF_TITLE): TextSelector(),
+        vol.Required(CONF_MODBUS_KIND): _translated_choice("modbus_meter_kind", MODBUS_METER_KINDS),
+        vol.Required(CONF_MODBUS_USAGE, default=str(Usage.GRID)): _translated_choice(
+            "modbus_usage", (Usage.GRID, Usage.PV, Usage.BATTERY, Usage.AUX)
+        ),
+        **_modbus_connection_schema(f for f in Framing),
+    }
+    # the generic register meter's fields (ignored by the other kinds)
+    for key in _GENERIC_REGISTER_KEYS:
+        field = generic[key]
+        selector: Any
+        if field.choices:
+            selector = _choice(*field.choices)
+        elif isinstance(field.default, bool):
+            selector = BooleanSelector()
+        elif key in (CONF_MODBUS_REGISTER, CONF_MODBUS_ENERGY_REGISTER):
+            selector = _number(0, 65535, 1)
+        else:
+            selector = _number(-1e6, 1e6, "any")
+        fields[vol.Optional(key)] = selector
+    return vol.Schema(fields)
+
+
+def modbus_config(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The Modbus keys of a form, cleaned: blanks dropped, whole numbers as int."""
+    config: dict[str, Any] = {}
+    for key, value in data.items():
+        if not key.startswith("modbus_") or value in (None, ""):
+            continue
+        if key == CONF_MODBUS_HOST:
+            value = str(value).strip()
+        elif key in (CONF_MODBUS_PORT, CONF_MODBUS_UNIT_ID, CONF_MODBUS_REGISTER,
+                     CONF_MODBUS_ENERGY_REGISTER) and isinstance(value, float):  # fmt: skip
+            value = int(value)
+        config[key] = value
+    return config
+
+
+def modbus_address(data: Mapping[str, Any]) -> tuple[object, ...] | None:
+    """What a Modbus device is reached by (host, port, unit id), None for other devices."""
+    if CONF_MODBUS_HOST not in data:
+        return None
+    kind = MODBUS_CHARGER_KINDS.get(str(data.get(CONF_MODBUS_KIND))) or MODBUS_METER_KINDS.get(
+        str(data.get(CONF_MODBUS_KIND))
+    )
+    default_unit = kind.default_unit_id if kind is not None else None
+    return (
+        str(data[CONF_MODBUS_HOST]).strip().lower(),
+        int(data.get(CONF_MODBUS_PORT, 502)),
+        int(data.get(CONF_MODBUS_UNIT_ID, default_unit if default_unit is not None else 1)),
+    )
+
+
+async def _async_modbus_probe(config: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+    """The connection test of a Modbus form: (errors, a detail for the message)."""
+    result = await async_modbus_probe(str(config.get(CONF_MODBUS_KIND)), config)
+    if result.error is None:
+        return {}, ""
+    return {"base": result.error}, result.message or ""
+
+
+class ModbusMeterSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a Modbus meter of the site (grid, PV, battery or another consumer)."""
+
+    def _others(self) -> list[ConfigSubentry]:
+        own = (
+            self._get_reconfigure_subentry().subentry_id
+            if self.source == SOURCE_RECONFIGURE
+            else None
+        )
+        return [
+            subentry
+            for subentry in self._get_entry().subentries.values()
+            if subentry.subentry_type == SUBENTRY_MODBUS_METER and subentry.subentry_id != own
+        ]
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A Modbus meter: kind, what it measures, connection; tested before it is stored."""
+        errors: dict[str, str] = {}
+        placeholders = {"detail": ""}
+        if user_input is not None:
+            title = clean_site_title(user_input[CONF_TITLE])
+            config = modbus_config(user_input)
+            others = self._others()
+            if title is None:
+                errors[CONF_TITLE] = "invalid_title"
+            elif slugify(title) in {slugify(other.title) for other in others}:
+                errors[CONF_TITLE] = "duplicate_title"
+            if config[CONF_MODBUS_USAGE] == Usage.GRID and any(
+                other.data.get(CONF_MODBUS_USAGE) == Usage.GRID for other in others
+            ):
+                errors[CONF_MODBUS_USAGE] = "grid_meter_twice"
+            if not errors:
+                errors, placeholders["detail"] = await _async_modbus_probe(config)
+            if not errors:
+                assert title is not None
+                if self.source == SOURCE_RECONFIGURE:
+                    return self.async_update_and_abort(
+                        self._get_entry(),
+                        self._get_reconfigure_subentry(),
+                        title=title,
+                        data=config,
+                    )
+                return self.async_create_entry(title=title, data=config)
+        stored: Mapping[str, Any] = {}
+        if self.source == SOURCE_RECONFIGURE:
+            subentry = self._get_reconfigure_subentry()
+            stored = {**subentry.data, CONF_TITLE: subentry.title}
+        return self.async_show_form(
+            step_id="user" if self.source != SOURCE_RECONFIGURE else "reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _modbus_meter_schema(), user_input or stored
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a Modbus meter."""
+        return await self.async_step_user(user_input)

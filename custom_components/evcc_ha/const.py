@@ -59,6 +59,9 @@ SUBENTRY_LOADPOINT: Final = "loadpoint"
 CONF_TITLE: Final = "title"
 CONF_CHARGER_KIND: Final = "charger_kind"  # how the charger is reached (missing: entities)
 CHARGER_KIND_ENTITIES: Final = "entities"  # Home Assistant entities of another integration
+CHARGER_KIND_MODBUS: Final = "modbus"  # a Modbus TCP charger (devices/modbus, `modbus_kind`)
+# Modbus meters of a site (config subentry type; data: devices/modbus/const.py keys).
+SUBENTRY_MODBUS_METER: Final = "modbus_meter"
 CONF_CHARGER_ENABLE: Final = "charger_enable"  # switch entity
 CONF_CHARGER_CURRENT: Final = "charger_current"  # number entity, A
 CONF_CHARGER_POWER: Final = "charger_power"  # sensor, W or kW (optional)

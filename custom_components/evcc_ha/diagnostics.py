@@ -10,9 +10,19 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_API_HOST
 from .coordinator import EvccConfigEntry
 from .core.controller import devices_by_key
+from .devices.modbus.const import CONF_MODBUS_HOST
 
 # Entity ids, titles and measurements help a bug report; addresses and secrets do not.
-TO_REDACT = {CONF_API_HOST, "host", "password", "token", "api_key", "username", "serial"}
+TO_REDACT = {
+    CONF_API_HOST,
+    CONF_MODBUS_HOST,
+    "host",
+    "password",
+    "token",
+    "api_key",
+    "username",
+    "serial",
+}
 
 
 async def async_get_config_entry_diagnostics(

@@ -1,9 +1,11 @@
 """Build the devices of a site entry from its data, options and loadpoint subentries.
 
-The demo site brings its simulated household; a real site gets its meters from the options and
-one `LoadpointDevices` per loadpoint subentry. The charger's kind is stored in the subentry
-(`CONF_CHARGER_KIND`, Home Assistant entities when missing) and picked from `CHARGER_KINDS`, so a
-new kind of charger is one builder here and one branch of the subentry flow.
+The demo site brings its simulated household; a real site gets its meters from the options (Home
+Assistant sensors) and its Modbus meter subentries, and one `LoadpointDevices` per loadpoint
+subentry. The charger's kind is stored in the subentry (`CONF_CHARGER_KIND`, Home Assistant
+entities when missing) and picked from `CHARGER_KINDS`, so a new kind of charger is one builder
+here and one branch of the subentry flow. Every Modbus device of a site shares the site's
+`ModbusHub` (one connection per host, one request at a time per gateway).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from homeassistant.core import HomeAssistant
 
 from ..const import (
     CHARGER_KIND_ENTITIES,
+    CHARGER_KIND_MODBUS,
     CONF_BATTERY_CAPACITY,
     CONF_BATTERY_INVERT,
     CONF_BATTERY_POWER,
@@ -47,12 +50,22 @@ from ..const import (
     DEFAULT_VEHICLE_CAPACITY,
     DEFAULT_VEHICLE_PHASES,
     SUBENTRY_LOADPOINT,
+    SUBENTRY_MODBUS_METER,
 )
 from ..core.clock import Clock
 from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices
 from ..core.model import ChargerConfig, LoadpointConfig, SiteConfig, VehicleConfig
 from .demo import DemoSite
 from .ha_entities import EntityCharger, EntityMeter, EntitySoc
+from .modbus.client import ModbusHub
+from .modbus.const import (
+    CONF_MODBUS_KIND,
+    CONF_MODBUS_MAX_CURRENT,
+    CONF_MODBUS_MILLI_CURRENT,
+    CONF_MODBUS_USAGE,
+    Usage,
+)
+from .modbus.kinds import CHARGER_KINDS as MODBUS_CHARGER_KINDS, METER_KINDS as MODBUS_METER_KINDS
 
 __all__ = [
     "CHARGER_KINDS",
@@ -60,10 +73,11 @@ __all__ = [
     "async_build_site_devices",
     "build_loadpoint",
     "loadpoint_subentries",
+    "modbus_meter_subentries",
 ]
 
-ChargerBuilder = Callable[[HomeAssistant, str, Mapping[str, Any], float], Charger]
-"""(hass, loadpoint title, subentry data, hardware maximum current) → the charger."""
+ChargerBuilder = Callable[[HomeAssistant, ModbusHub, str, Mapping[str, Any], float], Charger]
+"""(hass, the site's Modbus hub, loadpoint title, subentry data, hardware maximum) → charger."""
 
 
 def loadpoint_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
@@ -72,7 +86,7 @@ def loadpoint_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
 
 
 def _entity_charger(
-    hass: HomeAssistant, title: str, data: Mapping[str, Any], max_current: float
+    hass: HomeAssistant, _hub: ModbusHub, title: str, data: Mapping[str, Any], max_current: float
 ) -> Charger:
     return EntityCharger(
         hass,
@@ -90,11 +104,37 @@ def _entity_charger(
     )
 
 
-CHARGER_KINDS: dict[str, ChargerBuilder] = {CHARGER_KIND_ENTITIES: _entity_charger}
+def _modbus_charger(
+    _hass: HomeAssistant, hub: ModbusHub, title: str, data: Mapping[str, Any], max_current: float
+) -> Charger:
+    kind = MODBUS_CHARGER_KINDS.get(str(data.get(CONF_MODBUS_KIND)))
+    if kind is None:
+        raise ValueError(f"unknown Modbus charger {data.get(CONF_MODBUS_KIND)!r}")
+    return kind.build({**data, CONF_MODBUS_MAX_CURRENT: max_current}, hub, name=f"{title} charger")
+
+
+CHARGER_KINDS: dict[str, ChargerBuilder] = {
+    CHARGER_KIND_ENTITIES: _entity_charger,
+    CHARGER_KIND_MODBUS: _modbus_charger,
+}
 """Charger kind (as stored in a loadpoint subentry) → its builder."""
 
+# The current steps the Modbus chargers can set (A): what the current entities' step is for
+# entity chargers.
+_MODBUS_CURRENT_STEP = {"phoenix_ev_eth": 1.0, "wallbe": 0.1, "alfen": 0.1, "heidelberg": 0.1}
 
-def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointDevices:
+
+def _current_step(data: Mapping[str, Any]) -> float:
+    if data.get(CONF_CHARGER_KIND) != CHARGER_KIND_MODBUS:
+        return 1.0
+    if data.get(CONF_MODBUS_MILLI_CURRENT):
+        return 0.1
+    return _MODBUS_CURRENT_STEP.get(str(data.get(CONF_MODBUS_KIND)), 1.0)
+
+
+def build_loadpoint(
+    hass: HomeAssistant, subentry: ConfigSubentry, hub: ModbusHub
+) -> LoadpointDevices:
     """The devices and the static configuration of one loadpoint subentry."""
     data = subentry.data
     title = subentry.title
@@ -103,7 +143,7 @@ def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointD
     builder = CHARGER_KINDS.get(kind)
     if builder is None:
         raise ValueError(f"unknown charger kind {kind!r}")
-    charger = builder(hass, title, data, max_current)
+    charger = builder(hass, hub, title, data, max_current)
     phases_switchable = data.get(CONF_CHARGER_PHASES) is not None
     charge_meter_power: str | None = data.get(CONF_CHARGE_METER_POWER)
     vehicle: VehicleConfig | None = None
@@ -124,6 +164,7 @@ def build_loadpoint(hass: HomeAssistant, subentry: ConfigSubentry) -> LoadpointD
             phases=int(data.get(CONF_CHARGER_PHASE_COUNT, DEFAULT_CHARGER_PHASE_COUNT)),
             phases_switchable=phases_switchable,
             max_current=max_current,
+            current_step=_current_step(data),
         ),
         vehicle=vehicle,
     )
@@ -167,9 +208,35 @@ def _site_meters(
     return grid, pv, battery
 
 
-async def async_build_devices(hass: HomeAssistant, entry: ConfigEntry) -> SiteDevices:
-    """Meters from the site options, one `LoadpointDevices` per loadpoint subentry."""
+def modbus_meter_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """The Modbus meter subentries of a site in creation order."""
+    return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_MODBUS_METER]
+
+
+def _modbus_meters(entry: ConfigEntry, hub: ModbusHub) -> dict[Usage, list[Meter]]:
+    """The site's Modbus meters by what they measure."""
+    meters: dict[Usage, list[Meter]] = {}
+    for subentry in modbus_meter_subentries(entry):
+        kind = MODBUS_METER_KINDS.get(str(subentry.data.get(CONF_MODBUS_KIND)))
+        if kind is None:
+            raise ValueError(f"unknown Modbus meter {subentry.data.get(CONF_MODBUS_KIND)!r}")
+        usage = Usage(subentry.data.get(CONF_MODBUS_USAGE, Usage.GRID))
+        meters.setdefault(usage, []).append(kind.build(subentry.data, hub, name=subentry.title))
+    return meters
+
+
+async def async_build_devices(
+    hass: HomeAssistant, entry: ConfigEntry, hub: ModbusHub
+) -> SiteDevices:
+    """Meters from the site options and Modbus meter subentries (a Modbus grid meter replaces
+    the grid sensor), one `LoadpointDevices` per loadpoint subentry."""
     grid, pv, battery = _site_meters(hass, entry.options)
+    modbus = _modbus_meters(entry, hub)
+    if modbus.get(Usage.GRID):
+        grid = modbus[Usage.GRID][0]
+    pv += modbus.get(Usage.PV, [])
+    battery += modbus.get(Usage.BATTERY, [])
+    aux = modbus.get(Usage.AUX, []) + modbus.get(Usage.CHARGE, [])
     return SiteDevices(
         config=SiteConfig(
             title=entry.title,
@@ -180,15 +247,16 @@ async def async_build_devices(hass: HomeAssistant, entry: ConfigEntry) -> SiteDe
         grid=grid,
         pv=pv,
         battery=battery,
-        loadpoints=[build_loadpoint(hass, s) for s in loadpoint_subentries(entry)],
+        aux=aux,
+        loadpoints=[build_loadpoint(hass, s, hub) for s in loadpoint_subentries(entry)],
     )
 
 
 async def async_build_site_devices(
-    hass: HomeAssistant, entry: ConfigEntry, clock: Clock, tz: tzinfo
+    hass: HomeAssistant, entry: ConfigEntry, clock: Clock, tz: tzinfo, hub: ModbusHub
 ) -> tuple[SiteDevices, DemoSite | None]:
     """The devices of a site entry: the demo household, or what its options and subentries say."""
     if entry.data.get(CONF_DEMO):
         demo = DemoSite(clock, tz=tz)
         return demo.site_devices(entry.title), demo
-    return await async_build_devices(hass, entry), None
+    return await async_build_devices(hass, entry, hub), None
