@@ -115,6 +115,16 @@ def main() -> int:
         failures.append(f"login as {args.user!r} failed")
     if "<html" not in str(client.request("/", auth=False)).lower():
         failures.append("the web UI is not served at /")
+    # the demo's day-ahead prices are its grid tariff (Home Assistant's view of the evcc API)
+    if "Demo site" in states:
+        try:
+            rates = client.request("/api/evcc_ha/tariff/grid")["rates"]
+        except (OSError, KeyError, ValueError) as err:
+            failures.append(f"GET /api/evcc_ha/tariff/grid failed: {err}")
+        else:
+            print(f"develop --check: demo grid tariff has {len(rates)} rates")
+            if not rates:
+                failures.append("the demo site has no grid prices")
     log = args.log_file.read_text(encoding="utf-8", errors="replace")
     errors = [line for line in log.splitlines() if re.search(r" (ERROR|CRITICAL) \(", line)]
     failures += [f"log: {line}" for line in errors]
