@@ -27,11 +27,14 @@ from custom_components.evcc_ha.const import (
 )
 from custom_components.evcc_ha.devices.modbus.client import Framing
 from custom_components.evcc_ha.devices.modbus.const import (
+    CONF_MODBUS_DATA_TYPE,
     CONF_MODBUS_FRAMING,
     CONF_MODBUS_HOST,
     CONF_MODBUS_KIND,
     CONF_MODBUS_MILLI_CURRENT,
     CONF_MODBUS_PORT,
+    CONF_MODBUS_REGISTER,
+    CONF_MODBUS_REGISTER_TYPE,
     CONF_MODBUS_UNIT_ID,
     CONF_MODBUS_USAGE,
 )
@@ -41,11 +44,15 @@ from .conftest import FakeServer, FakeUnit, ServerFactory
 from .maps import (
     alfen,
     alfen_setpoint,
+    at,
+    f32,
     heidelberg,
     model_common,
     model_meter_int,
     phoenix,
+    sdm630,
     sunspec_unit,
+    words,
 )
 
 
@@ -112,8 +119,36 @@ def sunspec_grid(watts: int) -> FakeUnit:
     )
 
 
-def set_grid(unit: FakeUnit, watts: int) -> None:
-    unit.holding.update(sunspec_grid(watts).holding)
+def generic_grid(watts: int) -> FakeUnit:
+    unit = FakeUnit(1)
+    unit.holding.update(at(100, words(">i", watts)))
+    return unit
+
+
+# (meter kind: its unit for a grid power, how to change that power, its extra form fields)
+METERS: dict[
+    str, tuple[Callable[[int], FakeUnit], Callable[[FakeUnit, int], None], dict[str, Any]]
+] = {
+    "sunspec": (
+        sunspec_grid,
+        lambda unit, watts: unit.holding.update(sunspec_grid(watts).holding),
+        {},
+    ),
+    "sdm630": (
+        lambda watts: sdm630(1, power=float(watts)),
+        lambda unit, watts: unit.input.update(at(0x34, f32(float(watts)))),
+        {},
+    ),
+    "generic": (
+        generic_grid,
+        lambda unit, watts: unit.holding.update(at(100, words(">i", watts))),
+        {
+            CONF_MODBUS_REGISTER: 100,
+            CONF_MODBUS_REGISTER_TYPE: "holding",
+            CONF_MODBUS_DATA_TYPE: "int32",
+        },
+    ),
+}
 
 
 # (kind, the wallbox with a car plugged in but not charging, is it enabled, unit id)
@@ -133,21 +168,34 @@ CHARGERS: dict[str, tuple[Callable[[], FakeUnit], Callable[[FakeUnit], bool], in
 }
 
 
-@pytest.mark.parametrize("kind", list(CHARGERS))
+@pytest.mark.parametrize(
+    ("kind", "meter_kind"),
+    [(kind, "sunspec") for kind in CHARGERS] + [("phoenix_ev_eth", "sdm630"), ("alfen", "generic")],
+)
 async def test_a_site_of_modbus_hardware(
-    hass: HomeAssistant, modbus_server: ServerFactory, kind: str
+    hass: HomeAssistant, modbus_server: ServerFactory, kind: str, meter_kind: str
 ) -> None:
-    """Set up in the UI; charges from a surplus on the SunSpec grid meter and stops when the
+    """Set up in the UI; charges from a surplus on the Modbus grid meter and stops when the
     surplus vanishes; a wallbox that stops answering is unavailable alone and comes back."""
     make_box, enabled, unit_id = CHARGERS[kind]
-    meter = sunspec_grid(-9000)  # exporting 9 kW
+    make_meter, change_meter, meter_fields = METERS[meter_kind]
+    meter = make_meter(-9000)  # exporting 9 kW
+
+    def set_grid(unit: FakeUnit, watts: int) -> None:
+        change_meter(unit, watts)
+
     box = make_box()
     gateway = await modbus_server(meter)
     wallbox = await modbus_server(box)
     entry = await set_up_site(hass)
 
     # the grid meter: a wrong unit id is found by the connection test, then the right one
-    meter_form = {CONF_TITLE: "Grid meter", CONF_MODBUS_KIND: "sunspec", CONF_MODBUS_USAGE: "grid"}
+    meter_form = {
+        CONF_TITLE: "Grid meter",
+        CONF_MODBUS_KIND: meter_kind,
+        CONF_MODBUS_USAGE: "grid",
+        **meter_fields,
+    }
     flow = await add_subentry(
         hass, entry, SUBENTRY_MODBUS_METER, meter_form | connection(gateway, 7)
     )
@@ -214,7 +262,8 @@ async def test_a_site_of_modbus_hardware(
     # diagnostics: the last registers of each device, no host names
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     exchanges = diagnostics["devices"]["last_exchange"]
-    assert exchanges["lp1"]["registers"] and exchanges["grid"]["registers"]
+    assert exchanges["lp1"]["registers"]
+    assert exchanges["grid"]["registers"]
     assert gateway.host not in json.dumps(diagnostics, default=str)
 
     # the surplus vanishes: 3 kW import, the wallbox is switched off
