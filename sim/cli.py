@@ -1,6 +1,7 @@
 """The simulator's command line (`scripts/simulate`).
 
     scripts/simulate SCENARIO.json [--trace TRACE.csv] [--plot PLOT.png] [--controller evcc]
+                     [--plot-profiles PLOT.png]
 
 Prints one JSON object of metrics and exits 0; a malformed scenario exits 2 with one line on
 stderr naming the offending field.
@@ -41,12 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--controller",
         default="evcc",
-        help=f"control strategy (known: {', '.join(CONTROLLERS)}; default evcc)",
+        help=f"control strategy (known: {', '.join(CONTROLLERS)}; default evcc; smooth: every "
+        "loadpoint with the smooth control profile)",
+    )
+    parser.add_argument(
+        "--plot-profiles",
+        metavar="PLOT.png",
+        help="also run the day with every controller and draw them one above the other",
     )
     args = parser.parse_args(argv)
     try:
         scenario = load_scenario(args.scenario)
         result = run_scenario(scenario, controller=args.controller)
+        compared = (
+            [run_scenario(scenario, controller=name) for name in CONTROLLERS]
+            if args.plot_profiles
+            else []
+        )
     except ScenarioError as err:
         print(_one_line(f"error: {err}"), file=sys.stderr)
         return EXIT_BAD_SCENARIO
@@ -57,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
             from .plot import plot  # matplotlib only when a plot is asked for
 
             plot(result, args.plot)
+        if compared:
+            from .plot import plot_profiles
+
+            plot_profiles(compared, args.plot_profiles)
     except OSError as err:
         print(_one_line(f"error: {err}"), file=sys.stderr)
         return 1

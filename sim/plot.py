@@ -136,3 +136,61 @@ def plot(result: SimulationResult, path: str | Path) -> None:
     soc_ax.set_xlabel(f"Time, {offset}")
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_profiles(results: list[SimulationResult], path: str | Path) -> None:
+    """The same day under several controllers, one panel each: PV surplus, the car's power and
+    its phases, so the switching can be compared at a glance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(
+        len(results), 1, sharex=True, figsize=(13, 3.2 * len(results)), constrained_layout=True
+    )
+    for ax, result in zip(axes, results, strict=True):
+        trace = result.trace
+        tz = result.scenario.start.tzinfo
+        times = [row.time for row in trace]
+        surplus = [max(0.0, row.pv_w - row.home_w) / 1000.0 for row in trace]
+        ax.fill_between(times, surplus, color="#f5c542", alpha=0.4, step="post", lw=0)
+        ax.step(times, surplus, where="post", color="#d9a400", lw=0.8, label="PV surplus")
+        ax.step(
+            times,
+            [row.loadpoints[0].power_w / 1000.0 for row in trace],
+            where="post",
+            color="#1f77b4",
+            lw=1.3,
+            label="EV",
+        )
+        phases_ax = ax.twinx()
+        phases_ax.step(
+            times,
+            [row.loadpoints[0].phases if row.loadpoints[0].enabled else 0 for row in trace],
+            where="post",
+            color="#9467bd",
+            lw=0.8,
+            label="phases (0 = off)",
+        )
+        phases_ax.set_ylim(-0.2, 3.5)
+        phases_ax.set_yticks([0, 1, 3])
+        phases_ax.set_ylabel("phases")
+        m = result.metrics
+        switching = (
+            m["charger_cycles"][0] + m["phase_switches_load"][0] + m["phase_switches_idle"][0]
+        )
+        ax.set_title(
+            f"{result.scenario.name}, {result.controller}: EV solar {m['ev_solar_kwh']:.1f} kWh, "
+            f"on/off cycles {m['charger_cycles'][0]}, phase switches "
+            f"{m['phase_switches_load'][0] + m['phase_switches_idle'][0]} (total {switching})",
+            fontsize=10,
+        )
+        ax.set_ylabel("kW")
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+        phases_ax.legend(loc="upper right", fontsize=8)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -21,7 +21,7 @@ from custom_components.evcc_ha.core.clock import ManualClock
 from custom_components.evcc_ha.core.controller import Controller
 from custom_components.evcc_ha.core.devices import SiteDevices
 from custom_components.evcc_ha.core.loadpoint import Loadpoint
-from custom_components.evcc_ha.core.model import SettingError
+from custom_components.evcc_ha.core.model import ControlProfile, SettingError
 from custom_components.evcc_ha.core.settings import SiteKey
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.core.tariff import FixedTariff, RatesTariff, Tariff
@@ -40,8 +40,10 @@ from .trace import (
 
 __all__ = ["CONTROLLERS", "Simulation", "build_site", "run_scenario"]
 
-CONTROLLERS: Final = ("evcc",)
-"""Control strategies a run knows; ``evcc`` is the core's reproduction of evcc."""
+CONTROLLERS: Final = ("evcc", "smooth")
+"""Control strategies a run knows: ``evcc`` is the core's reproduction of evcc (each loadpoint
+with the `controlProfile` of the scenario, evcc's by default), ``smooth`` runs every loadpoint
+with the smooth profile."""
 
 
 def build_site(scenario: Scenario, devices: SiteDevices) -> Site:
@@ -90,9 +92,11 @@ class Simulation:
         self.household = ScenarioHousehold(scenario)
         self.clock = ManualClock(scenario.start)
         devices = self.household.site_devices()
-        self.controller = Controller(
-            build_site(scenario, devices), devices, self.clock, build_state
-        )
+        site = build_site(scenario, devices)
+        if controller == "smooth":
+            for lp in site.loadpoints:
+                lp.settings.control_profile = ControlProfile.SMOOTH
+        self.controller = Controller(site, devices, self.clock, build_state)
         self.goals = [goal_of(lp) for lp in self.controller.site.loadpoints]
         self.cycles = 0
         self.events = 0

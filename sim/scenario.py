@@ -84,6 +84,7 @@ LOADPOINT_SETTING_NAMES: Final[Mapping[str, LoadpointKey]] = {
     "minSwitchInterval": LoadpointKey.MIN_SWITCH_INTERVAL,
     "phaseSwitchCooldown_s": LoadpointKey.PHASE_SWITCH_COOLDOWN,
     "phaseSwitchCooldown": LoadpointKey.PHASE_SWITCH_COOLDOWN,
+    "controlProfile": LoadpointKey.CONTROL_PROFILE,
 }
 SITE_SETTING_NAMES: Final[Mapping[str, SiteKey]] = {
     key.value: key

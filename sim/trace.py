@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -192,12 +193,97 @@ def metrics(
         "final_soc": [round(soc, 2) if soc is not None else None for soc in final_soc],
         "target_met": [_target_met(scenario, i, goal, trace) for i, goal in enumerate(goals)],
         "cost": round(a.cost, 4),
+        "solar_bound_kwh": round(_solar_bound_wh(scenario, trace) / 1000.0, 4),
+        "charger_cycles": [_cycles(trace, i) for i in range(len(scenario.loadpoints))],
+        "phase_switches_load": [
+            _phase_changes(trace, i, loaded=True) for i in range(len(scenario.loadpoints))
+        ],
+        "phase_switches_idle": [
+            _phase_changes(trace, i, loaded=False) for i in range(len(scenario.loadpoints))
+        ],
+        "longest_interruption_min": [
+            _longest_interruption_min(scenario, trace, i) for i in range(len(scenario.loadpoints))
+        ],
         "plan_cost": plan_costs,
         "plan_cheapest_cost": [
             _cheapest_cost(scenario, i, goal, trace, a.prices) for i, goal in enumerate(goals)
         ],
         "steps": scenario.steps,
     }
+
+
+def _solar_bound_wh(scenario: Scenario, trace: Sequence[TraceRow]) -> float:
+    """The solar energy the cars could have taken at all: in each step the surplus (PV minus
+    home) up to a car's maximum power, shared in loadpoint order, while it is connected; capped
+    per car by what it needed to reach its limit from its start SoC. Surplus below the car's
+    minimum power counts too: a car charging at its minimum (minpv, a held pv charge) takes it,
+    topped up from the grid or the battery, and the EV solar energy counts that part as solar.
+    Independent of any controller."""
+    hours = scenario.step_s / 3600.0
+    specs = scenario.loadpoints
+    need_wh: list[float] = []
+    high_w: list[float] = []
+    for spec in specs:
+        v = spec.vehicle
+        vehicle_phases = v.phases if v is not None else 3
+        top = min(spec.charger.max_current, (v.max_current if v else None) or math.inf)
+        high_w.append(top * min(spec.charger.phases, vehicle_phases) * scenario.voltage)
+        if v is None or not v.has_soc:
+            need_wh.append(math.inf)
+            continue
+        limit = spec.settings.limit_soc or 100
+        need_wh.append(
+            max(0.0, (limit - (v.soc or 0.0)) / 100.0 * v.capacity_kwh * 1000.0 / v.efficiency)
+        )
+    taken = [0.0] * len(specs)
+    for row in trace:
+        surplus = max(0.0, row.pv_w - row.home_w)
+        for i in range(len(specs)):
+            if surplus <= 0 or not row.loadpoints[i].connected or taken[i] >= need_wh[i]:
+                continue
+            power = min(surplus, high_w[i])
+            taken[i] += min(power * hours, need_wh[i] - taken[i])
+            surplus -= power
+    return sum(taken)
+
+
+def _cycles(trace: Sequence[TraceRow], index: int) -> int:
+    """Charger on/off cycles: steps where the charger goes from off to on (from the trace)."""
+    count, before = 0, False
+    for row in trace:
+        on = row.loadpoints[index].enabled
+        if on and not before:
+            count += 1
+        before = on
+    return count
+
+
+def _phase_changes(trace: Sequence[TraceRow], index: int, *, loaded: bool) -> int:
+    """Changes of the switched-on phases, under load (the car was drawing power just before)
+    or idle."""
+    count = 0
+    for before, row in pairwise(trace):
+        a, b = before.loadpoints[index], row.loadpoints[index]
+        if a.phases != b.phases and (a.power_w > 0) == loaded:
+            count += 1
+    return count
+
+
+def _longest_interruption_min(scenario: Scenario, trace: Sequence[TraceRow], index: int) -> float:
+    """The longest pause in charging between the first and the last step that charged, while the
+    car stayed connected (minutes)."""
+    longest = gap = 0
+    started = False
+    for row in trace:
+        lp = row.loadpoints[index]
+        if lp.power_w > 0:
+            started = True
+            longest, gap = max(longest, gap), 0
+        elif started and lp.connected:
+            gap += 1
+        else:
+            gap = 0
+    return round(longest * scenario.step_s / 60.0, 1)
 
 
 def _ev_cost(

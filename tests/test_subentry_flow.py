@@ -23,6 +23,7 @@ from custom_components.evcc_ha.const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CONTROL_PROFILE,
     CONF_DEMO,
     CONF_GRID_POWER,
     CONF_SITE_TITLE,
@@ -54,6 +55,7 @@ CHARGER: dict[str, Any] = {
     CONF_CHARGER_PHASES: "select.wallbox_phases",
     CONF_CHARGER_PHASES_ON_1P: False,
     CONF_CHARGE_METER_POWER: "sensor.meter_power",
+    CONF_CONTROL_PROFILE: "smooth",
 }
 VEHICLE: dict[str, Any] = {
     CONF_VEHICLE_TITLE: " ID.3 ",
@@ -74,6 +76,7 @@ STORED_CHARGER: dict[str, Any] = {
     CONF_CHARGER_PHASES: "select.wallbox_phases",
     CONF_CHARGER_PHASES_ON_1P: False,
     CONF_CHARGE_METER_POWER: "sensor.meter_power",
+    CONF_CONTROL_PROFILE: "smooth",
 }
 STORED_VEHICLE: dict[str, Any] = {
     CONF_VEHICLE_TITLE: "ID.3",
@@ -231,6 +234,7 @@ async def test_add_minimal_loadpoint(hass: HomeAssistant) -> None:
         CONF_CHARGER_MAX_CURRENT: 16.0,
         CONF_CHARGER_PHASE_COUNT: 3,
         CONF_CHARGER_PHASES_ON_1P: False,
+        CONF_CONTROL_PROFILE: "evcc",  # evcc's rules unless chosen otherwise
     }
     # Subentries keep the order they were added in.
     assert [s.title for s in entry.subentries.values()] == ["Carport", "Garage"]
@@ -260,6 +264,7 @@ async def test_add_loadpoint_with_input_helpers_and_phase_switch(hass: HomeAssis
         CONF_VEHICLE_TITLE: "Zoe",
         CONF_VEHICLE_CAPACITY: 50.0,
         CONF_VEHICLE_PHASES: 3,
+        CONF_CONTROL_PROFILE: "evcc",
     }
 
 
@@ -397,6 +402,7 @@ async def test_add_charger_several_errors(hass: HomeAssistant) -> None:
         {CONF_CHARGER_MAX_CURRENT: 81},
         {CONF_CHARGER_MAX_CURRENT: 0},
         {CONF_CHARGER_PHASE_COUNT: "2"},
+        {CONF_CONTROL_PROFILE: "turbo"},
     ],
 )
 async def test_add_charger_selector_bounds(hass: HomeAssistant, changes: dict[str, Any]) -> None:

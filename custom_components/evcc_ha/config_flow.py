@@ -25,6 +25,7 @@ import voluptuous as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -81,6 +82,7 @@ from .const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CONTROL_PROFILE,
     CONF_DEMO,
     CONF_FEEDIN_PRICE,
     CONF_FEEDIN_PRICE_ENTITY,
@@ -123,7 +125,8 @@ from .const import (
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
 )
-from .core.settings import MAX_PRICE
+from .core.model import ControlProfile
+from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
 from .devices.ha_entities import (
     ENERGY_UNITS,
@@ -870,8 +873,17 @@ def _charger_schema() -> vol.Schema:
             ),
             vol.Required(CONF_CHARGER_PHASES_ON_1P, default=False): BooleanSelector(),
             vol.Optional(CONF_CHARGE_METER_POWER): _entities(_POWER),
+            **_control_profile_schema(),
         }
     )
+
+
+def _control_profile_schema() -> dict[vol.Marker, Any]:
+    return {
+        vol.Required(CONF_CONTROL_PROFILE, default=str(ControlProfile.EVCC)): _translated_choice(
+            "control_profile", ControlProfile
+        )
+    }
 
 
 def _vehicle_schema() -> vol.Schema:
@@ -909,6 +921,24 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         if self.source == SOURCE_RECONFIGURE:
             return self._get_reconfigure_subentry().data
         return {}
+
+    def _form_values(self) -> dict[str, Any]:
+        """What the charger form shows: the stored data, and the control profile the running
+        loadpoint has now (its select, REST or MQTT may have changed it since)."""
+        values = _as_form_values(self._stored())
+        if (index := self._running_index()) is not None:
+            settings = self._get_entry().runtime_data.coordinator.site.loadpoint(index).settings
+            values[CONF_CONTROL_PROFILE] = str(settings.control_profile)
+        return values
+
+    def _running_index(self) -> int | None:
+        """The loadpoint index of the subentry being reconfigured while its site runs."""
+        entry = self._get_entry()
+        if self.source != SOURCE_RECONFIGURE or entry.state is not ConfigEntryState.LOADED:
+            return None
+        ids = entry.runtime_data.coordinator.loadpoint_subentry_ids
+        subentry_id = self._get_reconfigure_subentry().subentry_id
+        return ids.index(subentry_id) if subentry_id in ids else None
 
     def _other_loadpoints(self) -> list[Mapping[str, Any]]:
         own_id = (
@@ -972,7 +1002,7 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                _charger_schema(), user_input or _as_form_values(self._stored())
+                _charger_schema(), user_input or self._form_values()
             ),
             errors=errors,
         )
@@ -1023,13 +1053,14 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
                     CONF_CHARGER_KIND: CHARGER_KIND_MODBUS,
                     CONF_CHARGER_MAX_CURRENT: max_current,
                     CONF_CHARGER_PHASE_COUNT: int(user_input[CONF_CHARGER_PHASE_COUNT]),
+                    CONF_CONTROL_PROFILE: user_input[CONF_CONTROL_PROFILE],
                 }
                 self._data.pop(CONF_MODBUS_MAX_CURRENT)  # the loadpoint's maximum is the one
                 return await self.async_step_vehicle()
         return self.async_show_form(
             step_id="modbus_charger",
             data_schema=self.add_suggested_values_to_schema(
-                _modbus_charger_schema(), user_input or _as_form_values(self._stored())
+                _modbus_charger_schema(), user_input or self._form_values()
             ),
             errors=errors,
             description_placeholders=placeholders,
@@ -1055,7 +1086,7 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
                     data[CONF_VEHICLE_PHASES] = int(user_input[CONF_VEHICLE_PHASES])
                     if soc:
                         data[CONF_VEHICLE_SOC] = soc
-                return self._async_finish(data)
+                return await self._async_finish(data)
         return self.async_show_form(
             step_id="vehicle",
             data_schema=self.add_suggested_values_to_schema(
@@ -1064,8 +1095,17 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
             errors=errors,
         )
 
-    def _async_finish(self, data: dict[str, Any]) -> SubentryFlowResult:
+    async def _async_finish(self, data: dict[str, Any]) -> SubentryFlowResult:
         title: str = data[CONF_TITLE]
+        if (index := self._running_index()) is not None:
+            # the running loadpoint takes the profile through the one write path (it is stored
+            # with the settings before the reload)
+            controller = self._get_entry().runtime_data.coordinator.controller
+            await controller.async_set_loadpoint(
+                index,
+                LoadpointKey.CONTROL_PROFILE,
+                data.get(CONF_CONTROL_PROFILE, ControlProfile.EVCC),
+            )
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_and_abort(
                 self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
@@ -1112,6 +1152,7 @@ def _modbus_charger_schema() -> vol.Schema:
                 CONF_CHARGER_PHASE_COUNT, default=str(DEFAULT_CHARGER_PHASE_COUNT)
             ): _choice("1", "3"),
             vol.Required(CONF_MODBUS_MILLI_CURRENT, default=False): BooleanSelector(),
+            **_control_profile_schema(),
         }
     )
 

@@ -79,6 +79,8 @@ CONF_VEHICLE_SOC: Final = "vehicle_soc"  # sensor, % (optional)
 
 # Added for the setup flows and the Home Assistant entity adapters.
 CONF_CHARGER_PHASES_ON_1P: Final = "charger_phases_on_1p"  # phase switch: on = 1 phase
+# the control profile a new loadpoint starts with (core.model.ControlProfile)
+CONF_CONTROL_PROFILE: Final = "control_profile"
 MIN_CHARGE_CURRENT: Final = 6.0  # A, the lowest current IEC 61851 allows
 MAX_HARDWARE_CURRENT: Final = 80.0  # A, highest hardware limit the flow accepts
 DEFAULT_CHARGER_MAX_CURRENT: Final = 16.0  # A (11 kW at 3 phases)

@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvccConfigEntry
-from .core.model import LoadpointConfig, Mode
+from .core.model import ControlProfile, LoadpointConfig, Mode
 from .core.settings import LoadpointKey
 from .entity import EvccEntity, add_loadpoint_entities
 
@@ -55,6 +55,15 @@ LOADPOINT_SELECTS: tuple[EvccSelectEntityDescription, ...] = (
         current_fn=_phases_option,
         to_value=lambda option: PHASE_OPTIONS[option],
         exists_fn=lambda config: config.charger.phases_switchable,
+    ),
+    # beyond evcc: how pv/minpv follow the surplus (evcc's rules, or far less switching)
+    EvccSelectEntityDescription(
+        key="control_profile",
+        translation_key="control_profile",
+        options=[profile.value for profile in ControlProfile],
+        entity_category=EntityCategory.CONFIG,
+        setting=LoadpointKey.CONTROL_PROFILE,
+        current_fn=lambda lp: lp["controlProfile"],
     ),
 )
 

@@ -60,6 +60,12 @@ SEED_WRITES = [
     ("POST", "/api/residualpower/-690", -690, (False, "residualPower", -690)),
     ("POST", "/api/telemetry/true", {"result": True}, (False, "telemetry", True)),
     ("POST", "/api/loadpoints/1/mode/pv", "pv", (True, "mode", "pv")),
+    (
+        "POST",
+        "/api/loadpoints/1/controlprofile/smooth",
+        "smooth",
+        (True, "controlProfile", "smooth"),
+    ),
     ("POST", "/api/loadpoints/1/minsoc/20", {"result": 20}, (True, "minSoc", 20)),
     ("POST", "/api/loadpoints/1/target/soc/80", {"result": 80}, (True, "targetSoc", 80)),
     (
@@ -288,6 +294,7 @@ async def test_unknown_path_or_loadpoint_is_404_text(
 
 BAD_VALUES = [
     ("/api/loadpoints/1/mode/fast", "invalid value: fast"),  # vector 31
+    ("/api/loadpoints/1/controlprofile/jerky", "invalid value: jerky"),
     (
         "/api/loadpoints/1/minsoc/150",
         "minSoc must be between 0 and 100: 150",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
 from custom_components.evcc_ha.core.model import (
     ChargerCommand,
     ChargerReading,
+    ControlProfile,
     DeviceError,
     EventType,
     LoadpointConfig,
@@ -552,3 +554,68 @@ def test_smart_cost_limit_is_no_reason_to_charge_past_the_soc_limit() -> None:
     )
     assert site.loadpoints[0].smart_cost_active
     assert not any(c and c.enable for c in result.commands)
+
+
+# --- the smooth control profile (beyond evcc) ---------------------------------------------
+
+
+def _surplus_then_cloud(profile: str) -> list[bool]:
+    """pv mode, 10 s cycles: 30 min of 6 kW export, a 6-minute cloud (1 kW import), then sun
+    again; returns whether the charger was enabled after each cycle."""
+    site = Site(
+        SiteConfig(),
+        [LoadpointConfig()],
+        None,
+        [LoadpointSettings(mode=Mode.PV, phases_configured=3)],
+    )
+    site.set_loadpoint_setting(0, "controlProfile", profile, T0)
+    lp = site.loadpoints[0]
+    enabled: list[bool] = []
+    for k in range(360):  # one hour
+        minute = k / 6
+        house = -6000.0 if not 30 <= minute < 36 else 1000.0
+        draw = lp.offered_current * 3 * 230 if lp.enabled else 0.0
+        charger = ChargerReading(
+            status=Status.C if lp.enabled else Status.B,
+            enabled=lp.enabled,
+            offered_current=lp.offered_current,
+            power=draw,
+        )
+        site.update(
+            T0 + timedelta(seconds=10 * k),
+            SiteReadings(grid=MeterReading(house + draw), loadpoints=(LoadpointReadings(charger),)),
+        )
+        enabled.append(lp.enabled)
+    return enabled
+
+
+def test_smooth_profile_rides_through_a_short_cloud_where_evcc_stops() -> None:
+    evcc, smooth = _surplus_then_cloud("evcc"), _surplus_then_cloud("smooth")
+    assert any(evcc) and any(smooth)
+    cycles = [sum(1 for a, b in pairwise([False, *run]) if b and not a) for run in (evcc, smooth)]
+    assert cycles[0] == 2  # evcc: off in the cloud after its 3-minute disable delay, on again
+    assert cycles[1] == 1  # smooth: the filtered surplus stays above half the minimum
+    assert smooth[-1] and evcc[-1]
+
+
+def test_control_profile_is_a_validated_setting() -> None:
+    site = Site(SiteConfig(), [LoadpointConfig()], None, [LoadpointSettings()])
+    site.set_loadpoint_setting(0, "controlProfile", "Smooth", T0)
+    assert site.loadpoints[0].settings.control_profile.value == "smooth"
+    with pytest.raises(SettingError, match="invalid value: jerky"):
+        site.set_loadpoint_setting(0, "controlProfile", "jerky", T0)
+    assert site.loadpoints[0].settings.control_profile.value == "smooth"
+
+
+def test_a_new_loadpoint_starts_with_its_configured_profile() -> None:
+    config = LoadpointConfig(control_profile=ControlProfile.SMOOTH)
+    site = Site(SiteConfig(), [config])
+    assert site.loadpoints[0].settings.control_profile is ControlProfile.SMOOTH
+    # stored settings of an older version (no profile) keep the configured one
+    site.restore({"loadpoints": [{"settings": {"mode": "pv"}}]}, T0)
+    assert site.loadpoints[0].settings.control_profile is ControlProfile.SMOOTH
+    # a stored choice wins; a stored garbage value is dropped
+    site.restore({"loadpoints": [{"settings": {"control_profile": "evcc"}}]}, T0)
+    assert site.loadpoints[0].settings.control_profile is ControlProfile.EVCC
+    site.restore({"loadpoints": [{"settings": {"control_profile": "jerky"}}]}, T0)
+    assert site.loadpoints[0].settings.control_profile is ControlProfile.SMOOTH

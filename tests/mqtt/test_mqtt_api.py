@@ -117,6 +117,7 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
     ("site/bufferStartSoc", "90", "bufferStartSoc", 90, "-1"),
     ("site/residualPower", "100", "residualPower", 100, "abc"),
     ("loadpoints/1/mode", "now", "mode", "now", "fast"),
+    ("loadpoints/1/controlProfile", "smooth", "controlProfile", "smooth", "jerky"),
     ("loadpoints/1/phasesConfigured", "1", "phasesConfigured", 1, "7"),
     ("loadpoints/1/phases", "0", "phasesConfigured", 0, "2"),
     ("loadpoints/1/minSoc", "20", "minSoc", 20, "101"),

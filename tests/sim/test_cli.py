@@ -78,6 +78,17 @@ def test_plot_is_a_png(sunny_run: tuple[Any, Path, Path]) -> None:
     assert len(data) > 20_000
 
 
+def test_plot_profiles_draws_every_controller(tmp_path: Path) -> None:
+    plot = tmp_path / "profiles.png"
+    done = simulate(SUNNY, "--plot-profiles", plot)
+    assert done.returncode == 0, done.stderr
+    data = plot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # two panels, one per controller: taller than a one-panel plot of the same width
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1300, 640)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
@@ -114,7 +125,7 @@ def test_missing_file_and_unknown_controller_exit_2(tmp_path: Path) -> None:
     done = simulate(SUNNY, "--controller", "fuzzy")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: controller: unknown controller 'fuzzy' (known: evcc)"
+        "error: controller: unknown controller 'fuzzy' (known: evcc, smooth)"
     ]
 
 

@@ -42,6 +42,11 @@ METRIC_KEYS = {
     "target_met",
     "plan_cost",
     "plan_cheapest_cost",
+    "solar_bound_kwh",
+    "charger_cycles",
+    "phase_switches_load",
+    "phase_switches_idle",
+    "longest_interruption_min",
     "cost",
     "steps",
 }
@@ -85,6 +90,7 @@ def check_invariants(result: SimulationResult) -> None:
     assert set(m) == METRIC_KEYS
     assert m["steps"] == sc.steps == len(result.trace)
     tolerance = 1e-3
+    assert m["ev_solar_kwh"] <= m["solar_bound_kwh"] + tolerance  # the bound is a bound
     parts = m["ev_solar_kwh"] + m["ev_battery_kwh"] + m["ev_grid_kwh"]
     assert parts == pytest.approx(m["ev_energy_kwh"], abs=tolerance)
     assert min(m["ev_solar_kwh"], m["ev_battery_kwh"], m["ev_grid_kwh"]) >= 0
@@ -691,3 +697,35 @@ def test_night_plan_charges_by_the_target_in_the_cheapest_hours() -> None:
     }
     charged_prices = {r.price for r in result.scenario.grid_rates or () if r.start in charged}
     assert max(charged_prices) <= sorted(prices)[len(charged) + 1]
+
+
+# --- the smooth control profile on the published days ---------------------------------------
+
+QUALITY_DAYS = sorted(p for p in LOCAL_SCENARIOS.glob("*.json") if p.stem != "night-plan")
+
+
+def _switching(metrics: dict[str, Any]) -> int:
+    return sum(
+        metrics[key][0] for key in ("charger_cycles", "phase_switches_load", "phase_switches_idle")
+    )
+
+
+@pytest.mark.parametrize("path", QUALITY_DAYS, ids=lambda p: p.stem)
+def test_smooth_profile_keeps_the_sun_with_a_third_of_the_switching(path: Path) -> None:
+    """On every day of the set: at least 98 % of the evcc profile's solar energy in the car,
+    at most a third of its charger on/off cycles and phase switches (counted from the trace)."""
+    evcc = run_scenario(path, controller="evcc")
+    smooth = run_scenario(path, controller="smooth")
+    check_invariants(smooth)
+    assert smooth.metrics["ev_solar_kwh"] >= 0.98 * evcc.metrics["ev_solar_kwh"]
+    assert _switching(smooth.metrics) * 3 <= _switching(evcc.metrics)
+
+
+def test_generated_days_are_what_the_generator_makes() -> None:
+    """The committed gen-*.json days come from sim/generate.py and their seeds alone."""
+    from sim.generate import DAYS, generate
+
+    assert DAYS
+    for spec in DAYS:
+        committed = json.loads((LOCAL_SCENARIOS / f"{spec.name}.json").read_text())
+        assert committed == json.loads(json.dumps(generate(spec))), spec.name

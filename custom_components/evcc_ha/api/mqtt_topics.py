@@ -150,6 +150,7 @@ class Setter:
 # Current evcc's loadpoint setters, old names (0.122) and the seed document's spellings.
 LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "mode": Setter(LoadpointKey.MODE),
+    "controlProfile": Setter(LoadpointKey.CONTROL_PROFILE),
     "phasesConfigured": Setter(LoadpointKey.PHASES_CONFIGURED),
     "phases": Setter(LoadpointKey.PHASES_CONFIGURED),
     "limitSoc": Setter(LoadpointKey.LIMIT_SOC),

@@ -492,6 +492,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", "/api/settings/telemetry/{value:[a-z0-9]+}", _telemetry_set, "bare", "Set the telemetry flag (evcc's real path).", site_err, _BOOL),
         # loadpoint, paths of old and current evcc
         r("POST", LP + "/mode/{value:[a-z]+}", _lp_setting(LoadpointKey.MODE), "bare", "Charge mode `off`, `pv`, `minpv`, `now`.", lp_err, {"type": "string"}),
+        r("POST", LP + "/controlprofile/{value:[a-z]+}", _lp_setting(LoadpointKey.CONTROL_PROFILE), "bare", "Control profile `evcc` (evcc's rules) or `smooth` (evcc_ha's: far less switching).", lp_err, {"type": "string"}),
         r("POST", LP + f"/phases/{{value:{UINT}}}", _lp_setting(LoadpointKey.PHASES_CONFIGURED), "bare", "Phases 0 (automatic), 1, 3; returns the configured value.", lp_err, _INTEGER),
         r("POST", LP + f"/mincurrent/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.MIN_CURRENT), "bare", "Minimum current (A).", lp_err, _NUMBER),
         r("POST", LP + f"/maxcurrent/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.MAX_CURRENT), "bare", "Maximum current (A).", lp_err, _NUMBER),

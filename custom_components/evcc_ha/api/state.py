@@ -355,6 +355,7 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "chargerFeatureHeating": False,
             "chargerIcon": None,
             # timers
+            "controlProfile": s.control_profile.value,  # evcc_ha's own (evcc / smooth)
             "pvAction": lp.pv_action.value,
             "pvRemaining": _seconds(lp.pv_remaining),
             "phaseAction": lp.phase_action.value,

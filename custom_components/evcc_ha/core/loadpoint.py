@@ -18,6 +18,7 @@ from . import stored
 from .model import (
     ChargerCommand,
     ChargerReading,
+    ControlProfile,
     EventType,
     LoadpointConfig,
     LoadpointReadings,
@@ -52,6 +53,18 @@ CURRENT_SYNC_TOLERANCE_A = 0.23
 PHASE_CURRENT_MIN_A = 1.0
 ESTIMATOR_EFFICIENCY = 0.85
 _ENABLED_WORD = {True: "enabled", False: "disabled"}
+# The smooth control profile (beyond evcc; tuned with benchmarks/control_quality.py): the
+# surplus without this car's own load is filtered, and switching waits longer and dwells.
+SMOOTH_TIME_CONSTANT_S = 180.0
+SMOOTH_ENABLE_DELAY_S = 120.0
+SMOOTH_DISABLE_DELAY_S = 900.0
+SMOOTH_PHASE_DOWN_DELAY_S = 900.0  # 3p → 1p while charging
+SMOOTH_PHASE_UP_DELAY_S = 420.0  # 1p → 3p while charging
+SMOOTH_MIN_ON_S = 900.0
+SMOOTH_MIN_OFF_S = 300.0
+SMOOTH_MINPV_DOWN_DELAY_S = 180.0  # minpv: 3p → 1p (it draws from the grid meanwhile)
+SMOOTH_MINPV_UP_DELAY_S = 900.0  # minpv: 1p → 3p
+SMOOTH_HOLD_SHARE = 0.5  # stays on while the filtered surplus covers this share of the minimum
 
 
 @dataclass(slots=True)
@@ -76,7 +89,9 @@ class Loadpoint:
         self.index = index
         self.config = config
         self.voltage = voltage
-        self.settings = settings or default_loadpoint_settings(config.charger)
+        self.settings = settings or default_loadpoint_settings(
+            config.charger, config.control_profile
+        )
         # measurement
         self.available = False
         self.failing = False  # a bug while handling this loadpoint was logged
@@ -99,6 +114,9 @@ class Loadpoint:
         self.phase_action = PhaseAction.INACTIVE
         self.phase_remaining = 0.0
         self.last_enable_switch: datetime | None = None
+        # the smooth profile's filtered site power (W) and when it was last updated
+        self._smoothed_power = 0.0
+        self._smoothed_at: datetime | None = None
         self.last_phase_switch: datetime | None = None
         self.last_update: datetime | None = None
         # session
@@ -642,31 +660,52 @@ class Loadpoint:
         return elapsed >= delay
 
     def _pv_scale_phases(self, now: datetime, site_power: float) -> int | None:
-        """evcc's pvScalePhases: automatic 1p/3p switching. Returns the phases switched to."""
+        """evcc's pvScalePhases: automatic 1p/3p switching. Returns the phases switched to.
+
+        The smooth profile decides on the filtered surplus, waits longer while
+        charging (`SMOOTH_PHASE_*`) and, while the charger is off, as long as its enable delay (evcc switches an
+        idle charger at once, which is most of its idle phase switching)."""
         s = self.settings
         if not self.config.charger.phases_switchable or s.phases_configured != 0:
             return None
         if not self._phase_cooldown_over(now):
             return None
+        smooth = s.control_profile is ControlProfile.SMOOTH
+        down_delay, up_delay = s.disable_delay, s.enable_delay
+        up_available = self.charge_power - site_power  # more sun: the surplus of this cycle
+        if smooth:
+            # less sun: the filtered surplus (a passing cloud does not switch down)
+            site_power = self._smoothed_power + self.charge_power
+            if self.charging and s.mode == Mode.MINPV:
+                # minpv charges anyway, from the grid under a cloud: 1p sooner, 3p later
+                down_delay = max(s.disable_delay, SMOOTH_MINPV_DOWN_DELAY_S)
+                up_delay = max(s.enable_delay, SMOOTH_MINPV_UP_DELAY_S)
+            elif self.charging:
+                down_delay = max(s.disable_delay, SMOOTH_PHASE_DOWN_DELAY_S)
+                up_delay = max(s.enable_delay, SMOOTH_PHASE_UP_DELAY_S)
+            else:
+                down_delay = up_delay = max(s.enable_delay, SMOOTH_ENABLE_DELAY_S)
         active = self.active_phases
         available = self.charge_power - site_power
         waiting = False
         scalable_down = (site_power > 0 or not self.enabled) and active > 1
         if scalable_down and available / (active * self.voltage) < s.min_current:
-            due = self._run_phase_timer(now, s.disable_delay, PhaseAction.SCALE1P)
-            if due or not self.charging:
+            due = self._run_phase_timer(now, down_delay, PhaseAction.SCALE1P)
+            if due or (not self.charging and not smooth):
                 self._switch_phases(now, 1)
                 return 1
             waiting = True
         max_phases = self.max_active_phases
+        if not smooth:
+            up_available = available
         scalable_up = (
             max_phases > 1
             and self.physical_phases < max_phases
-            and available / self.voltage > s.max_current
+            and up_available / self.voltage > s.max_current
         )
-        if scalable_up and available / (max_phases * self.voltage) >= s.min_current:
-            due = self._run_phase_timer(now, s.enable_delay, PhaseAction.SCALE3P)
-            if due or not self.charging:
+        if scalable_up and up_available / (max_phases * self.voltage) >= s.min_current:
+            due = self._run_phase_timer(now, up_delay, PhaseAction.SCALE3P)
+            if due or (not self.charging and not smooth):
                 self._switch_phases(now, max_phases)
                 return max_phases
             waiting = True
@@ -674,11 +713,32 @@ class Loadpoint:
             self._reset_phase_timer()
         return None
 
+    def _smooth(self, now: datetime, site_power: float) -> float:
+        """The site power filtered over `SMOOTH_TIME_CONSTANT_S` (exponential, by elapsed time):
+        what the smooth profile decides on. A passing cloud moves it little."""
+        # the car's own load is taken out first: switching it must not move the filter
+        others = site_power - self.charge_power
+        last = self._smoothed_at
+        if last is None or not math.isfinite(self._smoothed_power):
+            self._smoothed_power = others
+        else:
+            elapsed = max(0.0, (now - last).total_seconds())
+            weight = 1.0 - math.exp(-elapsed / SMOOTH_TIME_CONSTANT_S)
+            self._smoothed_power += weight * (others - self._smoothed_power)
+        self._smoothed_at = now
+        return self._smoothed_power + self.charge_power
+
     def _pv_max_current(self, now: datetime, decision: Decision) -> tuple[int | None, float]:
-        """evcc's pvMaxCurrent: surplus current for pv/minpv, with enable/disable hysteresis."""
+        """evcc's pvMaxCurrent: surplus current for pv/minpv, with enable/disable hysteresis.
+
+        With the smooth profile the current still follows the surplus of this cycle, but
+        switching on and off is decided on the filtered surplus, with longer delays and a
+        minimum time on and off (`SMOOTH_*`)."""
         s = self.settings
         site_power = decision.site_power
         min_current, max_current = s.min_current, s.max_current
+        smooth = s.control_profile is ControlProfile.SMOOTH
+        decision_power = self._smooth(now, site_power) if smooth else site_power
         scaled = None
         if self._phase_switch_completed(now):
             scaled = self._pv_scale_phases(now, site_power)
@@ -695,27 +755,43 @@ class Loadpoint:
         )
         if keep_minimum and target < min_current:
             return scaled, min_current
+        enable_delay, disable_delay = s.enable_delay, s.disable_delay
+        decision_target = target
+        if smooth:
+            enable_delay = max(enable_delay, SMOOTH_ENABLE_DELAY_S)
+            disable_delay = max(disable_delay, SMOOTH_DISABLE_DELAY_S)
+            decision_target = max(effective - decision_power / (active * self.voltage), 0.0)
         if s.mode == Mode.PV and self.enabled and target < min_current:
-            projected = site_power
+            projected = decision_power
             if self.phase_timer is not None:
                 projected -= self.voltage * min_current * (active - 1)
-            if projected >= s.disable_threshold:
-                if self._run_pv_timer(now, s.disable_delay, PvAction.DISABLE):
+            held = smooth and (
+                decision_target >= min_current * SMOOTH_HOLD_SHARE
+                or not self._dwelt(now, SMOOTH_MIN_ON_S)
+            )
+            if projected >= s.disable_threshold and not held:
+                if self._run_pv_timer(now, disable_delay, PvAction.DISABLE):
                     return scaled, 0.0
             else:
                 self._reset_pv_timer()
             return scaled, min_current
         if s.mode == Mode.PV and not self.enabled:
-            if (s.enable_threshold == 0 and target >= min_current) or (
-                s.enable_threshold != 0 and site_power <= s.enable_threshold
-            ):
-                if self._run_pv_timer(now, s.enable_delay, PvAction.ENABLE):
+            if (
+                (s.enable_threshold == 0 and decision_target >= min_current)
+                or (s.enable_threshold != 0 and decision_power <= s.enable_threshold)
+            ) and (not smooth or self._dwelt(now, SMOOTH_MIN_OFF_S)):
+                if self._run_pv_timer(now, enable_delay, PvAction.ENABLE):
                     return scaled, min_current
             else:
                 self._reset_pv_timer()
             return scaled, 0.0
         self._reset_pv_timer()
         return scaled, min(target, max_current)
+
+    def _dwelt(self, now: datetime, seconds: float) -> bool:
+        """The charger has been in its present on/off state for at least `seconds`."""
+        last = self.last_enable_switch
+        return last is None or (now - last).total_seconds() >= seconds
 
     def _round_current(self, current: float) -> float:
         step = self.config.charger.current_step
@@ -814,7 +890,7 @@ class Loadpoint:
         self.settings = restore_loadpoint_settings(
             values.get("settings"),
             self.setting_context(now),
-            default_loadpoint_settings(self.config.charger),
+            default_loadpoint_settings(self.config.charger, self.config.control_profile),
         )
         if values.get("energy") is not None:
             self.energy = EnergyMeter.from_dict(values["energy"])

@@ -21,6 +21,13 @@ class CommandError(Exception):
     """A charger did not accept a command (refused, failed or timed out)."""
 
 
+class ControlProfile(StrEnum):
+    """How pv/minpv follow the surplus: evcc's rules, or smoother switching (beyond evcc)."""
+
+    EVCC = "evcc"
+    SMOOTH = "smooth"
+
+
 class Mode(StrEnum):
     """Charge modes (evcc's names)."""
 
@@ -92,6 +99,8 @@ class LoadpointConfig:
     title: str = "Loadpoint"
     charger: ChargerConfig = field(default_factory=ChargerConfig)
     vehicle: VehicleConfig | None = None
+    # the profile a new loadpoint starts with (later a setting like any other)
+    control_profile: ControlProfile = ControlProfile.EVCC
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol, Self
 
-from .model import ChargerConfig, Mode, SettingError, VehicleConfig
+from .model import ChargerConfig, ControlProfile, Mode, SettingError, VehicleConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class LoadpointKey(StrEnum):
     PLAN_SOC = "planSoc"
     PLAN_ENERGY = "planEnergy"
     MIN_SWITCH_INTERVAL = "minSwitchInterval"
+    CONTROL_PROFILE = "controlProfile"
     PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
     SMART_COST_LIMIT = "smartCostLimit"
 
@@ -120,10 +121,13 @@ class LoadpointSettings:
     # evcc's "charge when cheap": full power in pv/minpv while the price is at most this (per
     # kWh, the planner tariff's currency); None = off
     smart_cost_limit: float | None = None
+    # Beyond evcc: "smooth" filters the surplus and switches the charger and its phases far less
+    control_profile: ControlProfile = ControlProfile.EVCC
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["mode"] = self.mode.value
+        data["control_profile"] = self.control_profile.value
         data["plan_time"] = self.plan_time.isoformat() if self.plan_time else None
         return data
 
@@ -222,6 +226,16 @@ def parse_mode(value: object) -> Mode:
     text = value.strip().lower() if isinstance(value, str) else ""
     try:
         return Mode(text)
+    except ValueError:
+        raise SettingError(f"invalid value: {_shown(value, quoted=False)}") from None
+
+
+def parse_control_profile(value: object) -> ControlProfile:
+    if isinstance(value, ControlProfile):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else ""
+    try:
+        return ControlProfile(text)
     except ValueError:
         raise SettingError(f"invalid value: {_shown(value, quoted=False)}") from None
 
@@ -393,6 +407,9 @@ def _parse_smart_cost_limit(value: object, _ctx: SettingContext) -> float | None
 
 LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
     LoadpointKey.MODE: SettingRule("mode", lambda value, _ctx: parse_mode(value)),
+    LoadpointKey.CONTROL_PROFILE: SettingRule(
+        "control_profile", lambda value, _ctx: parse_control_profile(value)
+    ),
     LoadpointKey.PRIORITY: SettingRule("priority", _whole("priority", 0, MAX_PRIORITY)),
     LoadpointKey.MIN_CURRENT: SettingRule("min_current", _parse_min_current, _check_min_current),
     LoadpointKey.MAX_CURRENT: SettingRule("max_current", _parse_max_current, _check_max_current),
@@ -435,11 +452,15 @@ _LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {
 }
 
 
-def default_loadpoint_settings(charger: ChargerConfig) -> LoadpointSettings:
-    """evcc's defaults for a loadpoint with this charger (max current within the hardware)."""
+def default_loadpoint_settings(
+    charger: ChargerConfig, profile: ControlProfile = ControlProfile.EVCC
+) -> LoadpointSettings:
+    """evcc's defaults for a loadpoint with this charger (max current within the hardware),
+    starting with the configured control profile."""
     return LoadpointSettings(
         phases_configured=0 if charger.phases_switchable else charger.phases,
         max_current=max(MIN_CHARGE_CURRENT, min(16.0, charger.max_current)),
+        control_profile=profile,
     )
 
 

@@ -36,6 +36,7 @@ from ..const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CONTROL_PROFILE,
     CONF_DEMO,
     CONF_GRID_ENERGY,
     CONF_GRID_INVERT,
@@ -49,12 +50,19 @@ from ..const import (
     DEFAULT_CHARGER_PHASE_COUNT,
     DEFAULT_VEHICLE_CAPACITY,
     DEFAULT_VEHICLE_PHASES,
+    LOGGER,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
 )
 from ..core.clock import Clock
 from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices
-from ..core.model import ChargerConfig, LoadpointConfig, SiteConfig, VehicleConfig
+from ..core.model import (
+    ChargerConfig,
+    ControlProfile,
+    LoadpointConfig,
+    SiteConfig,
+    VehicleConfig,
+)
 from .demo import DemoSite
 from .ha_entities import EntityCharger, EntityMeter, EntitySoc
 from .modbus.client import ModbusHub
@@ -124,6 +132,15 @@ CHARGER_KINDS: dict[str, ChargerBuilder] = {
 _MODBUS_CURRENT_STEP = {"phoenix_ev_eth": 1.0, "wallbe": 0.1, "alfen": 0.1, "heidelberg": 0.1}
 
 
+def _control_profile(data: Mapping[str, Any]) -> ControlProfile:
+    """The profile a new loadpoint starts with; evcc's for subentries from before the field."""
+    try:
+        return ControlProfile(data.get(CONF_CONTROL_PROFILE, ControlProfile.EVCC))
+    except ValueError:
+        LOGGER.warning("Unknown control profile %r ignored", data.get(CONF_CONTROL_PROFILE))
+        return ControlProfile.EVCC
+
+
 def _current_step(data: Mapping[str, Any]) -> float:
     if data.get(CONF_CHARGER_KIND) != CHARGER_KIND_MODBUS:
         return 1.0
@@ -167,6 +184,7 @@ def build_loadpoint(
             current_step=_current_step(data),
         ),
         vehicle=vehicle,
+        control_profile=_control_profile(data),
     )
     meter = (
         None
