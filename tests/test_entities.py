@@ -119,6 +119,7 @@ def describe(
         [Platform.DATETIME],
         [Platform.NUMBER],
         [Platform.SELECT],
+        [Platform.SWITCH],
         [Platform.SENSOR],
     ],
     ids=lambda platforms: str(platforms[0]),
@@ -310,3 +311,37 @@ async def test_values_follow_the_cycle(
     assert hass.states.get("sensor.garage_lifetime_energy").state == "1.5"
     assert hass.states.get("sensor.garage_charge_duration").state == "1.0"  # min
     assert hass.states.get("sensor.garage_active_phases").state == "3"
+
+
+async def test_plan_strategy_switch_and_number(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """The two halves of the plan strategy: each entity changes its own half, keeps the other."""
+    controller = entry.runtime_data.coordinator.controller
+    switch, number = "switch.garage_plan_in_one_block", "number.garage_plan_precondition"
+    assert hass.states.get(switch).state == "off"
+    assert hass.states.get(number).state == "0"
+    await hass.services.async_call(
+        NUMBER_DOMAIN, NUMBER_SET_VALUE, {ATTR_ENTITY_ID: number, ATTR_VALUE: 1800}, blocking=True
+    )
+    await hass.services.async_call(
+        Platform.SWITCH, "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    lp = controller.state()["loadpoints"][0]
+    assert lp["planStrategy"] == {"continuous": True, "precondition": 1800}
+    assert hass.states.get(switch).state == "on"
+    assert hass.states.get(number).state == "1800"
+    await hass.services.async_call(
+        Platform.SWITCH, "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert controller.state()["loadpoints"][0]["effectivePlanStrategy"] == {
+        "continuous": False,
+        "precondition": 1800,
+    }
+    # above its range the number is refused by Home Assistant; nothing changes
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            NUMBER_DOMAIN,
+            NUMBER_SET_VALUE,
+            {ATTR_ENTITY_ID: number, ATTR_VALUE: 100_000},
+            blocking=True,
+        )
+    assert controller.state()["loadpoints"][0]["planStrategy"]["precondition"] == 1800

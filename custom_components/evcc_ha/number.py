@@ -25,7 +25,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvccConfigEntry, EvccCoordinator
 from .core.model import LoadpointConfig, SiteConfig
-from .core.settings import MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
+from .core.settings import MAX_PRECONDITION_S, MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
@@ -46,6 +46,8 @@ class EvccNumberEntityDescription(NumberEntityDescription):
     step_fn: Callable[[LoadpointConfig], float] | None = None
     enabled_fn: Callable[[LoadpointConfig], bool] = lambda _: True
     price: bool = False  # a price: unit is the site's currency per kWh
+    # the setting's value from the number and the state document (a part of a compound setting)
+    to_setting: Callable[[float, dict[str, Any]], object] = lambda value, _doc: value
 
 
 # The fixed part of each kind of number: device class, unit, range, step, mode.
@@ -142,6 +144,16 @@ LOADPOINT_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
     _number("disable_delay", LoadpointKey.DISABLE_DELAY, _DELAY),
     # unknown while off; the action evcc_ha.set_smart_cost_limit without a limit switches it off
     _number("smart_cost_limit", LoadpointKey.SMART_COST_LIMIT, _PRICE),
+    # the precondition part of the plan strategy; the continuous part is a switch
+    EvccNumberEntityDescription(
+        key="plan_precondition",
+        translation_key="plan_precondition",
+        setting=LoadpointKey.PLAN_STRATEGY,
+        entity_category=EntityCategory.CONFIG,
+        value_fn=lambda doc: int(doc["planStrategy"]["precondition"]),
+        to_setting=lambda value, doc: {**doc["planStrategy"], "precondition": round(value)},
+        **(_DELAY | {"native_max_value": MAX_PRECONDITION_S, "native_step": 60}),
+    ),
 )
 
 SITE_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
@@ -207,7 +219,10 @@ class EvccLoadpointNumber(EvccEntity, NumberEntity):
         return self.entity_description.value_fn(self.loadpoint_doc)
 
     async def async_set_native_value(self, value: float) -> None:
-        await self.async_write_setting(self.entity_description.setting, value)
+        description = self.entity_description
+        await self.async_write_setting(
+            description.setting, description.to_setting(value, self.loadpoint_doc)
+        )
 
 
 class EvccSiteNumber(EvccEntity, NumberEntity):

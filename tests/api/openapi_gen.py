@@ -173,6 +173,27 @@ def build_openapi() -> dict[str, Any]:
         }
         if params:
             operation["parameters"] = params
+        if route.path.endswith("/plan/strategy"):
+            # evcc's only JSON request body: the strategy object, as the response carries it
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "continuous": {"type": "boolean"},
+                                "precondition": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 86400,
+                                },
+                            },
+                        }
+                    }
+                },
+            }
         operation["responses"] = {"200": _success(route), **_errors(route)}
         item[route.method.lower()] = operation
     return {

@@ -705,3 +705,78 @@ async def test_smart_cost_limit_routes(start_server: Callable[..., EvccApiServer
             assert lp_of(await state(client))["smartCostLimit"] is None
     finally:
         await srv.stop()
+
+
+# --- plan strategy (evcc's JSON body) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/loadpoints/1/plan/strategy", "/api/vehicles/id_3/plan/strategy"]
+)
+async def test_plan_strategy(client: aiohttp.ClientSession, path: str) -> None:
+    body = {"continuous": True, "precondition": 1800}
+    assert await fetch(client, "POST", path, json=body) == (200, JSON, body)
+    doc = await state(client)
+    assert lp_of(doc)["planStrategy"] == lp_of(doc)["effectivePlanStrategy"] == body
+    assert doc["vehicles"]["id_3"]["planStrategy"] == body
+    # as evcc decodes it: a missing field is false / 0
+    expected = {"continuous": False, "precondition": 600}
+    assert await fetch(client, "POST", path, data='{"precondition": 600}') == (200, JSON, expected)
+    assert lp_of(await state(client))["effectivePlanStrategy"] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "invalid planStrategy: '' is not JSON"),
+        ("{broken", "invalid planStrategy: '{broken' is not JSON"),
+        ("[]", "invalid planStrategy: [] is not an object"),
+        ('{"continuous": "yes"}', "invalid continuous: 'yes' is not a boolean"),
+        ('{"precondition": -60}', "precondition must be between 0 and 86400 s: -60"),
+        ('{"precondition": 1.5}', "invalid precondition: 1.5 is not a whole number"),
+        ('{"precondition": "900"}', "invalid precondition: '900' is not a number of seconds"),
+        ('{"precondition": 1e400}', "invalid precondition: inf"),
+        ('{"continous": true}', "invalid planStrategy: unknown field 'continous'"),
+        ("x" * 2000, "body longer than 1024 bytes"),
+    ],
+)
+async def test_plan_strategy_bad_body_is_400_and_changes_nothing(
+    client: aiohttp.ClientSession, backend: HarnessBackend, body: str, message: str
+) -> None:
+    before = backend.site.to_dict()
+    result = await fetch(client, "POST", "/api/loadpoints/1/plan/strategy", data=body)
+    assert result == (400, JSON, {"error": message})
+    assert backend.site.to_dict() == before
+
+
+async def test_plan_strategy_shapes_the_plan(start_server: Callable[..., EvccApiServer]) -> None:
+    """The preview follows the strategy as the running plan does: cheapest hours by default, one
+    block with `continuous`, the last minutes before the target with `precondition`."""
+    hour = timedelta(hours=1)
+    prices = [0.1, 0.4, 0.1, 0.4, 0.3, 0.35]
+    grid = RatesTariff([Rate(T0 + i * hour, T0 + (i + 1) * hour, p) for i, p in enumerate(prices)])
+    backend = HarnessBackend(make_site([garage()], tariffs={"grid": grid}))
+    await backend.cycle(status={0: "B"}, soc={0: 80.0}, after=0)
+    srv = start_server(backend)
+    await srv.start()
+    target = "2026-06-21T16:00:00Z"  # T0 + 6 h
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+
+            async def plan(strategy: dict[str, Any]) -> list[tuple[str, str]]:
+                await fetch(client, "POST", "/api/loadpoints/1/plan/strategy", json=strategy)
+                _, _, body = await fetch(
+                    client, "GET", "/api/loadpoints/1/target/plan", params={"targetTime": target}
+                )
+                duration = body["result"]["duration"]
+                assert 3600 < duration < 7200  # 80 → 100 % of 58 kWh at 11 kW
+                return [(s["start"][11:16], s["end"][11:16]) for s in body["result"]["plan"]]
+
+            cheapest = await plan({"continuous": False, "precondition": 0})
+            assert cheapest[0][1] == "11:00" and cheapest[-1] == ("12:00", "13:00")
+            block = await plan({"continuous": True, "precondition": 0})
+            assert block == [("12:00", "13:00"), ("13:00", "13:45")]  # cheapest 1.75 h window
+            precondition = await plan({"continuous": False, "precondition": 1800})
+            assert precondition[-1] == ("15:30", "16:00")
+    finally:
+        await srv.stop()

@@ -619,3 +619,44 @@ def test_a_new_loadpoint_starts_with_its_configured_profile() -> None:
     assert site.loadpoints[0].settings.control_profile is ControlProfile.EVCC
     site.restore({"loadpoints": [{"settings": {"control_profile": "jerky"}}]}, T0)
     assert site.loadpoints[0].settings.control_profile is ControlProfile.SMOOTH
+
+
+@pytest.mark.parametrize(
+    ("strategy", "hours"),
+    [
+        ({}, [1, 3]),  # the two cheapest hours
+        ({"continuous": True}, [3, 4]),  # one block: hours 3 and 4 cost less than 1 and 2
+        ({"precondition": 3600}, [1, 5]),  # the cheapest one, and the last hour always
+    ],
+)
+def test_running_plan_follows_the_plan_strategy(
+    strategy: dict[str, object], hours: list[int]
+) -> None:
+    hour = timedelta(hours=1)
+    prices = [0.5, 0.1, 0.45, 0.15, 0.2, 0.6]
+    rates = [Rate(T0 + i * hour, T0 + (i + 1) * hour, p) for i, p in enumerate(prices)]
+    car = with_vehicle(capacity_kwh=20.0)
+    site = Site(
+        SiteConfig(),
+        [LoadpointConfig(vehicle=car)],
+        None,
+        [LoadpointSettings()],
+        {"grid": RatesTariff(rates)},
+    )
+    lp = site.loadpoints[0]
+    site.set_loadpoint_setting(0, "planStrategy", strategy, T0)
+    site.set_plan(0, T0, T0 + 6 * hour, soc=80)
+    charger = ChargerReading(status=Status.B, enabled=False)
+    readings = SiteReadings(
+        grid=MeterReading(0), loadpoints=(LoadpointReadings(charger, vehicle_soc=20),)
+    )
+    site.update(T0 + 0.5 * hour, readings)
+    required = lp.plan_required()
+    assert hour < required < 2 * hour  # 12 kWh at 11 kW and the estimator's efficiency
+    slots = sorted(lp.planner.slots, key=lambda slot: slot.start)
+    assert sum((slot.end - slot.start for slot in slots), timedelta()) == required
+    touched = sorted({int((slot.start - T0) / hour) for slot in slots})
+    assert touched == hours
+    assert lp.plan_active is False  # 00:30: not in a slot
+    site.update(T0 + (hours[0] + 0.5) * hour, readings)
+    assert lp.plan_active is True

@@ -172,6 +172,7 @@ LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "enableDelay": Setter(LoadpointKey.ENABLE_DELAY),
     "disableDelay": Setter(LoadpointKey.DISABLE_DELAY),
     "planEnergy": Setter(plan="energy"),
+    "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),  # JSON {"continuous", "precondition"}
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),
     # the seed document's form with the value in the topic
     "target/soc/+": Setter(LoadpointKey.LIMIT_SOC, value_in_topic=True),
@@ -189,6 +190,7 @@ VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {
     "minSoc": Setter(LoadpointKey.MIN_SOC),
     "limitSoc": Setter(LoadpointKey.LIMIT_SOC),
     "planSoc": Setter(plan="soc"),
+    "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),
 }
 
 

@@ -34,13 +34,13 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from aiohttp import web
 
 from ..core.loadpoint import Loadpoint
-from ..core.model import CommandError, SettingError
+from ..core.model import CommandError, PlanStrategy, SettingError
 from ..core.planner import plan_slots
 from ..core.settings import LoadpointKey, SiteKey, parse_rfc3339
 from ..core.tariff import format_rfc3339, rates_to_json
@@ -76,6 +76,7 @@ TARIFF_KINDS = ("grid", "feedin", "planner")
 
 # evcc's path parameter regexes (spec §1.2); an id longer than this cannot name a loadpoint
 MAX_ID_DIGITS = 6
+MAX_BODY_BYTES = 1024  # a JSON setting (the plan strategy) is a few dozen bytes
 LP = "/api/loadpoints/{id:[1-9][0-9]*}"
 VEHICLE = "/api/vehicles/{name:[^/]+}"
 TIME = "{time:[0-9TZ:.+-]+}"
@@ -169,6 +170,16 @@ class Call:
         if index is None:
             raise HttpError(error_response(404, f"vehicle not found: {name}"))
         return index
+
+    async def body_text(self) -> str:
+        """The request body as text (a JSON setting such as the plan strategy); too long → 400."""
+        raw = await self.request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise HttpError(error_response(400, f"body longer than {MAX_BODY_BYTES} bytes"))
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            raise HttpError(error_response(400, "body is not UTF-8")) from None
 
     async def set_lp(self, index: int, key: LoadpointKey, value: object) -> object:
         return await self.backend.async_set_loadpoint(index, key, value)
@@ -381,7 +392,15 @@ def _plan(call: Call, lp: Loadpoint, target: datetime | None) -> dict[str, Any]:
     now = backend.now()
     required = lp.plan_required(preview=True)  # as if a plan ended at `target`
     rates = backend.site.planner_rates(now)
-    slots = plan_slots(now, required, target, rates.rates if rates is not None else None)
+    strategy = lp.settings.plan_strategy
+    slots = plan_slots(
+        now,
+        required,
+        target,
+        rates.rates if rates is not None else None,
+        precondition=timedelta(seconds=strategy.precondition),
+        continuous=strategy.continuous,
+    )
     plan = [
         {"start": format_rfc3339(s.start), "end": format_rfc3339(s.end), "price": s.price}
         for s in slots
@@ -414,6 +433,20 @@ async def _plan_energy_set(call: Call) -> object:
         call.loadpoint(), call.value("time"), energy=call.value()
     )
     return {"energy": stored[LoadpointKey.PLAN_ENERGY], "time": stored[LoadpointKey.PLAN_TIME]}
+
+
+def _plan_strategy_set(index_of: Callable[[Call], int]) -> Handler:
+    """evcc's plan/strategy: the JSON body `{"continuous": bool, "precondition": s}` → the
+    strategy now set."""
+
+    async def handler(call: Call) -> object:
+        index = index_of(call)
+        body = await call.body_text()
+        stored = await call.set_lp(index, LoadpointKey.PLAN_STRATEGY, body)
+        assert isinstance(stored, PlanStrategy)
+        return stored.as_json()
+
+    return handler
 
 
 async def _plan_energy_delete(call: Call) -> object:
@@ -468,6 +501,9 @@ def _obj(**props: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "required": list(props), "properties": props}
 
 
+_STRATEGY = _obj(continuous=_BOOL, precondition=_INTEGER)
+
+
 def _routes() -> tuple[Route, ...]:
     lp_err = (400, 403, 404)
     site_err = (400, 403)
@@ -510,6 +546,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", LP + f"/limitenergy/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.LIMIT_ENERGY), "bare", "Limit energy (kWh).", lp_err, _NUMBER),
         r("POST", LP + f"/plan/energy/{{value:{UFLOAT}}}/" + TIME, _plan_energy_set, "bare", "Energy plan: kWh by time → `{energy, time}`.", lp_err, _obj(energy=_NUMBER, time=_TIME)),
         r("DELETE", LP + "/plan/energy", _plan_energy_delete, "bare", "Delete the energy plan → `{}`.", (403, 404), _EMPTY),
+        r("POST", LP + "/plan/strategy", _plan_strategy_set(Call.loadpoint), "bare", "Plan strategy from the JSON body `{\"continuous\": bool, \"precondition\": s}` → the strategy set.", lp_err, _STRATEGY),
         r("GET", LP + "/plan", _plan_get, "bare", "The active plan: `{planId, planTime, duration (s), plan, power (W)}`.", (404,), _obj(planId=_INTEGER, planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
         r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_DELAY), "bare", "PV enable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),
@@ -520,6 +557,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.MIN_SOC), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.LIMIT_SOC), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/plan/soc/{{value:{UFLOAT}}}/" + TIME, _vehicle_plan_set, "bare", "Vehicle SoC plan: SoC by time → `{soc, time}`.", lp_err, _obj(soc=_INTEGER, time=_TIME)),
+        r("POST", VEHICLE + "/plan/strategy", _plan_strategy_set(Call.vehicle), "bare", "The vehicle's plan strategy (its loadpoint's) from the JSON body → the strategy set.", lp_err, _STRATEGY),
         r("DELETE", VEHICLE + "/plan/soc", _vehicle_plan_delete, "bare", "Delete the vehicle's SoC plan → `{}`.", (403, 404), _EMPTY),
         # websocket, root page
         r("GET", "/ws", _ws, "ws", "Websocket: the flattened state, then one message per changed value, at least every 30 s."),

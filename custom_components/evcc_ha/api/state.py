@@ -281,6 +281,7 @@ def _vehicle(lp: Loadpoint) -> dict[str, Any]:
         "minSoc": s.min_soc,
         "limitSoc": s.limit_soc,
         "features": [] if vehicle.has_soc else ["Offline"],
+        "planStrategy": s.plan_strategy.as_json(),
     }
     goal = lp.plan_goal()
     if goal is not None and goal[0] == "soc" and s.plan_time is not None:
@@ -376,6 +377,9 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "effectivePlanTime": plan_time if goal is not None else None,
             "effectivePlanSoc": _number(goal[1]) if goal is not None and goal[0] == "soc" else 0,
             "planActive": lp.plan_active,
+            # one strategy per loadpoint, its vehicle's too: the effective one is the same
+            "planStrategy": s.plan_strategy.as_json(),
+            "effectivePlanStrategy": s.plan_strategy.as_json(),
             "planProjectedStart": format_time(planner.projected_start),
             "planProjectedEnd": format_time(planner.projected_end),
             "planOverrun": _seconds(planner.overrun.total_seconds()),

@@ -351,6 +351,8 @@ class Loadpoint:
             required,
             target,
             rates.rates if rates is not None else None,
+            precondition=timedelta(seconds=self.settings.plan_strategy.precondition),
+            continuous=self.settings.plan_strategy.continuous,
             rates_key=rates.key if rates is not None else (),
         )
         if self.planner.expired:

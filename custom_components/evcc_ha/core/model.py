@@ -28,6 +28,18 @@ class ControlProfile(StrEnum):
     SMOOTH = "smooth"
 
 
+@dataclass(frozen=True, slots=True)
+class PlanStrategy:
+    """evcc's plan strategy: one contiguous block (`continuous`) and the last `precondition`
+    seconds before the target always charged (e.g. to warm the battery before departure)."""
+
+    continuous: bool = False
+    precondition: int = 0  # s
+
+    def as_json(self) -> dict[str, bool | int]:
+        return {"continuous": self.continuous, "precondition": self.precondition}
+
+
 class Mode(StrEnum):
     """Charge modes (evcc's names)."""
 

@@ -14,6 +14,7 @@ below 6 A (IEC 61851 has no charging current below 6 A).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +23,14 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol, Self
 
-from .model import ChargerConfig, ControlProfile, Mode, SettingError, VehicleConfig
+from .model import (
+    ChargerConfig,
+    ControlProfile,
+    Mode,
+    PlanStrategy,
+    SettingError,
+    VehicleConfig,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +60,7 @@ class LoadpointKey(StrEnum):
     PLAN_TIME = "planTime"
     PLAN_SOC = "planSoc"
     PLAN_ENERGY = "planEnergy"
+    PLAN_STRATEGY = "planStrategy"
     MIN_SWITCH_INTERVAL = "minSwitchInterval"
     CONTROL_PROFILE = "controlProfile"
     PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
@@ -115,6 +124,7 @@ class LoadpointSettings:
     plan_time: datetime | None = None  # old name: targetTime
     plan_soc: int = 0  # SoC goal of the plan (0 = use the limit SoC)
     plan_energy: float = 0.0  # kWh goal of the plan for vehicles without SoC
+    plan_strategy: PlanStrategy = field(default_factory=PlanStrategy)
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
     phase_switch_cooldown: float = 0.0  # s between 1p/3p switches
@@ -238,6 +248,40 @@ def parse_control_profile(value: object) -> ControlProfile:
         return ControlProfile(text)
     except ValueError:
         raise SettingError(f"invalid value: {_shown(value, quoted=False)}") from None
+
+
+MAX_PRECONDITION_S: Final = 86_400  # one day: longer is charging all along anyway
+
+
+def parse_plan_strategy(value: object) -> PlanStrategy:
+    """evcc's plan strategy object `{"continuous": bool, "precondition": seconds}` (a mapping or
+    its JSON text, as REST bodies and MQTT payloads carry it). As evcc decodes it, a missing
+    field is false / 0; a field of the wrong type, a negative or fractional precondition, or an
+    unknown field is refused."""
+    if isinstance(value, PlanStrategy):
+        return value
+    if isinstance(value, str | bytes):
+        if len(value) > 1024:
+            raise SettingError("invalid planStrategy: too long")
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingError(f"invalid planStrategy: {_shown(value)} is not JSON") from None
+    if not isinstance(value, Mapping):
+        raise SettingError(f"invalid planStrategy: {_shown(value)} is not an object")
+    unknown = sorted(str(key) for key in value if key not in ("continuous", "precondition"))
+    if unknown:
+        raise SettingError(f"invalid planStrategy: unknown field {_shown(unknown[0])}")
+    continuous = value.get("continuous", False)
+    if not isinstance(continuous, bool):
+        raise SettingError(f"invalid continuous: {_shown(continuous)} is not a boolean")
+    raw = value.get("precondition", 0)
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise SettingError(f"invalid precondition: {_shown(raw)} is not a number of seconds")
+    precondition = int(
+        _ranged(parse_int(raw, "precondition"), "precondition", 0, MAX_PRECONDITION_S, " s")
+    )
+    return PlanStrategy(continuous=continuous, precondition=precondition)
 
 
 def parse_rfc3339(text: str) -> datetime:
@@ -437,6 +481,9 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
     LoadpointKey.PLAN_SOC: SettingRule("plan_soc", _soc("planSoc")),
     LoadpointKey.PLAN_ENERGY: SettingRule(
         "plan_energy", _number("planEnergy", 0, MAX_ENERGY_KWH, " kWh")
+    ),
+    LoadpointKey.PLAN_STRATEGY: SettingRule(
+        "plan_strategy", lambda value, _ctx: parse_plan_strategy(value)
     ),
     LoadpointKey.MIN_SWITCH_INTERVAL: SettingRule(
         "min_switch_interval", _number("minSwitchInterval", 0, MAX_DURATION_S, " s")
