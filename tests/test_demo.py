@@ -16,6 +16,7 @@ from custom_components.evcc_ha.core.model import ChargerCommand, Status
 from custom_components.evcc_ha.devices.demo import (
     PV_PEAK_W,
     DemoSite,
+    DemoVehicleValues,
     build_demo_devices,
 )
 
@@ -76,6 +77,25 @@ def test_car_leaves_and_returns() -> None:
     assert read_all(demo)[3] is Status.B
     assert demo.vehicle.soc == pytest.approx(soc - 18)
     assert demo.vehicle.depart == at(7, 30, day=23)
+
+
+async def test_demo_car_values() -> None:
+    """The car's app: range from the SoC, the odometer grows by a day's drive, the climater runs
+    in the minutes before departure."""
+    clock = ManualClock(at(12))
+    demo = DemoSite(clock, tz=BERLIN)
+    values = build_demo_devices(clock, tz=BERLIN).loadpoints[0].vehicle
+    assert values is not None
+    source = DemoVehicleValues(demo)
+    first = await source.async_read()
+    assert first.range_km == pytest.approx(demo.vehicle.soc * 4.2)
+    assert (first.limit_soc, first.climater_active) == (90, False)
+    clock.set(at(7, 20, day=22))
+    assert (await source.async_read()).climater_active is True
+    clock.set(at(17, 40, day=22))
+    back = await source.async_read()
+    assert back.climater_active is False
+    assert back.odometer_km == pytest.approx(first.odometer_km + 18 * 4.2)
 
 
 def test_physics_balance_and_charging() -> None:
@@ -151,4 +171,7 @@ async def test_demo_entry(hass: HomeAssistant) -> None:
     assert hass.states.get("select.carport_charge_mode").state == "pv"
     assert hass.states.get("number.carport_limit_soc").state == "80"
     assert hass.states.get("sensor.demo_site_battery_soc").state == "50.0"
+    assert float(hass.states.get("sensor.carport_vehicle_range").state) > 0
+    assert hass.states.get("sensor.carport_vehicle_charge_limit").state == "90.0"
+    assert hass.states.get("binary_sensor.carport_vehicle_climater").state in ("on", "off")
     assert await hass.config_entries.async_unload(entry.entry_id)

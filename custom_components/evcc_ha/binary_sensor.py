@@ -16,6 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvccConfigEntry
+from .core.model import LoadpointConfig
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 0
@@ -27,6 +28,7 @@ class EvccBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[dict[str, Any]], bool]
     needs_tariff: bool = False  # only on sites with a grid (planner) tariff
+    exists_fn: Callable[[LoadpointConfig], bool] = lambda _config: True
 
 
 LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
@@ -60,6 +62,14 @@ LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
         needs_tariff=True,
         is_on_fn=lambda lp: lp["smartCostActive"],
     ),
+    # from the car's integration (configured with the vehicle)
+    EvccBinarySensorEntityDescription(
+        key="vehicle_climater",
+        translation_key="vehicle_climater",
+        exists_fn=lambda config: config.vehicle is not None
+        and "climater" in config.vehicle.reports,
+        is_on_fn=lambda lp: lp["vehicleClimaterActive"],
+    ),
 )
 
 
@@ -77,7 +87,7 @@ async def async_setup_entry(
         lambda lp: (
             EvccBinarySensor(coordinator, description, lp.index)
             for description in LOADPOINT_BINARY_SENSORS
-            if has_tariff or not description.needs_tariff
+            if (has_tariff or not description.needs_tariff) and description.exists_fn(lp.config)
         ),
     )
 

@@ -57,6 +57,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
 )
 from homeassistant.util import dt as dt_util, slugify
+from homeassistant.util.unit_conversion import DistanceConverter
 
 from .api.mqtt_topics import roots_overlap
 from .const import (
@@ -100,7 +101,11 @@ from .const import (
     CONF_SITE_TITLE,
     CONF_TITLE,
     CONF_VEHICLE_CAPACITY,
+    CONF_VEHICLE_CLIMATER,
+    CONF_VEHICLE_LIMIT,
+    CONF_VEHICLE_ODOMETER,
     CONF_VEHICLE_PHASES,
+    CONF_VEHICLE_RANGE,
     CONF_VEHICLE_SOC,
     CONF_VEHICLE_TITLE,
     DEFAULT_API_HOST,
@@ -206,6 +211,18 @@ STATUS_SOURCE = EntityKind(
     ("binary_sensor", "sensor", "select", "input_select"), "invalid_status_entity", frozenset()
 )
 CHARGING_SENSOR = EntityKind(("binary_sensor", "input_boolean"), "invalid_charging_entity")
+DISTANCE_SENSOR = EntityKind(
+    ("sensor",),
+    "invalid_distance_sensor",
+    frozenset(unit for unit in DistanceConverter.VALID_UNITS if unit is not None),
+    "distance",
+)
+LIMIT_SOC_ENTITY = EntityKind(
+    ("sensor", "number", "input_number"), "invalid_limit_entity", frozenset({PERCENTAGE})
+)
+CLIMATER_ENTITY = EntityKind(
+    ("binary_sensor", "switch", "input_boolean", "climate"), "invalid_climater_entity"
+)
 PHASE_SWITCH = EntityKind(
     ("select", "input_select", "switch", "input_boolean"), "invalid_phase_entity"
 )
@@ -261,6 +278,7 @@ def _entities(*filters: EntityFilterSelectorConfig, multiple: bool = False) -> E
 _POWER = EntityFilterSelectorConfig(domain="sensor", device_class="power")
 _ENERGY = EntityFilterSelectorConfig(domain="sensor", device_class="energy")
 _SOC = EntityFilterSelectorConfig(domain="sensor", device_class="battery")
+_DISTANCE = EntityFilterSelectorConfig(domain="sensor", device_class="distance")
 
 
 def _number(
@@ -837,7 +855,19 @@ _CHARGER_ROLES: tuple[tuple[str, EntityKind], ...] = (
 )
 # Entities that command a charger: two loadpoints must not share them.
 _COMMAND_KEYS = (CONF_CHARGER_ENABLE, CONF_CHARGER_CURRENT, CONF_CHARGER_PHASES)
-_VEHICLE_KEYS = (CONF_VEHICLE_TITLE, CONF_VEHICLE_CAPACITY, CONF_VEHICLE_PHASES, CONF_VEHICLE_SOC)
+_VEHICLE_VALUE_ROLES = (
+    (CONF_VEHICLE_RANGE, DISTANCE_SENSOR),
+    (CONF_VEHICLE_ODOMETER, DISTANCE_SENSOR),
+    (CONF_VEHICLE_LIMIT, LIMIT_SOC_ENTITY),
+    (CONF_VEHICLE_CLIMATER, CLIMATER_ENTITY),
+)
+_VEHICLE_KEYS = (
+    CONF_VEHICLE_TITLE,
+    CONF_VEHICLE_CAPACITY,
+    CONF_VEHICLE_PHASES,
+    CONF_VEHICLE_SOC,
+    *(key for key, _kind in _VEHICLE_VALUE_ROLES),
+)
 
 
 def _charger_schema() -> vol.Schema:
@@ -897,6 +927,16 @@ def _vehicle_schema() -> vol.Schema:
                 "1", "2", "3"
             ),
             vol.Optional(CONF_VEHICLE_SOC): _entities(_SOC),
+            vol.Optional(CONF_VEHICLE_RANGE): _entities(_DISTANCE),
+            vol.Optional(CONF_VEHICLE_ODOMETER): _entities(_DISTANCE),
+            vol.Optional(CONF_VEHICLE_LIMIT): _entities(
+                EntityFilterSelectorConfig(domain=["sensor", "number", "input_number"])
+            ),
+            vol.Optional(CONF_VEHICLE_CLIMATER): _entities(
+                EntityFilterSelectorConfig(
+                    domain=["binary_sensor", "switch", "input_boolean", "climate"]
+                )
+            ),
         }
     )
 
@@ -1076,7 +1116,9 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
             soc = user_input.get(CONF_VEHICLE_SOC)
             if soc and (error := entity_error(self.hass, soc, SOC_SENSOR)):
                 errors[CONF_VEHICLE_SOC] = error
-            if soc and not vehicle_title:
+            _check_entities(self.hass, user_input, _VEHICLE_VALUE_ROLES, errors)
+            values = [key for key, _kind in _VEHICLE_VALUE_ROLES if user_input.get(key)]
+            if (soc or values) and not vehicle_title:
                 errors[CONF_VEHICLE_TITLE] = "vehicle_title_missing"
             if not errors:
                 data = dict(self._data)
@@ -1086,6 +1128,7 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
                     data[CONF_VEHICLE_PHASES] = int(user_input[CONF_VEHICLE_PHASES])
                     if soc:
                         data[CONF_VEHICLE_SOC] = soc
+                    data.update({key: user_input[key] for key in values})
                 return await self._async_finish(data)
         return self.async_show_form(
             step_id="vehicle",

@@ -76,6 +76,11 @@ CONF_VEHICLE_TITLE: Final = "vehicle_title"
 CONF_VEHICLE_CAPACITY: Final = "vehicle_capacity"  # kWh
 CONF_VEHICLE_PHASES: Final = "vehicle_phases"
 CONF_VEHICLE_SOC: Final = "vehicle_soc"  # sensor, % (optional)
+# what the car's integration tells besides the SoC (optional)
+CONF_VEHICLE_RANGE: Final = "vehicle_range"
+CONF_VEHICLE_ODOMETER: Final = "vehicle_odometer"
+CONF_VEHICLE_LIMIT: Final = "vehicle_limit_soc"
+CONF_VEHICLE_CLIMATER: Final = "vehicle_climater"
 
 # Added for the setup flows and the Home Assistant entity adapters.
 CONF_CHARGER_PHASES_ON_1P: Final = "charger_phases_on_1p"  # phase switch: on = 1 phase

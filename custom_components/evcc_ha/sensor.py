@@ -18,6 +18,7 @@ from homeassistant.const import (
     EntityCategory,
     UnitOfElectricCurrent,
     UnitOfEnergy,
+    UnitOfLength,
     UnitOfPower,
     UnitOfTime,
 )
@@ -98,6 +99,11 @@ def _status(lp: Doc) -> str:
     if lp["charging"]:
         return Status.C.value.lower()
     return (Status.B if lp["connected"] else Status.A).value.lower()
+
+
+def _reports(config: LoadpointConfig, value: str) -> bool:
+    """The loadpoint's vehicle has an entity for `value` (core.model.VEHICLE_VALUES)."""
+    return config.vehicle is not None and value in config.vehicle.reports
 
 
 LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
@@ -181,6 +187,34 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         exists_fn=lambda config: config.vehicle is not None and config.vehicle.has_soc,
         # evcc publishes 0 while the SoC is unknown; unplugged it is unknown here
         value_fn=lambda lp: _float(lp["vehicleSoc"]) if lp["connected"] else None,
+    ),
+    # from the car's integration (configured with the vehicle); 0 while it tells nothing
+    EvccLoadpointSensorEntityDescription(
+        key="vehicle_range",
+        translation_key="vehicle_range",
+        device_class=SensorDeviceClass.DISTANCE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfLength.KILOMETERS,
+        exists_fn=lambda config: _reports(config, "range"),
+        value_fn=lambda lp: _float(lp["vehicleRange"]),
+    ),
+    EvccLoadpointSensorEntityDescription(
+        key="vehicle_odometer",
+        translation_key="vehicle_odometer",
+        device_class=SensorDeviceClass.DISTANCE,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfLength.KILOMETERS,
+        exists_fn=lambda config: _reports(config, "odometer"),
+        value_fn=lambda lp: _float(lp["vehicleOdometer"]) or None,  # 0: not known
+    ),
+    EvccLoadpointSensorEntityDescription(
+        key="vehicle_limit_soc",
+        translation_key="vehicle_limit_soc",
+        device_class=SensorDeviceClass.BATTERY,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        exists_fn=lambda config: _reports(config, "limit_soc"),
+        value_fn=lambda lp: _float(lp["vehicleLimitSoc"]) or None,  # 0: not known
     ),
     EvccLoadpointSensorEntityDescription(
         key="session_solar_percentage",

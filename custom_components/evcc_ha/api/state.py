@@ -291,6 +291,7 @@ def _vehicle(lp: Loadpoint) -> dict[str, Any]:
 
 def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any]:
     s, charger, vehicle = lp.settings, lp.config.charger, lp.config.vehicle
+    values = lp.vehicle_values
     goal = lp.plan_goal()
     planner = lp.planner
     connected_for = (
@@ -354,6 +355,8 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "chargerSinglePhase": charger.phases == 1,
             "chargerFeatureIntegratedDevice": False,
             "chargerFeatureHeating": False,
+            "chargerFeatureSwitchDevice": False,
+            "disabled": False,  # a loadpoint evcc_ha knows is controlled
             "chargerIcon": None,
             # timers
             "controlProfile": s.control_profile.value,  # evcc_ha's own (evcc / smooth)
@@ -393,6 +396,14 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "vehiclePresent": vehicle is not None,
             "vehicleSoc": _number(lp.vehicle_soc) if lp.vehicle_soc is not None else 0,
             "vehicleDetectionActive": False,
+            # from the car's integration; 0 / false while unknown, as evcc
+            "vehicleRange": _number(round(values.range_km)) if values.range_km is not None else 0,
+            "vehicleOdometer": (
+                _number(round(values.odometer_km, 1)) if values.odometer_km is not None else 0
+            ),
+            "vehicleLimitSoc": _number(values.limit_soc) if values.limit_soc is not None else 0,
+            "vehicleClimaterActive": bool(values.climater_active),
+            "vehicleWelcomeActive": False,
             # evcc_ha's own: energy counted here over the loadpoint's life (survives restarts)
             "lifetimeEnergy": _number(lp.energy.lifetime_wh / 1000.0),
         }

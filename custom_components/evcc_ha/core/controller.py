@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from .clock import Clock
-from .devices import Charger, DevicePort, Meter, SiteDevices, SocSource
+from .devices import Charger, DevicePort, Meter, SiteDevices, SocSource, VehicleSource
 from .model import (
     ChargerCommand,
     ChargerReading,
@@ -42,6 +42,7 @@ from .model import (
     MeterReading,
     SiteReadings,
     Status,
+    VehicleValues,
     parse_status,
 )
 from .settings import MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
@@ -285,6 +286,7 @@ class Controller:
                     charger=values[key],
                     meter=values.get(f"{key}_meter"),
                     vehicle_soc=values.get(f"{key}_soc"),
+                    vehicle=values.get(f"{key}_vehicle"),
                 )
                 for key in (loadpoint_device_key(i) for i in range(len(devices.loadpoints)))
             ),
@@ -445,6 +447,19 @@ async def _checked_soc(source: SocSource) -> float | None:
     return float(soc)
 
 
+MAX_RANGE_KM = 5_000.0  # no car gets further on one charge
+MAX_ODOMETER_KM = 10_000_000.0
+
+
+async def _checked_vehicle(source: VehicleSource) -> VehicleValues:
+    values = await source.async_read()
+    _check_optional(values.range_km, "range", 0.0, MAX_RANGE_KM)
+    _check_optional(values.odometer_km, "odometer", 0.0, MAX_ODOMETER_KM)
+    _check_optional(values.limit_soc, "limit SoC", 0.0, 100.0)
+    _require(values.climater_active in (None, True, False), "climater", values.climater_active)
+    return values
+
+
 def _within_physics(command: ChargerCommand, hardware_max: float) -> ChargerCommand:
     """The last guard before the wire: an offered current is never below 6 A nor above the
     charger's hardware maximum (the core never asks for that; a bug must not reach a car)."""
@@ -462,6 +477,8 @@ def _check_of(key: str) -> Callable[[Any], Awaitable[object]]:
     """How the reading of the device under `key` is checked (see `devices_by_key`)."""
     if key.endswith("_soc"):
         return _checked_soc
+    if key.endswith("_vehicle"):
+        return _checked_vehicle
     if key.startswith("lp") and not key.endswith("_meter"):
         return _checked_charger
     return _checked_meter
@@ -482,4 +499,6 @@ def devices_by_key(devices: SiteDevices) -> Mapping[str, DevicePort]:
             found[f"{key}_meter"] = lp.meter
         if lp.soc is not None:
             found[f"{key}_soc"] = lp.soc
+        if lp.vehicle is not None:
+            found[f"{key}_vehicle"] = lp.vehicle
     return found

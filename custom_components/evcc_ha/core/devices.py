@@ -15,7 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .model import ChargerCommand, ChargerReading, LoadpointConfig, MeterReading, SiteConfig
+from .model import (
+    ChargerCommand,
+    ChargerReading,
+    LoadpointConfig,
+    MeterReading,
+    SiteConfig,
+    VehicleValues,
+)
 
 
 class Device:
@@ -63,12 +70,19 @@ class SocSource(DevicePort, Protocol):
     async def async_read(self) -> float | None: ...
 
 
+class VehicleSource(DevicePort, Protocol):
+    """Range, odometer, the car's own limit and its climater, from the car's integration."""
+
+    async def async_read(self) -> VehicleValues: ...
+
+
 @dataclass(slots=True)
 class LoadpointDevices:
     config: LoadpointConfig
     charger: Charger
     meter: Meter | None = None
     soc: SocSource | None = None
+    vehicle: VehicleSource | None = None
 
 
 @dataclass(slots=True)
@@ -87,7 +101,7 @@ class SiteDevices:
         found: list[DevicePort] = []
         candidates: list[DevicePort | None] = [self.grid, *self.pv, *self.battery, *self.aux]
         for lp in self.loadpoints:
-            candidates += [lp.charger, lp.meter, lp.soc]
+            candidates += [lp.charger, lp.meter, lp.soc, lp.vehicle]
         for device in candidates:
             if device is not None and not any(device is known for known in found):
                 found.append(device)

@@ -26,6 +26,7 @@ from .model import (
     PhaseAction,
     PvAction,
     Status,
+    VehicleValues,
 )
 from .planner import Planner, required_duration_energy
 from .session import EnergyMeter, Session
@@ -102,6 +103,8 @@ class Loadpoint:
         self.measured_phases = 0  # 0 = unknown
         self._switched_phases = config.charger.phases  # what a 1p/3p charger is switched to
         self.vehicle_soc: float | None = None
+        # the last values the car's integration told (kept while it does not answer, as evcc)
+        self.vehicle_values = VehicleValues()
         # commanded state
         self.enabled = False
         self.unconfirmed_enable: bool | None = None  # asked for, but the charger did not follow
@@ -370,6 +373,8 @@ class Loadpoint:
         price: float | None = None,
     ) -> list[EventType]:
         """Take this cycle's readings; returns the status events that happened."""
+        if readings.vehicle is not None:
+            self.vehicle_values = readings.vehicle
         charger = readings.charger
         if charger is None:
             self.available = False

@@ -104,6 +104,8 @@ class VehicleConfig:
     phases: int = 3  # phases the on-board charger uses
     max_current: float | None = None
     has_soc: bool = True  # False = "offline" vehicle: energy limits instead of SoC
+    # what the car's own integration tells besides the SoC (see `VehicleValues`)
+    reports: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,20 @@ class LoadpointReadings:
     charger: ChargerReading | None
     meter: MeterReading | None = None  # optional separate charge meter
     vehicle_soc: float | None = None  # SoC from a vehicle source (wins over the charger's)
+    vehicle: VehicleValues | None = None  # range, odometer, … from the car's integration
+
+
+VEHICLE_VALUES: tuple[str, ...] = ("range", "odometer", "limit_soc", "climater")
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleValues:
+    """What a car's integration tells besides the SoC; None = not known now."""
+
+    range_km: float | None = None
+    odometer_km: float | None = None
+    limit_soc: float | None = None  # the car's own charge limit (%)
+    climater_active: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Final
 
 from ..core.clock import Clock
-from ..core.devices import LoadpointDevices, SiteDevices
+from ..core.devices import Device, LoadpointDevices, SiteDevices
 from ..core.model import (
     ChargerCommand,
     ChargerConfig,
@@ -27,6 +27,7 @@ from ..core.model import (
     SiteConfig,
     SiteReadings,
     VehicleConfig,
+    VehicleValues,
 )
 from .simulated import (
     SimBattery,
@@ -62,6 +63,11 @@ RETURN: Final = time(17, 30)
 MIN_FIRST_STAY: Final = timedelta(hours=3)  # a freshly started demo keeps its car a while
 DRIVE_SOC: Final = 18.0  # % used on a day's drive
 MIN_SOC_AFTER_DRIVE: Final = 8.0
+KM_PER_SOC: Final = 4.2  # an ID.3's range per % (about 420 km full)
+DRIVE_KM: Final = DRIVE_SOC * KM_PER_SOC
+START_ODOMETER_KM: Final = 12_345.0
+VEHICLE_OWN_LIMIT: Final = 90.0  # the charge limit set in the car
+PRECONDITION: Final = timedelta(minutes=20)  # the car warms itself before it leaves
 STEP_S: Final = 10.0  # physics step while catching up
 LONG_STEP_S: Final = 60.0  # physics step for gaps longer than an hour
 MAX_CATCH_UP: Final = timedelta(hours=6)  # a longer pause is skipped, not replayed
@@ -133,6 +139,7 @@ class DemoSite:
         )
         self.vehicle.depart = self._next_local(start + MIN_FIRST_STAY, DEPART)
         self.away = False
+        self.odometer_km = START_ODOMETER_KM
         self.charger = SimCharger(
             phases=3,
             phases_switchable=True,
@@ -194,6 +201,7 @@ class DemoSite:
         elif self.away and vehicle.arrive is not None and when >= vehicle.arrive:
             self.away = False
             vehicle.soc = max(MIN_SOC_AFTER_DRIVE, vehicle.soc - DRIVE_SOC)
+            self.odometer_km += DRIVE_KM
             vehicle.depart = self._next_local(when, DEPART)
 
     # --- time --------------------------------------------------------------------------------
@@ -244,6 +252,7 @@ class DemoSite:
         return {
             "last": self.last.isoformat(),
             "away": self.away,
+            "odometer_km": self.odometer_km,
             "vehicle": {
                 "soc": vehicle.soc,
                 "arrive": vehicle.arrive.isoformat() if vehicle.arrive else None,
@@ -275,6 +284,7 @@ class DemoSite:
             self.vehicle.depart = _time(vehicle.get("depart"))
             self.vehicle.charged_kwh = float(vehicle.get("charged_kwh", 0.0))
             self.away = bool(data.get("away", False))
+            self.odometer_km = float(data.get("odometer_km", self.odometer_km))
             self.charger.enabled = bool(charger.get("enabled", False))
             self.charger.current = float(charger.get("current", 0.0))
             self.charger.phases = int(charger.get("phases", 3))
@@ -302,6 +312,7 @@ class DemoSite:
                 capacity_kwh=VEHICLE_KWH,
                 phases=3,
                 max_current=VEHICLE_MAX_CURRENT,
+                reports=frozenset({"range", "odometer", "limit_soc", "climater"}),
             ),
         )
         return SiteDevices(
@@ -313,9 +324,32 @@ class DemoSite:
             battery=[SimulatedMeter(self, "battery", "Demo battery meter")],
             loadpoints=[
                 LoadpointDevices(
-                    config=loadpoint, charger=SimulatedCharger(self, 0, "Demo wallbox")
+                    config=loadpoint,
+                    charger=SimulatedCharger(self, 0, "Demo wallbox"),
+                    vehicle=DemoVehicleValues(self),
                 )
             ],
+        )
+
+
+class DemoVehicleValues(Device):
+    """What the demo car's app would tell: range from its SoC, odometer, its own charge limit,
+    and the climater on in the minutes before it leaves."""
+
+    def __init__(self, site: DemoSite) -> None:
+        self.site = site
+        self.name = "Demo car values"
+
+    async def async_read(self) -> VehicleValues:
+        site = self.site
+        now = site.advance()
+        vehicle = site.vehicle
+        leaving = vehicle.depart is not None and now >= vehicle.depart - PRECONDITION
+        return VehicleValues(
+            range_km=round(vehicle.soc * KM_PER_SOC, 1),
+            odometer_km=round(site.odometer_km, 1),
+            limit_soc=VEHICLE_OWN_LIMIT,
+            climater_active=not site.away and leaving,
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
@@ -43,7 +43,11 @@ from ..const import (
     CONF_GRID_POWER,
     CONF_PV_POWER,
     CONF_VEHICLE_CAPACITY,
+    CONF_VEHICLE_CLIMATER,
+    CONF_VEHICLE_LIMIT,
+    CONF_VEHICLE_ODOMETER,
     CONF_VEHICLE_PHASES,
+    CONF_VEHICLE_RANGE,
     CONF_VEHICLE_SOC,
     CONF_VEHICLE_TITLE,
     DEFAULT_CHARGER_MAX_CURRENT,
@@ -64,7 +68,7 @@ from ..core.model import (
     VehicleConfig,
 )
 from .demo import DemoSite
-from .ha_entities import EntityCharger, EntityMeter, EntitySoc
+from .ha_entities import EntityCharger, EntityMeter, EntitySoc, EntityVehicle
 from .modbus.client import ModbusHub
 from .modbus.const import (
     CONF_MODBUS_KIND,
@@ -132,6 +136,15 @@ CHARGER_KINDS: dict[str, ChargerBuilder] = {
 _MODBUS_CURRENT_STEP = {"phoenix_ev_eth": 1.0, "wallbe": 0.1, "alfen": 0.1, "heidelberg": 0.1}
 
 
+# VehicleConfig.reports name → the subentry field of its entity
+_VEHICLE_VALUE_KEYS: Final = {
+    "range": CONF_VEHICLE_RANGE,
+    "odometer": CONF_VEHICLE_ODOMETER,
+    "limit_soc": CONF_VEHICLE_LIMIT,
+    "climater": CONF_VEHICLE_CLIMATER,
+}
+
+
 def _control_profile(data: Mapping[str, Any]) -> ControlProfile:
     """The profile a new loadpoint starts with; evcc's for subentries from before the field."""
     try:
@@ -165,14 +178,27 @@ def build_loadpoint(
     charge_meter_power: str | None = data.get(CONF_CHARGE_METER_POWER)
     vehicle: VehicleConfig | None = None
     soc: EntitySoc | None = None
+    values: EntityVehicle | None = None
     if vehicle_title := data.get(CONF_VEHICLE_TITLE):
         soc_entity: str | None = data.get(CONF_VEHICLE_SOC)
+        value_entities = {name: data.get(key) for name, key in _VEHICLE_VALUE_KEYS.items()}
+        reports = frozenset(name for name, entity in value_entities.items() if entity)
         vehicle = VehicleConfig(
             title=vehicle_title,
             capacity_kwh=float(data.get(CONF_VEHICLE_CAPACITY, DEFAULT_VEHICLE_CAPACITY)),
             phases=int(data.get(CONF_VEHICLE_PHASES, DEFAULT_VEHICLE_PHASES)),
             has_soc=soc_entity is not None,
+            reports=reports,
         )
+        if reports:
+            values = EntityVehicle(
+                hass,
+                f"{vehicle_title} values",
+                range_entity=value_entities["range"],
+                odometer_entity=value_entities["odometer"],
+                limit_entity=value_entities["limit_soc"],
+                climater_entity=value_entities["climater"],
+            )
         if soc_entity is not None:
             soc = EntitySoc(hass, f"{vehicle_title} SoC", soc_entity)
     config = LoadpointConfig(
@@ -191,7 +217,7 @@ def build_loadpoint(
         if charge_meter_power is None
         else EntityMeter(hass, f"{title} charge meter", charge_meter_power)
     )
-    return LoadpointDevices(config=config, charger=charger, meter=meter, soc=soc)
+    return LoadpointDevices(config=config, charger=charger, meter=meter, soc=soc, vehicle=values)
 
 
 def _site_meters(

@@ -33,10 +33,12 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
     UnitOfEnergy,
+    UnitOfLength,
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant, State, split_entity_id
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util.unit_conversion import DistanceConverter
 
 from ..core.devices import Device
 from ..core.model import (
@@ -45,6 +47,7 @@ from ..core.model import (
     DeviceError,
     MeterReading,
     Status,
+    VehicleValues,
     parse_status,
 )
 from ..core.settings import MIN_CHARGE_CURRENT
@@ -56,6 +59,7 @@ __all__ = [
     "EntityCharger",
     "EntityMeter",
     "EntitySoc",
+    "EntityVehicle",
     "map_status",
     "phases_of_option",
 ]
@@ -357,6 +361,54 @@ class EntitySoc(_EntityReader):
         """The SoC in %, or None while the car does not tell (asleep, out of range)."""
         state = self._optional_state(self.entity_id)
         return None if state is None else self._percent(state)
+
+
+class EntityVehicle(_EntityReader):
+    """Range and odometer (sensors in km or mi), the car's own charge limit (sensor or number
+    in %) and its climater (binary_sensor, switch, input_boolean or climate; on / not off =
+    active) from a car's integration. Each is optional; one without a value is None."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        name: str,
+        *,
+        range_entity: str | None = None,
+        odometer_entity: str | None = None,
+        limit_entity: str | None = None,
+        climater_entity: str | None = None,
+    ) -> None:
+        super().__init__(hass, name)
+        self.range_entity = range_entity
+        self.odometer_entity = odometer_entity
+        self.limit_entity = limit_entity
+        self.climater_entity = climater_entity
+
+    def _km(self, entity_id: str | None) -> float | None:
+        state = self._optional_state(entity_id)
+        if state is None:
+            return None
+        unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or UnitOfLength.KILOMETERS
+        if unit not in DistanceConverter.VALID_UNITS:
+            raise DeviceError(f"{state.entity_id} has unit {unit!r}, expected a distance")
+        return DistanceConverter.convert(self._number(state), unit, UnitOfLength.KILOMETERS)
+
+    def _climater(self) -> bool | None:
+        state = self._optional_state(self.climater_entity)
+        if state is None:
+            return None
+        if _domain(state.entity_id) == "climate":
+            return state.state != STATE_OFF
+        return self._on_off(state)
+
+    async def async_read(self) -> VehicleValues:
+        limit = self._optional_state(self.limit_entity)
+        return VehicleValues(
+            range_km=self._km(self.range_entity),
+            odometer_km=self._km(self.odometer_entity),
+            limit_soc=None if limit is None else self._percent(limit),
+            climater_active=self._climater(),
+        )
 
 
 class EntityCharger(_EntityReader):
