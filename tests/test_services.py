@@ -163,3 +163,48 @@ async def test_services_registered_without_entries(hass: HomeAssistant) -> None:
     assert hass.services.has_service(DOMAIN, "clear_plan")
     with pytest.raises(ServiceValidationError):
         await call(hass, "clear_plan", {"config_entry_id": "missing"})
+
+
+async def test_set_repeating_plans_and_their_switches(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """The action sets the vehicle's weekly plans (time zone: Home Assistant's); the switches
+    turn each one on and off and are unavailable while the vehicle has fewer plans."""
+    first, second = "switch.garage_repeating_plan_1", "switch.garage_repeating_plan_2"
+    assert hass.states.get(first).state == "unavailable"
+    assert hass.states.get("switch.carport_repeating_plan_1") is None  # a vehicle without SoC
+    await call(
+        hass,
+        "set_repeating_plans",
+        {
+            "config_entry_id": entry.entry_id,
+            "plans": [{"weekdays": [1, 2, 3, 4, 5], "time": "07:00", "soc": 80}],
+        },
+    )
+    (plan,) = settings(entry, 0).repeating_plans
+    assert (plan.weekdays, plan.time, plan.soc, plan.active) == ((1, 2, 3, 4, 5), "07:00", 80, True)
+    assert plan.tz == hass.config.time_zone
+    await hass.async_block_till_done()
+    assert hass.states.get(first).state == "on"
+    assert hass.states.get(first).attributes["soc"] == 80
+    assert hass.states.get(second).state == "unavailable"
+    await hass.services.async_call("switch", "turn_off", {"entity_id": first}, blocking=True)
+    assert settings(entry, 0).repeating_plans[0].active is False
+    assert hass.states.get(first).state == "off"
+    # a bad plan is refused with the core's message and changes nothing
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass,
+            "set_repeating_plans",
+            {"config_entry_id": entry.entry_id, "plans": [{"weekdays": [9], "time": "07:00"}]},
+        )
+    assert err.value.translation_placeholders == {
+        "setting": "repeatingPlans",
+        "error": "weekday out of range: 9",
+    }
+    assert settings(entry, 0).repeating_plans[0].active is False
+    # an empty list deletes them
+    await call(hass, "set_repeating_plans", {"config_entry_id": entry.entry_id, "plans": []})
+    assert settings(entry, 0).repeating_plans == ()
+    await hass.async_block_till_done()
+    assert hass.states.get(first).state == "unavailable"

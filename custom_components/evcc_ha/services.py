@@ -24,6 +24,8 @@ from .entity import loadpoint_identifier, setting_error
 SERVICE_SET_PLAN: Final = "set_plan"
 SERVICE_CLEAR_PLAN: Final = "clear_plan"
 SERVICE_SET_SMART_COST_LIMIT: Final = "set_smart_cost_limit"
+SERVICE_SET_REPEATING_PLANS: Final = "set_repeating_plans"
+ATTR_PLANS: Final = "plans"
 ATTR_LIMIT: Final = "limit"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_LOADPOINT: Final = "loadpoint"
@@ -60,6 +62,12 @@ CLEAR_PLAN_SCHEMA = vol.Schema(_TARGET)
 # no limit (or null): smart cost charging off
 SET_SMART_COST_LIMIT_SCHEMA = vol.Schema(
     {**_TARGET, vol.Optional(ATTR_LIMIT): vol.Any(None, vol.All(vol.Coerce(float), _finite))}
+)
+
+# the plans are checked by the core's parser (the same errors as REST and MQTT); here only
+# that a list arrives
+SET_REPEATING_PLANS_SCHEMA = vol.Schema(
+    {**_TARGET, vol.Required(ATTR_PLANS): vol.All(cv.ensure_list, [dict])}
 )
 
 
@@ -174,6 +182,17 @@ async def _async_set_smart_cost_limit(hass: HomeAssistant, call: ServiceCall) ->
             raise setting_error(err, LoadpointKey.SMART_COST_LIMIT) from err
 
 
+async def _async_set_repeating_plans(hass: HomeAssistant, call: ServiceCall) -> None:
+    """A plan without a time zone is in Home Assistant's."""
+    zone = str(hass.config.time_zone)
+    plans = [{"tz": zone, "active": True, **plan} for plan in call.data[ATTR_PLANS]]
+    for controller, index in _targets(hass, dict(call.data)):
+        try:
+            await controller.async_set_loadpoint(index, LoadpointKey.REPEATING_PLANS, plans)
+        except (SettingError, CommandError) as err:
+            raise setting_error(err, LoadpointKey.REPEATING_PLANS) from err
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the service actions (once, in async_setup)."""
@@ -195,4 +214,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_SET_SMART_COST_LIMIT,
         set_smart_cost_limit,
         schema=SET_SMART_COST_LIMIT_SCHEMA,
+    )
+
+    async def set_repeating_plans(call: ServiceCall) -> None:
+        await _async_set_repeating_plans(hass, call)
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_REPEATING_PLANS,
+        set_repeating_plans,
+        schema=SET_REPEATING_PLANS_SCHEMA,
     )

@@ -11,7 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvccConfigEntry
+from .coordinator import EvccConfigEntry, EvccCoordinator
 from .core.settings import LoadpointKey
 from .entity import EvccEntity, add_loadpoint_entities
 
@@ -41,6 +41,9 @@ LOADPOINT_SWITCHES: tuple[EvccSwitchEntityDescription, ...] = (
 )
 
 
+REPEATING_PLAN_SWITCHES = 3  # as ha-evcc: the first three plans of the vehicle
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EvccConfigEntry,
@@ -52,7 +55,12 @@ async def async_setup_entry(
         coordinator,
         async_add_entities,
         lambda lp: (
-            EvccSwitch(coordinator, description, lp.index) for description in LOADPOINT_SWITCHES
+            *(EvccSwitch(coordinator, description, lp.index) for description in LOADPOINT_SWITCHES),
+            *(
+                RepeatingPlanSwitch(coordinator, lp.index, number)
+                for number in range(1, REPEATING_PLAN_SWITCHES + 1)
+                if lp.config.vehicle is not None and lp.config.vehicle.has_soc
+            ),
         ),
     )
 
@@ -69,6 +77,53 @@ class EvccSwitch(EvccEntity, SwitchEntity):
         await self.async_write_setting(
             description.setting, description.to_setting(on, self.loadpoint_doc)
         )
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._async_switch(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._async_switch(False)
+
+
+class RepeatingPlanSwitch(EvccEntity, SwitchEntity):
+    """Repeating plan `number` of the loadpoint's vehicle on or off (unavailable while the
+    vehicle has fewer plans); the plan itself is set with `evcc_ha.set_repeating_plans`, REST
+    or MQTT."""
+
+    def __init__(self, coordinator: EvccCoordinator, loadpoint: int, number: int) -> None:
+        description = SwitchEntityDescription(
+            key=f"repeating_plan_{number}",
+            translation_key="repeating_plan",
+            translation_placeholders={"number": str(number)},
+            entity_category=EntityCategory.CONFIG,
+        )
+        super().__init__(coordinator, description, loadpoint)
+        self._position = number - 1
+
+    def _plans(self) -> list[dict[str, Any]]:
+        vehicle = self.state_doc["vehicles"].get(self.loadpoint_doc["vehicleName"], {})
+        plans: list[dict[str, Any]] = vehicle.get("repeatingPlans", [])
+        return plans
+
+    @property
+    def available(self) -> bool:
+        return super().available and self._position < len(self._plans())
+
+    @property
+    def is_on(self) -> bool | None:
+        plans = self._plans()
+        return bool(plans[self._position]["active"]) if self._position < len(plans) else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        plans = self._plans()
+        return dict(plans[self._position]) if self._position < len(plans) else None
+
+    async def _async_switch(self, on: bool) -> None:
+        plans = [dict(plan) for plan in self._plans()]
+        if self._position < len(plans):
+            plans[self._position]["active"] = on
+        await self.async_write_setting(LoadpointKey.REPEATING_PLANS, plans)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         await self._async_switch(True)

@@ -159,6 +159,26 @@ def _errors(route: Route) -> dict[str, Any]:
     return responses
 
 
+_REPEATING_BODY: dict[str, Any] = {
+    "type": "array",
+    "maxItems": 10,
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "weekdays": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 0, "maximum": 6},
+            },
+            "time": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+            "tz": {"type": "string", "enum": ["", "UTC", "Europe/Berlin"]},
+            "soc": {"type": "integer", "minimum": 0, "maximum": 100},
+            "active": {"type": "boolean"},
+        },
+    },
+}
+
+
 def build_openapi() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for route in ROUTES:
@@ -193,6 +213,11 @@ def build_openapi() -> dict[str, Any]:
                         }
                     }
                 },
+            }
+        if route.path.endswith("/plan/repeating"):
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _REPEATING_BODY}},
             }
         operation["responses"] = {"200": _success(route), **_errors(route)}
         item[route.method.lower()] = operation

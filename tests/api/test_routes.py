@@ -780,3 +780,55 @@ async def test_plan_strategy_shapes_the_plan(start_server: Callable[..., EvccApi
             assert precondition[-1] == ("15:30", "16:00")
     finally:
         await srv.stop()
+
+
+# --- repeating plans (evcc's JSON body) ----------------------------------------------------------
+
+
+async def test_repeating_plans(client: aiohttp.ClientSession) -> None:
+    plans = [
+        {"weekdays": [1, 2, 3, 4, 5], "time": "07:00", "tz": "UTC", "soc": 80, "active": True},
+        {"weekdays": [6], "time": "9:30", "tz": "", "soc": 60, "active": False},
+    ]
+    status, _, body = await fetch(client, "POST", "/api/vehicles/id_3/plan/repeating", json=plans)
+    assert status == 200
+    assert body == [plans[0], {**plans[1], "time": "09:30"}]
+    doc = await state(client)
+    assert doc["vehicles"]["id_3"]["repeatingPlans"] == body
+    # T0 is Sunday 10:00 UTC: the next plan is Monday 07:00 UTC (id 2 = the first repeating plan)
+    lp = lp_of(doc)
+    assert (lp["effectivePlanTime"], lp["effectivePlanSoc"], lp["effectivePlanId"]) == (
+        "2026-06-22T07:00:00Z",
+        80,
+        2,
+    )
+    assert lp["planTime"] is None  # no plan set with a time
+    status, _, plan = await fetch(client, "GET", "/api/loadpoints/1/plan")
+    assert (status, plan["planId"], plan["planTime"]) == (200, 2, "2026-06-22T07:00:00Z")
+    assert plan["duration"] > 0
+    # an empty list deletes them
+    assert await fetch(client, "POST", "/api/vehicles/id_3/plan/repeating", json=[]) == (
+        200,
+        JSON,
+        [],
+    )
+    assert lp_of(await state(client))["effectivePlanId"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "invalid repeatingPlans: '' is not JSON"),
+        ('{"weekdays": [1]}', "invalid repeatingPlans: {'weekdays': [1]} is not a list"),
+        ('[{"weekdays": [8], "time": "07:00"}]', "weekday out of range: 8"),
+        ('[{"weekdays": [1], "time": "7 am"}]', "invalid time: '7 am'"),
+        ('[{"weekdays": [1], "time": "07:00", "tz": "Nowhere"}]', "invalid timezone: 'Nowhere'"),
+    ],
+)
+async def test_repeating_plans_bad_body(
+    client: aiohttp.ClientSession, backend: HarnessBackend, body: str, message: str
+) -> None:
+    before = backend.site.to_dict()
+    result = await fetch(client, "POST", "/api/vehicles/id_3/plan/repeating", data=body)
+    assert result == (400, JSON, {"error": message})
+    assert backend.site.to_dict() == before

@@ -160,6 +160,13 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
         {"continuous": False, "precondition": 1800},
         '{"precondition": -1}',
     ),
+    (
+        "vehicles/id_3/repeatingPlans",
+        '[{"weekdays": [1], "time": "07:00", "tz": "UTC", "soc": 70, "active": true}]',
+        "repeatingPlans",
+        [{"weekdays": [1], "time": "07:00", "tz": "UTC", "soc": 70, "active": True}],
+        '[{"weekdays": [9], "time": "07:00"}]',
+    ),
     ("loadpoints/1/smartCostLimit", "0.25", "smartCostLimit", 0.25, "nan"),
     ("loadpoints/1/smartCostLimit", "null", "smartCostLimit", None, None),
     ("vehicles/id_3/minSoc", "15", "minSoc", 15, "x"),
@@ -175,6 +182,8 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
 
 
 def value_of(entry: MockConfigEntry, topic: str, key: str) -> Any:
+    if key == "repeatingPlans":  # a vehicle's own key
+        return state(entry)["vehicles"][topic.split("/")[1]][key]
     return (state(entry) if topic.startswith("site/") else lp(entry))[key]
 
 

@@ -191,6 +191,8 @@ VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {
     "limitSoc": Setter(LoadpointKey.LIMIT_SOC),
     "planSoc": Setter(plan="soc"),
     "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),
+    # beyond evcc's MQTT (REST only there): the whole list as JSON
+    "repeatingPlans": Setter(LoadpointKey.REPEATING_PLANS),
 }
 
 

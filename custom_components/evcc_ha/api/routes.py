@@ -383,14 +383,18 @@ def _parse_target_time(raw: str, now: datetime) -> datetime:
     return when.astimezone(now.tzinfo)
 
 
-def _plan(call: Call, lp: Loadpoint, target: datetime | None) -> dict[str, Any]:
-    """duration (s), slots (or None) and power of the plan for `target`."""
+def _plan(
+    call: Call, lp: Loadpoint, target: datetime | None, goal: tuple[str, float] | None = None
+) -> dict[str, Any]:
+    """duration (s), slots (or None) and power of the plan for `target` (and `goal`; default:
+    the goal a plan set with a time would have)."""
     power = lp.max_power()
     if target is None:
         return {"duration": 0, "plan": None, "power": power}
     backend = call.backend
     now = backend.now()
-    required = lp.plan_required(preview=True)  # as if a plan ended at `target`
+    # as if a plan ended at `target`
+    required = lp.plan_required(preview=True) if goal is None else lp.required_for(*goal)
     rates = backend.site.planner_rates(now)
     strategy = lp.settings.plan_strategy
     slots = plan_slots(
@@ -423,9 +427,15 @@ async def _target_plan(call: Call) -> object:
 async def _plan_get(call: Call) -> object:
     index = call.loadpoint()
     lp = call.backend.site.loadpoints[index]
-    target = lp.settings.plan_time
-    plan = _plan(call, lp, target)
-    return {"planId": 1 if target is not None else 0, "planTime": target, **plan}
+    effective = lp.effective_plan(call.backend.now())
+    if effective is None:
+        return {"planId": 0, "planTime": None, **_plan(call, lp, None)}
+    goal = (effective.kind, effective.goal)
+    return {
+        "planId": effective.id,
+        "planTime": effective.time,
+        **_plan(call, lp, effective.time, goal),
+    }
 
 
 async def _plan_energy_set(call: Call) -> object:
@@ -447,6 +457,14 @@ def _plan_strategy_set(index_of: Callable[[Call], int]) -> Handler:
         return stored.as_json()
 
     return handler
+
+
+async def _repeating_plans_set(call: Call) -> object:
+    """evcc's plan/repeating: the JSON body is the vehicle's whole list of repeating plans."""
+    index = call.vehicle()
+    stored = await call.set_lp(index, LoadpointKey.REPEATING_PLANS, await call.body_text())
+    assert isinstance(stored, tuple)
+    return [plan.as_json() for plan in stored]
 
 
 async def _plan_energy_delete(call: Call) -> object:
@@ -502,6 +520,16 @@ def _obj(**props: dict[str, Any]) -> dict[str, Any]:
 
 
 _STRATEGY = _obj(continuous=_BOOL, precondition=_INTEGER)
+_REPEATING: dict[str, Any] = {
+    "type": "array",
+    "items": _obj(
+        weekdays={"type": "array", "items": _INTEGER},
+        time={"type": "string"},
+        tz={"type": "string"},
+        soc=_INTEGER,
+        active=_BOOL,
+    ),
+}
 
 
 def _routes() -> tuple[Route, ...]:
@@ -558,6 +586,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.LIMIT_SOC), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/plan/soc/{{value:{UFLOAT}}}/" + TIME, _vehicle_plan_set, "bare", "Vehicle SoC plan: SoC by time → `{soc, time}`.", lp_err, _obj(soc=_INTEGER, time=_TIME)),
         r("POST", VEHICLE + "/plan/strategy", _plan_strategy_set(Call.vehicle), "bare", "The vehicle's plan strategy (its loadpoint's) from the JSON body → the strategy set.", lp_err, _STRATEGY),
+        r("POST", VEHICLE + "/plan/repeating", _repeating_plans_set, "bare", "The vehicle's repeating plans from the JSON body `[{weekdays, time, tz, soc, active}]` (weekdays 0 = Sunday … 6, time HH:MM) → the plans set.", lp_err, _REPEATING),
         r("DELETE", VEHICLE + "/plan/soc", _vehicle_plan_delete, "bare", "Delete the vehicle's SoC plan → `{}`.", (403, 404), _EMPTY),
         # websocket, root page
         r("GET", "/ws", _ws, "ws", "Websocket: the flattened state, then one message per changed value, at least every 30 s."),

@@ -282,6 +282,7 @@ def _vehicle(lp: Loadpoint) -> dict[str, Any]:
         "limitSoc": s.limit_soc,
         "features": [] if vehicle.has_soc else ["Offline"],
         "planStrategy": s.plan_strategy.as_json(),
+        "repeatingPlans": [plan.as_json() for plan in s.repeating_plans],
     }
     goal = lp.plan_goal()
     if goal is not None and goal[0] == "soc" and s.plan_time is not None:
@@ -292,7 +293,7 @@ def _vehicle(lp: Loadpoint) -> dict[str, Any]:
 def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any]:
     s, charger, vehicle = lp.settings, lp.config.charger, lp.config.vehicle
     values = lp.vehicle_values
-    goal = lp.plan_goal()
+    plan = lp.effective_plan(now)
     planner = lp.planner
     connected_for = (
         (now - lp.connected_since).total_seconds()
@@ -377,8 +378,12 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "planTime": plan_time,
             "planSoc": s.plan_soc,
             "planEnergy": _number(s.plan_energy),
-            "effectivePlanTime": plan_time if goal is not None else None,
-            "effectivePlanSoc": _number(goal[1]) if goal is not None and goal[0] == "soc" else 0,
+            # the plan followed: the static one or the next repeating plan (evcc's planId)
+            "effectivePlanTime": format_time(plan.time) if plan is not None else None,
+            "effectivePlanSoc": _number(plan.goal)
+            if plan is not None and plan.kind == "soc"
+            else 0,
+            "effectivePlanId": plan.id if plan is not None else 0,
             "planActive": lp.plan_active,
             # one strategy per loadpoint, its vehicle's too: the effective one is the same
             "planStrategy": s.plan_strategy.as_json(),

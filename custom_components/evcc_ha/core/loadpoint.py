@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import stored
 from .model import (
@@ -25,6 +26,7 @@ from .model import (
     Mode,
     PhaseAction,
     PvAction,
+    RepeatingPlan,
     Status,
     VehicleValues,
 )
@@ -66,6 +68,34 @@ SMOOTH_MIN_OFF_S = 300.0
 SMOOTH_MINPV_DOWN_DELAY_S = 180.0  # minpv: 3p → 1p (it draws from the grid meanwhile)
 SMOOTH_MINPV_UP_DELAY_S = 900.0  # minpv: 1p → 3p
 SMOOTH_HOLD_SHARE = 0.5  # stays on while the filtered surplus covers this share of the minimum
+
+
+@dataclass(frozen=True, slots=True)
+class EffectivePlan:
+    """The plan the loadpoint follows: reach `goal` (kind "soc" % or "energy" kWh) by `time`;
+    `id` as evcc's planId (1 = the plan set with a time, 2 + n = repeating plan n)."""
+
+    time: datetime
+    kind: str
+    goal: float
+    id: int
+
+
+def next_occurrence(plan: RepeatingPlan, now: datetime) -> datetime | None:
+    """evcc's GetNextOccurrence: the first of the plan's weekdays at its time (in its time zone,
+    "" = UTC) that is not before `now`; None without weekdays."""
+    if not plan.weekdays:
+        return None
+    zone = ZoneInfo(plan.tz) if plan.tz else UTC
+    hour, minute = (int(part) for part in plan.time.split(":"))
+    local = now.astimezone(zone)
+    day = local.date()
+    for offset in range(8):
+        candidate = datetime.combine(day + timedelta(days=offset), time(hour, minute), zone)
+        weekday = (candidate.weekday() + 1) % 7  # Go: 0 = Sunday
+        if candidate >= now and weekday in plan.weekdays:
+            return candidate
+    return None
 
 
 @dataclass(slots=True)
@@ -132,6 +162,8 @@ class Loadpoint:
         self.connected_since: datetime | None = None
         self.planner = Planner()
         self.plan_active = False
+        self.plan_lock: EffectivePlan | None = None
+        self._plans_locked_with: tuple[object, ...] | None = None
         self.smart_cost_active = False
         self.smart_cost_next_start: datetime | None = None
         vehicle = config.vehicle
@@ -285,26 +317,56 @@ class Loadpoint:
 
     # --- plan ----------------------------------------------------------------------------------
 
+    def _static_goal(self) -> tuple[str, float] | None:
+        """The goal of the plan set with a time (`planSoc` / `planEnergy`, else the limits)."""
+        s = self.settings
+        if self.has_soc:
+            return ("soc", float(s.plan_soc or self.effective_limit_soc))
+        energy = s.plan_energy or s.limit_energy
+        return ("energy", energy) if energy > 0 else None
+
+    def effective_plan(self, now: datetime | None = None) -> EffectivePlan | None:
+        """evcc's next vehicle plan: the locked one while a plan runs; else of the static plan
+        (id 1) and the next occurrence of every active repeating plan (id 2, 3, …) the one
+        that must start first and whose SoC is not reached yet. `now`: the last cycle's time."""
+        if self.plan_lock is not None:
+            return self.plan_lock
+        s = self.settings
+        plans: list[EffectivePlan] = []
+        if s.plan_time is not None and (goal := self._static_goal()) is not None:
+            plans.append(EffectivePlan(s.plan_time, goal[0], goal[1], 1))
+        now = now or self.last_update
+        if self.has_soc and s.repeating_plans and now is not None:
+            for index, repeating in enumerate(s.repeating_plans):
+                when = next_occurrence(repeating, now) if repeating.active else None
+                if when is not None:
+                    plans.append(EffectivePlan(when, "soc", float(repeating.soc), index + 2))
+        if len(plans) > 1:
+            plans.sort(key=lambda p: p.time - self.required_for(p.kind, p.goal))
+        soc = self.vehicle_soc
+        for plan in plans:
+            if plan.kind != "soc" or not soc or soc < plan.goal:
+                return plan
+        return None
+
     def plan_goal(self, *, preview: bool = False) -> tuple[str, float] | None:
         """("soc", %) or ("energy", kWh) the plan aims for, or None without a plan.
 
         `preview`: the goal a plan would have even though no plan time is set (plan previews).
         """
-        s = self.settings
-        if s.plan_time is None and not preview:
-            return None
-        if self.has_soc:
-            soc = s.plan_soc or self.effective_limit_soc
-            return ("soc", float(soc))
-        energy = s.plan_energy or s.limit_energy
-        return ("energy", energy) if energy > 0 else None
+        if preview:
+            return self._static_goal()
+        plan = self.effective_plan()
+        return None if plan is None else (plan.kind, plan.goal)
 
     def plan_required(self, *, preview: bool = False) -> timedelta:
         """Charging time at full power the plan's goal needs (0 when reached or no plan)."""
         goal = self.plan_goal(preview=preview)
         if goal is None:
             return timedelta(0)
-        kind, value = goal
+        return self.required_for(*goal)
+
+    def required_for(self, kind: str, value: float) -> timedelta:
         if kind == "soc":
             if self.vehicle_soc is None or self.config.vehicle is None:
                 return timedelta(0)
@@ -342,12 +404,18 @@ class Loadpoint:
         )
 
     def _update_plan(self, now: datetime, rates: TariffRates | None) -> None:
-        target = self.settings.plan_time
-        required = self.plan_required()
+        s = self.settings
+        plans = (s.plan_time, s.plan_soc, s.plan_energy, s.repeating_plans)
+        if plans != self._plans_locked_with:
+            self.plan_lock = None  # the plans changed: choose again (evcc clears its lock)
+        plan = self.effective_plan(now)
+        target = plan.time if plan is not None else None
+        required = self.required_for(plan.kind, plan.goal) if plan is not None else timedelta(0)
         if target is None or not self.connected or required <= timedelta(0):
             if self.plan_active or self.planner.slots:
                 self.planner.reset()
             self.plan_active = False
+            self.plan_lock = None
             return
         self.plan_active = self.planner.update(
             now,
@@ -358,7 +426,12 @@ class Loadpoint:
             continuous=self.settings.plan_strategy.continuous,
             rates_key=rates.key if rates is not None else (),
         )
-        if self.planner.expired:
+        if not self.plan_active:
+            self.plan_lock = None
+        elif self.plan_lock is None and plan is not None and plan.kind == "soc":
+            # a SoC plan that started keeps its goal until it is reached (evcc's plan lock)
+            self.plan_lock, self._plans_locked_with = plan, plans
+        if self.planner.expired and plan is not None and plan.id == 1:
             # current evcc deletes a plan whose time has passed without it running
             self.settings.plan_time = None
             self.planner.reset()
@@ -445,6 +518,7 @@ class Loadpoint:
         self.settings.plan_time = None  # evcc clears the target time on disconnect
         self.planner.reset()
         self.plan_active = False
+        self.plan_lock = None
         self.session = None
 
     def _fill_session(self, now: datetime) -> None:

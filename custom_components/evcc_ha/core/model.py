@@ -40,6 +40,27 @@ class PlanStrategy:
         return {"continuous": self.continuous, "precondition": self.precondition}
 
 
+@dataclass(frozen=True, slots=True)
+class RepeatingPlan:
+    """evcc's weekly plan of a vehicle: reach `soc` % by `time` (HH:MM in the time zone `tz`) on
+    the `weekdays` (0 = Sunday … 6 = Saturday), while `active`."""
+
+    weekdays: tuple[int, ...]
+    time: str
+    tz: str
+    soc: int
+    active: bool = True
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "weekdays": list(self.weekdays),
+            "time": self.time,
+            "tz": self.tz,
+            "soc": self.soc,
+            "active": self.active,
+        }
+
+
 class Mode(StrEnum):
     """Charge modes (evcc's names)."""
 

@@ -17,17 +17,20 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .model import (
     ChargerConfig,
     ControlProfile,
     Mode,
     PlanStrategy,
+    RepeatingPlan,
     SettingError,
     VehicleConfig,
 )
@@ -61,6 +64,7 @@ class LoadpointKey(StrEnum):
     PLAN_SOC = "planSoc"
     PLAN_ENERGY = "planEnergy"
     PLAN_STRATEGY = "planStrategy"
+    REPEATING_PLANS = "repeatingPlans"
     MIN_SWITCH_INTERVAL = "minSwitchInterval"
     CONTROL_PROFILE = "controlProfile"
     PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
@@ -125,6 +129,7 @@ class LoadpointSettings:
     plan_soc: int = 0  # SoC goal of the plan (0 = use the limit SoC)
     plan_energy: float = 0.0  # kWh goal of the plan for vehicles without SoC
     plan_strategy: PlanStrategy = field(default_factory=PlanStrategy)
+    repeating_plans: tuple[RepeatingPlan, ...] = ()  # the vehicle's weekly plans
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
     phase_switch_cooldown: float = 0.0  # s between 1p/3p switches
@@ -282,6 +287,80 @@ def parse_plan_strategy(value: object) -> PlanStrategy:
         _ranged(parse_int(raw, "precondition"), "precondition", 0, MAX_PRECONDITION_S, " s")
     )
     return PlanStrategy(continuous=continuous, precondition=precondition)
+
+
+MAX_REPEATING_PLANS: Final = 10
+_HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
+
+
+def parse_repeating_plans(value: object, ctx: SettingContext) -> tuple[RepeatingPlan, ...]:
+    """evcc's `repeatingPlans`: a list (or its JSON text) of `{weekdays, time, tz, soc, active}`.
+    As evcc checks them: weekdays 0–6, time HH:MM, tz a known time zone ("" = UTC); and SoC
+    0–100, at most `MAX_REPEATING_PLANS`, only for a vehicle with a SoC. `null` clears them."""
+    if isinstance(value, str | bytes):
+        if len(value) > 8192:
+            raise SettingError("invalid repeatingPlans: too long")
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise SettingError(f"invalid repeatingPlans: {_shown(value)} is not JSON") from None
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise SettingError(f"invalid repeatingPlans: {_shown(value)} is not a list")
+    if ctx.vehicle is None or not ctx.vehicle.has_soc:
+        raise SettingError("repeating plans need a vehicle with a SoC")
+    if len(value) > MAX_REPEATING_PLANS:
+        raise SettingError(f"at most {MAX_REPEATING_PLANS} repeating plans")
+    return tuple(_repeating_plan(item) for item in value)
+
+
+def _repeating_plan(item: object) -> RepeatingPlan:
+    if isinstance(item, RepeatingPlan):
+        return item
+    if not isinstance(item, Mapping):
+        raise SettingError(f"invalid repeating plan: {_shown(item)} is not an object")
+    unknown = sorted(str(k) for k in item if k not in ("weekdays", "time", "tz", "soc", "active"))
+    if unknown:
+        raise SettingError(f"invalid repeating plan: unknown field {_shown(unknown[0])}")
+    weekdays = item.get("weekdays", [])
+    if not isinstance(weekdays, list | tuple) or any(
+        isinstance(day, bool) or not isinstance(day, int) for day in weekdays
+    ):
+        raise SettingError(f"invalid weekdays: {_shown(weekdays)}")
+    for day in weekdays:
+        if not 0 <= day <= 6:
+            raise SettingError(f"weekday out of range: {day}")
+    time_text = item.get("time", "")
+    match = _HH_MM.fullmatch(time_text) if isinstance(time_text, str) else None
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise SettingError(f"invalid time: {_shown(time_text)}")
+    tz = item.get("tz", "")
+    if not isinstance(tz, str) or (tz and not _known_zone(tz)):
+        raise SettingError(f"invalid timezone: {_shown(tz)}")
+    soc = item.get("soc", 0)
+    if isinstance(soc, bool) or not isinstance(soc, int | float):
+        raise SettingError(f"invalid soc: {_shown(soc)}")
+    active = item.get("active", False)
+    if not isinstance(active, bool):
+        raise SettingError(f"invalid active: {_shown(active)} is not a boolean")
+    return RepeatingPlan(
+        weekdays=tuple(sorted(set(weekdays))),
+        time=f"{int(match[1]):02d}:{match[2]}",
+        tz=tz,
+        soc=parse_soc(soc, "soc"),
+        active=active,
+    )
+
+
+def _known_zone(name: str) -> bool:
+    if len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 def parse_rfc3339(text: str) -> datetime:
@@ -485,6 +564,7 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
     LoadpointKey.PLAN_STRATEGY: SettingRule(
         "plan_strategy", lambda value, _ctx: parse_plan_strategy(value)
     ),
+    LoadpointKey.REPEATING_PLANS: SettingRule("repeating_plans", parse_repeating_plans),
     LoadpointKey.MIN_SWITCH_INTERVAL: SettingRule(
         "min_switch_interval", _number("minSwitchInterval", 0, MAX_DURATION_S, " s")
     ),
