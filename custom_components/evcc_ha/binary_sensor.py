@@ -81,6 +81,8 @@ async def async_setup_entry(
     """Set up the binary sensors of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
     has_tariff = coordinator.site.planner_tariff() is not None
+    if coordinator.site.config.battery_chargeable:
+        async_add_entities([GridChargeBinarySensor(coordinator, GRID_CHARGE)])
     add_loadpoint_entities(
         coordinator,
         async_add_entities,
@@ -90,6 +92,18 @@ async def async_setup_entry(
             if (has_tariff or not description.needs_tariff) and description.exists_fn(lp.config)
         ),
     )
+
+
+# the home battery charges from the grid now (evcc's batteryGridChargeActive)
+GRID_CHARGE = BinarySensorEntityDescription(
+    key="battery_grid_charge", translation_key="battery_grid_charge"
+)
+
+
+class GridChargeBinarySensor(EvccEntity, BinarySensorEntity):
+    @property
+    def is_on(self) -> bool:
+        return bool(self.state_doc.get("batteryGridChargeActive"))
 
 
 class EvccBinarySensor(EvccEntity, BinarySensorEntity):

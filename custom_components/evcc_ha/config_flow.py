@@ -69,6 +69,10 @@ from .const import (
     CONF_API_READ_ONLY,
     CONF_BATTERY_CAPACITY,
     CONF_BATTERY_INVERT,
+    CONF_BATTERY_MODE_CHARGE,
+    CONF_BATTERY_MODE_ENTITY,
+    CONF_BATTERY_MODE_HOLD,
+    CONF_BATTERY_MODE_NORMAL,
     CONF_BATTERY_POWER,
     CONF_BATTERY_SOC,
     CONF_CHARGE_METER_POWER,
@@ -223,6 +227,9 @@ LIMIT_SOC_ENTITY = EntityKind(
 CLIMATER_ENTITY = EntityKind(
     ("binary_sensor", "switch", "input_boolean", "climate"), "invalid_climater_entity"
 )
+BATTERY_MODE_ENTITY = EntityKind(
+    ("select", "input_select", "switch", "input_boolean"), "invalid_battery_mode_entity"
+)
 PHASE_SWITCH = EntityKind(
     ("select", "input_select", "switch", "input_boolean"), "invalid_phase_entity"
 )
@@ -359,6 +366,12 @@ def _meter_schema() -> dict[vol.Marker, Any]:
         vol.Optional(CONF_BATTERY_CAPACITY): _number(
             0.1, MAX_BATTERY_CAPACITY, 0.1, UnitOfEnergy.KILO_WATT_HOUR
         ),
+        vol.Optional(CONF_BATTERY_MODE_ENTITY): _entities(
+            EntityFilterSelectorConfig(domain=list(BATTERY_MODE_ENTITY.domains))
+        ),
+        vol.Optional(CONF_BATTERY_MODE_NORMAL): TextSelector(),
+        vol.Optional(CONF_BATTERY_MODE_HOLD): TextSelector(),
+        vol.Optional(CONF_BATTERY_MODE_CHARGE): TextSelector(),
     }
 
 
@@ -390,9 +403,11 @@ def validate_meters(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, s
             (CONF_PV_POWER, POWER_SENSOR),
             (CONF_BATTERY_POWER, POWER_SENSOR),
             (CONF_BATTERY_SOC, SOC_SENSOR),
+            (CONF_BATTERY_MODE_ENTITY, BATTERY_MODE_ENTITY),
         ),
         errors,
     )
+    _check_battery_modes(hass, data, errors)
     seen: set[str] = set()
     for key in (CONF_GRID_POWER, CONF_PV_POWER, CONF_BATTERY_POWER):
         value = data.get(key)
@@ -401,7 +416,9 @@ def validate_meters(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, s
                 errors.setdefault(key, "entity_used_twice")
             seen.add(entity_id)
     if not data.get(CONF_BATTERY_POWER) and (
-        data.get(CONF_BATTERY_SOC) or data.get(CONF_BATTERY_CAPACITY) is not None
+        data.get(CONF_BATTERY_SOC)
+        or data.get(CONF_BATTERY_CAPACITY) is not None
+        or data.get(CONF_BATTERY_MODE_ENTITY)
     ):
         errors[CONF_BATTERY_POWER] = "battery_power_missing"
     return errors
@@ -419,7 +436,36 @@ def meter_options(data: Mapping[str, Any]) -> dict[str, Any]:
             options[key] = data[key]
     if data.get(CONF_BATTERY_CAPACITY) is not None:
         options[CONF_BATTERY_CAPACITY] = float(data[CONF_BATTERY_CAPACITY])
+    if data.get(CONF_BATTERY_MODE_ENTITY):
+        options[CONF_BATTERY_MODE_ENTITY] = data[CONF_BATTERY_MODE_ENTITY]
+        for key in _BATTERY_MODE_OPTIONS:
+            if text := str(data.get(key) or "").strip():
+                options[key] = text
     return options
+
+
+_BATTERY_MODE_OPTIONS = (CONF_BATTERY_MODE_NORMAL, CONF_BATTERY_MODE_HOLD, CONF_BATTERY_MODE_CHARGE)
+
+
+def _check_battery_modes(
+    hass: HomeAssistant, data: Mapping[str, Any], errors: dict[str, str]
+) -> None:
+    """A select needs its options for normal and hold (and charge, if given) among its own."""
+    entity_id = data.get(CONF_BATTERY_MODE_ENTITY)
+    if not entity_id or CONF_BATTERY_MODE_ENTITY in errors:
+        return
+    if split_entity_id(entity_id)[0] not in ("select", "input_select"):
+        return
+    state = hass.states.get(entity_id)
+    offered = (
+        {str(option) for option in (state.attributes.get("options") or [])} if state else set()
+    )
+    for key in _BATTERY_MODE_OPTIONS:
+        text = str(data.get(key) or "").strip()
+        if not text and key != CONF_BATTERY_MODE_CHARGE:
+            errors[key] = "battery_mode_option_missing"
+        elif text and text not in offered:
+            errors[key] = "battery_mode_option_unknown"
 
 
 def _valid_host(host: str) -> bool:

@@ -33,6 +33,11 @@ CONF_BATTERY_POWER: Final = "battery_power"  # sensor
 CONF_BATTERY_SOC: Final = "battery_soc"  # sensor, %
 CONF_BATTERY_INVERT: Final = "battery_invert"  # True: the sensor reports charging as positive
 CONF_BATTERY_CAPACITY: Final = "battery_capacity"  # kWh (optional)
+# battery control (optional): a select (with the option of each mode) or a switch (on = hold)
+CONF_BATTERY_MODE_ENTITY: Final = "battery_mode_entity"
+CONF_BATTERY_MODE_NORMAL: Final = "battery_mode_normal"
+CONF_BATTERY_MODE_HOLD: Final = "battery_mode_hold"
+CONF_BATTERY_MODE_CHARGE: Final = "battery_mode_charge"
 # evcc-compatible API port (options flow).
 CONF_API_ENABLED: Final = "api_enabled"
 CONF_API_HOST: Final = "api_host"

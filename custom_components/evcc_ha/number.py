@@ -46,6 +46,7 @@ class EvccNumberEntityDescription(NumberEntityDescription):
     step_fn: Callable[[LoadpointConfig], float] | None = None
     enabled_fn: Callable[[LoadpointConfig], bool] = lambda _: True
     price: bool = False  # a price: unit is the site's currency per kWh
+    needs_battery: bool = False  # only on sites with a home battery
     # the setting's value from the number and the state document (a part of a compound setting)
     to_setting: Callable[[float, dict[str, Any]], object] = lambda value, _doc: value
 
@@ -144,6 +145,13 @@ LOADPOINT_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
     _number("disable_delay", LoadpointKey.DISABLE_DELAY, _DELAY),
     # unknown while off; the action evcc_ha.set_smart_cost_limit without a limit switches it off
     _number("smart_cost_limit", LoadpointKey.SMART_COST_LIMIT, _PRICE),
+    _number(
+        "battery_boost_limit",
+        LoadpointKey.BATTERY_BOOST_LIMIT,
+        _SOC,
+        whole=True,
+        needs_battery=True,
+    ),
     # the precondition part of the plan strategy; the continuous part is a switch
     EvccNumberEntityDescription(
         key="plan_precondition",
@@ -161,11 +169,15 @@ SITE_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
     _number("priority_soc", SiteKey.PRIORITY_SOC, _SOC),
     _number("buffer_soc", SiteKey.BUFFER_SOC, _SOC),
     _number("buffer_start_soc", SiteKey.BUFFER_START_SOC, _SOC),
+    # unknown while off (0 … set a price; clear it with the REST/MQTT path)
+    _number("battery_grid_charge_limit", SiteKey.BATTERY_GRID_CHARGE_LIMIT, _PRICE),
 )
 BATTERY_SITE_SETTINGS = (SiteKey.PRIORITY_SOC, SiteKey.BUFFER_SOC, SiteKey.BUFFER_START_SOC)
 
 
 def _site_number_exists(description: EvccNumberEntityDescription, config: SiteConfig) -> bool:
+    if description.setting is SiteKey.BATTERY_GRID_CHARGE_LIMIT:
+        return config.battery_chargeable
     return config.battery_configured or description.setting not in BATTERY_SITE_SETTINGS
 
 
@@ -188,7 +200,8 @@ async def async_setup_entry(
         lambda lp: (
             EvccLoadpointNumber(coordinator, description, lp.index)
             for description in LOADPOINT_NUMBERS
-            if not description.price or coordinator.site.planner_tariff() is not None
+            if (not description.price or coordinator.site.planner_tariff() is not None)
+            and (not description.needs_battery or config.battery_configured)
         ),
     )
 
@@ -227,6 +240,15 @@ class EvccLoadpointNumber(EvccEntity, NumberEntity):
 
 class EvccSiteNumber(EvccEntity, NumberEntity):
     entity_description: EvccNumberEntityDescription
+
+    def __init__(
+        self, coordinator: EvccCoordinator, description: EvccNumberEntityDescription
+    ) -> None:
+        super().__init__(coordinator, description)
+        if description.price:
+            self._attr_native_unit_of_measurement = (
+                f"{coordinator.hass.config.currency or 'EUR'}/kWh"
+            )
 
     @property
     def native_value(self) -> float | None:

@@ -29,7 +29,14 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import EvccConfigEntry, EvccCoordinator
-from .core.model import LoadpointConfig, PhaseAction, PvAction, SiteConfig, Status
+from .core.model import (
+    BatteryMode,
+    LoadpointConfig,
+    PhaseAction,
+    PvAction,
+    SiteConfig,
+    Status,
+)
 from .devices.demo import demo_day_ahead_prices, demo_prices_published
 from .devices.tariffs import DEMO_PRICE_KEY, demo_price_unique_id
 from .entity import EvccEntity, add_loadpoint_entities, site_device_info
@@ -273,6 +280,15 @@ SITE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
         meters=("battery",),
         exists_fn=lambda config: config.battery_configured,
         value_fn=lambda doc: _float(doc.get("batterySoc")),
+    ),
+    # the mode battery control set (evcc's batteryMode)
+    EvccSiteSensorEntityDescription(
+        key="battery_mode",
+        translation_key="battery_mode",
+        device_class=SensorDeviceClass.ENUM,
+        options=[mode.value for mode in BatteryMode],
+        exists_fn=lambda config: config.battery_controllable,
+        value_fn=lambda doc: doc.get("batteryMode"),
     ),
     EvccSiteSensorEntityDescription(
         key="green_share_home",

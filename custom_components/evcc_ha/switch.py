@@ -12,7 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvccConfigEntry, EvccCoordinator
-from .core.settings import LoadpointKey
+from .core.model import SiteConfig
+from .core.settings import LoadpointKey, SiteKey
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
@@ -26,6 +27,7 @@ class EvccSwitchEntityDescription(SwitchEntityDescription):
     setting: LoadpointKey
     is_on_fn: Callable[[dict[str, Any]], bool]
     to_setting: Callable[[bool, dict[str, Any]], object]
+    exists_fn: Callable[[SiteConfig], bool] = lambda _config: True
 
 
 LOADPOINT_SWITCHES: tuple[EvccSwitchEntityDescription, ...] = (
@@ -38,6 +40,22 @@ LOADPOINT_SWITCHES: tuple[EvccSwitchEntityDescription, ...] = (
         is_on_fn=lambda doc: bool(doc["planStrategy"]["continuous"]),
         to_setting=lambda on, doc: {**doc["planStrategy"], "continuous": on},
     ),
+    # evcc's battery boost: charge the car from the home battery once (pv and minpv)
+    EvccSwitchEntityDescription(
+        key="battery_boost",
+        translation_key="battery_boost",
+        setting=LoadpointKey.BATTERY_BOOST,
+        is_on_fn=lambda doc: bool(doc["batteryBoost"]),
+        to_setting=lambda on, _doc: on,
+        exists_fn=lambda config: config.battery_configured,
+    ),
+)
+
+# evcc's battery discharge control: hold the home battery while a car charges fast or cheaply
+DISCHARGE_CONTROL = SwitchEntityDescription(
+    key="battery_discharge_control",
+    translation_key="battery_discharge_control",
+    entity_category=EntityCategory.CONFIG,
 )
 
 
@@ -51,11 +69,18 @@ async def async_setup_entry(
 ) -> None:
     """Set up the switches of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
+    config = coordinator.site.config
+    if config.battery_controllable:
+        async_add_entities([DischargeControlSwitch(coordinator, DISCHARGE_CONTROL)])
     add_loadpoint_entities(
         coordinator,
         async_add_entities,
         lambda lp: (
-            *(EvccSwitch(coordinator, description, lp.index) for description in LOADPOINT_SWITCHES),
+            *(
+                EvccSwitch(coordinator, description, lp.index)
+                for description in LOADPOINT_SWITCHES
+                if description.exists_fn(config)
+            ),
             *(
                 RepeatingPlanSwitch(coordinator, lp.index, number)
                 for number in range(1, REPEATING_PLAN_SWITCHES + 1)
@@ -83,6 +108,20 @@ class EvccSwitch(EvccEntity, SwitchEntity):
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         await self._async_switch(False)
+
+
+class DischargeControlSwitch(EvccEntity, SwitchEntity):
+    """The site's battery discharge control."""
+
+    @property
+    def is_on(self) -> bool:
+        return bool(self.state_doc.get("batteryDischargeControl"))
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self.async_write_setting(SiteKey.BATTERY_DISCHARGE_CONTROL, True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self.async_write_setting(SiteKey.BATTERY_DISCHARGE_CONTROL, False)
 
 
 class RepeatingPlanSwitch(EvccEntity, SwitchEntity):

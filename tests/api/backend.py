@@ -106,13 +106,19 @@ def make_site(
     loadpoints: Sequence[LoadpointConfig] | None = None,
     *,
     battery: bool = False,
+    controllable: bool = False,
     settings: Sequence[LoadpointSettings | None] | None = None,
     site_settings: SiteSettings | None = None,
     tariffs: Mapping[str, Tariff] | None = None,
     title: str = "Home",
 ) -> Site:
     return Site(
-        SiteConfig(title=title, battery_configured=battery),
+        SiteConfig(
+            title=title,
+            battery_configured=battery,
+            battery_controllable=controllable,
+            battery_chargeable=controllable,
+        ),
         list(loadpoints or [LoadpointConfig(title="Garage")]),
         site_settings,
         list(settings) if settings is not None else None,

@@ -832,3 +832,58 @@ async def test_repeating_plans_bad_body(
     result = await fetch(client, "POST", "/api/vehicles/id_3/plan/repeating", data=body)
     assert result == (400, JSON, {"error": message})
     assert backend.site.to_dict() == before
+
+
+# --- home battery control and battery boost ------------------------------------------------------
+
+
+async def test_battery_control_routes(start_server: Callable[..., EvccApiServer]) -> None:
+    backend = HarnessBackend(make_site([garage()], battery=True, controllable=True))
+    await backend.cycle(status={0: "B"}, soc={0: 40.0})
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            assert await fetch(client, "POST", "/api/batterydischargecontrol/1") == (
+                200,
+                JSON,
+                True,
+            )
+            assert await fetch(client, "POST", "/api/batterygridchargelimit/0.12") == (
+                200,
+                JSON,
+                0.12,
+            )
+            doc = await state(client)
+            assert (doc["batteryDischargeControl"], doc["batteryGridChargeLimit"]) == (True, 0.12)
+            assert (doc["batteryMode"], doc["batteryGridChargeActive"]) == ("unknown", False)
+            assert await fetch(client, "DELETE", "/api/batterygridchargelimit") == (200, JSON, None)
+            assert (await state(client))["batteryGridChargeLimit"] is None
+            status, _, body = await fetch(client, "POST", "/api/batterydischargecontrol/perhaps")
+            assert (status, body) == (400, {"error": "invalid batteryDischargeControl: 'perhaps'"})
+    finally:
+        await srv.stop()
+
+
+async def test_battery_control_needs_a_controllable_battery(client: aiohttp.ClientSession) -> None:
+    for path in ("/api/batterydischargecontrol/true", "/api/batterygridchargelimit/0.1"):
+        assert await fetch(client, "POST", path) == (
+            400,
+            JSON,
+            {"error": "battery control not available"},
+        )
+    assert await fetch(client, "POST", "/api/batterydischargecontrol/false") == (200, JSON, False)
+
+
+async def test_battery_boost_routes(client: aiohttp.ClientSession) -> None:
+    status, _, body = await fetch(client, "POST", "/api/loadpoints/1/batteryboost/1")
+    assert (status, body) == (400, {"error": "battery boost is only available in PV modes"})
+    await fetch(client, "POST", "/api/loadpoints/1/mode/pv")
+    assert await fetch(client, "POST", "/api/loadpoints/1/batteryboost/1") == (200, JSON, True)
+    assert await fetch(client, "POST", "/api/loadpoints/1/batteryboostlimit/40") == (200, JSON, 40)
+    lp = lp_of(await state(client))
+    assert (lp["batteryBoost"], lp["batteryBoostLimit"]) == (True, 40)
+    status, _, body = await fetch(client, "POST", "/api/loadpoints/1/batteryboostlimit/140")
+    assert (status, body) == (400, {"error": "batteryBoostLimit must be between 0 and 100: 140"})
+    await fetch(client, "POST", "/api/loadpoints/1/mode/now")  # boost ends outside the PV modes
+    assert lp_of(await state(client))["batteryBoost"] is False

@@ -35,6 +35,7 @@ class Driver:
         charger: ChargerConfig | None = None,
         vehicle: VehicleConfig | None = None,
         battery: bool = False,
+        controllable: bool = False,
         site: SiteSettings | None = None,
         **settings: object,
     ) -> None:
@@ -46,7 +47,11 @@ class Driver:
         for key, value in settings.items():
             setattr(lp_settings, key, value)
         self.site = Site(
-            SiteConfig(battery_configured=battery),
+            SiteConfig(
+                battery_configured=battery,
+                battery_controllable=controllable,
+                battery_chargeable=controllable,
+            ),
             [LoadpointConfig(title="Garage", charger=charger, vehicle=vehicle)],
             site,
             [lp_settings],

@@ -173,6 +173,8 @@ LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "disableDelay": Setter(LoadpointKey.DISABLE_DELAY),
     "planEnergy": Setter(plan="energy"),
     "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),  # JSON {"continuous", "precondition"}
+    "batteryBoost": Setter(LoadpointKey.BATTERY_BOOST),
+    "batteryBoostLimit": Setter(LoadpointKey.BATTERY_BOOST_LIMIT),
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),
     # the seed document's form with the value in the topic
     "target/soc/+": Setter(LoadpointKey.LIMIT_SOC, value_in_topic=True),
@@ -185,6 +187,8 @@ SITE_SETTERS: Final[Mapping[str, Setter]] = {
     "prioritySoc": Setter(SiteKey.PRIORITY_SOC),
     "residualPower": Setter(SiteKey.RESIDUAL_POWER),
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),  # every loadpoint's
+    "batteryDischargeControl": Setter(SiteKey.BATTERY_DISCHARGE_CONTROL),
+    "batteryGridChargeLimit": Setter(SiteKey.BATTERY_GRID_CHARGE_LIMIT),
 }
 VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {
     "minSoc": Setter(LoadpointKey.MIN_SOC),

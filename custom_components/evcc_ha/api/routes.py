@@ -263,6 +263,10 @@ def _site_setting(key: SiteKey) -> Handler:
     return handler
 
 
+async def _battery_grid_charge_limit_delete(call: Call) -> object:
+    return await call.backend.async_set_site(SiteKey.BATTERY_GRID_CHARGE_LIMIT, None)
+
+
 async def _tariff(call: Call) -> object:
     kind = call.params["type"]
     backend = call.backend
@@ -550,6 +554,9 @@ def _routes() -> tuple[Route, ...]:
         r("DELETE", "/api/smartcostlimit", _site_smart_cost_limit, "bare", "Switch the smart cost limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
         r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin` or `planner` tariff, each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
+        r("POST", "/api/batterydischargecontrol/{value:[a-z0-9]+}", _site_setting(SiteKey.BATTERY_DISCHARGE_CONTROL), "bare", "Hold the home battery while a car charges fast or cheaply, `true`/`false`/`1`/`0` (needs battery control).", site_err, _BOOL),
+        r("POST", f"/api/batterygridchargelimit/{{value:{SFLOAT}}}", _site_setting(SiteKey.BATTERY_GRID_CHARGE_LIMIT), "bare", "Charge the home battery from the grid while the price is at most this (per kWh; needs battery control).", site_err, _NUMBER),
+        r("DELETE", "/api/batterygridchargelimit", _battery_grid_charge_limit_delete, "bare", "Switch grid charging of the home battery off.", (403,), {"type": "number", "nullable": True}),
         r("GET", "/api/telemetry", _telemetry_get, "result", "Telemetry flag (documented old path).", (), _BOOL),
         r("POST", "/api/telemetry/{value:[a-z0-9]+}", _telemetry_set, "result", "Set the telemetry flag, `true`/`false`/`1`/`0` (documented old path; nothing is ever sent).", site_err, _BOOL),
         r("GET", "/api/settings/telemetry", _telemetry_get, "result", "Telemetry flag (evcc ≤ 0.206's real path).", (), _BOOL),
@@ -557,6 +564,8 @@ def _routes() -> tuple[Route, ...]:
         # loadpoint, paths of old and current evcc
         r("POST", LP + "/mode/{value:[a-z]+}", _lp_setting(LoadpointKey.MODE), "bare", "Charge mode `off`, `pv`, `minpv`, `now`.", lp_err, {"type": "string"}),
         r("POST", LP + "/controlprofile/{value:[a-z]+}", _lp_setting(LoadpointKey.CONTROL_PROFILE), "bare", "Control profile `evcc` (evcc's rules) or `smooth` (evcc_ha's: far less switching).", lp_err, {"type": "string"}),
+        r("POST", LP + "/batteryboost/{value:[a-z0-9]+}", _lp_setting(LoadpointKey.BATTERY_BOOST), "bare", "Battery boost: charge the car from the home battery once (pv/minpv only), `true`/`false`/`1`/`0`.", lp_err, _BOOL),
+        r("POST", LP + f"/batteryboostlimit/{{value:{UINT}}}", _lp_setting(LoadpointKey.BATTERY_BOOST_LIMIT), "bare", "Battery boost limit: the home battery SoC it stops at (%, 100 = none).", lp_err, _INTEGER),
         r("POST", LP + f"/phases/{{value:{UINT}}}", _lp_setting(LoadpointKey.PHASES_CONFIGURED), "bare", "Phases 0 (automatic), 1, 3; returns the configured value.", lp_err, _INTEGER),
         r("POST", LP + f"/mincurrent/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.MIN_CURRENT), "bare", "Minimum current (A).", lp_err, _NUMBER),
         r("POST", LP + f"/maxcurrent/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.MAX_CURRENT), "bare", "Maximum current (A).", lp_err, _NUMBER),

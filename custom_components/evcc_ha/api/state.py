@@ -210,7 +210,13 @@ def _site_keys(site: Site) -> dict[str, Any]:
         energies = [b.energy for b in m.battery if b.energy is not None]
         if energies:
             doc["batteryEnergy"] = _number(sum(energies))
-        doc["battery"] = [{**_meter(b), "controllable": False} for b in m.battery]
+        controllable = config.battery_controllable
+        doc["battery"] = [{**_meter(b), "controllable": controllable} for b in m.battery]
+        # battery control (evcc): the mode set, and what sets it
+        doc["batteryMode"] = site.battery_mode.value
+        doc["batteryDischargeControl"] = s.battery_discharge_control
+        doc["batteryGridChargeLimit"] = _optional(s.battery_grid_charge_limit)
+        doc["batteryGridChargeActive"] = site.battery_grid_charge_active
     doc["auxPower"] = _number(m.aux_power)
     doc["homePower"] = _number(m.home_power)
     doc["greenShareHome"] = _number(m.green_share_home)
@@ -395,6 +401,9 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "smartCostLimit": _optional(s.smart_cost_limit),
             "smartCostActive": lp.smart_cost_active,
             "smartCostNextStart": format_time(lp.smart_cost_next_start),
+            # charge the car from the home battery once (evcc's battery boost)
+            "batteryBoost": s.battery_boost,
+            "batteryBoostLimit": s.battery_boost_limit,
             # vehicle
             "vehicleName": vehicle_name,
             "vehicleTitle": vehicle.title if vehicle is not None else "",

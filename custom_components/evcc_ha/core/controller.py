@@ -33,6 +33,7 @@ from typing import Any, Final
 from .clock import Clock
 from .devices import Charger, DevicePort, Meter, SiteDevices, SocSource, VehicleSource
 from .model import (
+    BatteryMode,
     ChargerCommand,
     ChargerReading,
     CommandError,
@@ -239,6 +240,8 @@ class Controller:
                     for index, command in enumerate(result.commands)
                     if command
                 ]
+                if result.battery_mode is not None:
+                    sends.append(self._async_set_battery_mode(result.battery_mode))
                 await asyncio.gather(*sends)
             if result.skipped:
                 _LOGGER.debug("Cycle of %s skipped: %s", self._site.config.title, result.skipped)
@@ -325,6 +328,19 @@ class Controller:
         _LOGGER.warning("%s", error)
         self._site.command_failed(index)
         return error
+
+    async def _async_set_battery_mode(self, mode: BatteryMode) -> None:
+        control = self.devices.battery_control
+        if control is None:
+            return
+        try:
+            async with asyncio.timeout(self.device_timeout):
+                await control.async_set_mode(mode)
+        except Exception as err:
+            _LOGGER.warning("%s did not take battery mode %s: %s", control.name, mode, err)
+            self._site.battery_mode_failed()
+        else:
+            _LOGGER.debug("%s: battery mode %s", control.name, mode)
 
     def _lost(self, key: str, name: str, reason: str) -> None:
         health = self._health.setdefault(key, _Health())

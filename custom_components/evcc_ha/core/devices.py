@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .model import (
+    BatteryMode,
     ChargerCommand,
     ChargerReading,
     LoadpointConfig,
@@ -76,6 +77,12 @@ class VehicleSource(DevicePort, Protocol):
     async def async_read(self) -> VehicleValues: ...
 
 
+class BatteryControl(DevicePort, Protocol):
+    """Sets the home battery's mode (normal, hold = no discharging, charge = from the grid)."""
+
+    async def async_set_mode(self, mode: BatteryMode) -> None: ...
+
+
 @dataclass(slots=True)
 class LoadpointDevices:
     config: LoadpointConfig
@@ -95,11 +102,18 @@ class SiteDevices:
     battery: list[Meter] = field(default_factory=list)
     aux: list[Meter] = field(default_factory=list)
     loadpoints: list[LoadpointDevices] = field(default_factory=list)
+    battery_control: BatteryControl | None = None
 
     def all(self) -> list[DevicePort]:
         """Every device once, site meters first."""
         found: list[DevicePort] = []
-        candidates: list[DevicePort | None] = [self.grid, *self.pv, *self.battery, *self.aux]
+        candidates: list[DevicePort | None] = [
+            self.grid,
+            *self.pv,
+            *self.battery,
+            *self.aux,
+            self.battery_control,
+        ]
         for lp in self.loadpoints:
             candidates += [lp.charger, lp.meter, lp.soc, lp.vehicle]
         for device in candidates:

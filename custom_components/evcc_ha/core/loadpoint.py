@@ -105,6 +105,10 @@ class Decision:
     site_power: float
     battery_buffered: bool = False
     battery_start: bool = False
+    battery_power: float = 0.0  # W, + discharging
+    battery_soc: float | None = None
+    residual_power: float = 0.0
+    priority_adjustment: float = 0.0  # see SiteMeasurements.priority_adjustment
 
 
 class Loadpoint:
@@ -163,6 +167,8 @@ class Loadpoint:
         self.planner = Planner()
         self.plan_active = False
         self.plan_lock: EffectivePlan | None = None
+        # evcc's battery boost state while the setting is on: start, continue, hold
+        self.boost_phase: str | None = None
         self._plans_locked_with: tuple[object, ...] | None = None
         self.smart_cost_active = False
         self.smart_cost_next_start: datetime | None = None
@@ -519,6 +525,7 @@ class Loadpoint:
         self.planner.reset()
         self.plan_active = False
         self.plan_lock = None
+        self.settings.battery_boost = False  # a boost is for one charging session (evcc)
         self.session = None
 
     def _fill_session(self, now: datetime) -> None:
@@ -640,6 +647,7 @@ class Loadpoint:
         if not self.available:
             return None
         self.last_decision = decision
+        self._update_boost(decision)
         self._update_smart_cost(now, rates)
         self._update_plan(now, rates)
         phases_command = self._fix_configured_phases(now)
@@ -706,7 +714,10 @@ class Loadpoint:
         return cooldown <= 0 or last is None or (now - last).total_seconds() >= cooldown
 
     def mode_changed(self, mode: Mode) -> None:
-        """evcc's SetMode: now/off reset the PV and phase timers and the plan; minpv the PV timer."""
+        """evcc's SetMode: now/off reset the PV and phase timers and the plan; minpv the PV timer.
+        Battery boost exists in the PV modes only."""
+        if mode not in (Mode.PV, Mode.MINPV):
+            self.settings.battery_boost = False
         if mode in (Mode.NOW, Mode.OFF):
             self._reset_phase_timer()
             self._reset_pv_timer()
@@ -816,7 +827,7 @@ class Loadpoint:
         switching on and off is decided on the filtered surplus, with longer delays and a
         minimum time on and off (`SMOOTH_*`)."""
         s = self.settings
-        site_power = decision.site_power
+        site_power = decision.site_power - self._boost_power(decision)
         min_current, max_current = s.min_current, s.max_current
         smooth = s.control_profile is ControlProfile.SMOOTH
         decision_power = self._smooth(now, site_power) if smooth else site_power
@@ -833,6 +844,7 @@ class Loadpoint:
             s.mode == Mode.MINPV
             or decision.battery_start
             or (decision.battery_buffered and self.charging)
+            or self.boost_phase == "continue"
         )
         if keep_minimum and target < min_current:
             return scaled, min_current
@@ -868,6 +880,52 @@ class Loadpoint:
             return scaled, 0.0
         self._reset_pv_timer()
         return scaled, min(target, max_current)
+
+    def _update_boost(self, decision: Decision) -> None:
+        """Battery boost starts when switched on and holds once the battery is below its limit
+        (evcc: the car keeps its priority over recharging the battery until it leaves)."""
+        s = self.settings
+        if not s.battery_boost:
+            self.boost_phase = None
+            return
+        if self.boost_phase is None:
+            self.boost_phase = "start"
+        soc = decision.battery_soc
+        if s.battery_boost_limit < 100 and soc is not None and soc < s.battery_boost_limit:
+            self.boost_phase = "hold"
+
+    def _boost_power(self, decision: Decision) -> float:
+        """evcc's boostPower: the power the car should take from the home battery on top of
+        the surplus (and, while boosting at all, the battery priority given back)."""
+        if self.boost_phase is None:
+            return 0.0
+        given_back = -decision.priority_adjustment
+        if self.boost_phase == "hold":
+            return given_back
+        residual = decision.residual_power
+        delta = max(100.0, abs(residual))
+        step = self.config.charger.current_step
+        if step >= 1.0:  # whole amps: make sure the next full amp is reached
+            delta += step * self.active_phases * self.voltage
+        if self.boost_phase == "start":
+            delta = self.max_power()
+            self.pv_timer = ELAPSED
+            if self.config.charger.phases_switchable:
+                self.phase_timer = ELAPSED
+            if self.charging:
+                self.boost_phase = "continue"
+        return max(0.0, decision.battery_power) + delta + residual + given_back
+
+    @property
+    def fast_or_cheap(self) -> bool:
+        """evcc's fast charging (now, a running plan, below minSoc) or cheap charging (smart
+        cost): what battery discharge control holds the home battery for."""
+        return (
+            self.settings.mode == Mode.NOW
+            or self.plan_active
+            or self._min_soc_not_reached()
+            or self.smart_cost_active
+        )
 
     def _dwelt(self, now: datetime, seconds: float) -> bool:
         """The charger has been in its present on/off state for at least `seconds`."""

@@ -61,6 +61,15 @@ class RepeatingPlan:
         }
 
 
+class BatteryMode(StrEnum):
+    """evcc's battery modes: normal operation, no discharging, charging from the grid."""
+
+    UNKNOWN = "unknown"
+    NORMAL = "normal"
+    HOLD = "hold"
+    CHARGE = "charge"
+
+
 class Mode(StrEnum):
     """Charge modes (evcc's names)."""
 
@@ -145,6 +154,10 @@ class SiteConfig:
     grid_configured: bool = True
     pv_configured: bool = True
     battery_configured: bool = False
+    # the home battery's mode can be set (an entity of the inverter's integration): normal and
+    # hold, and with `battery_chargeable` also charging from the grid
+    battery_controllable: bool = False
+    battery_chargeable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,3 +254,4 @@ class CycleResult:
     events: list[Event] = field(default_factory=list)
     skipped: str | None = None  # why control was skipped this cycle (e.g. grid meter failed)
     failed: dict[int, str] = field(default_factory=dict)  # loadpoint index → what went wrong
+    battery_mode: BatteryMode | None = None  # a new mode for the home battery this cycle

@@ -69,6 +69,8 @@ class LoadpointKey(StrEnum):
     CONTROL_PROFILE = "controlProfile"
     PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
     SMART_COST_LIMIT = "smartCostLimit"
+    BATTERY_BOOST = "batteryBoost"
+    BATTERY_BOOST_LIMIT = "batteryBoostLimit"
 
 
 class SiteKey(StrEnum):
@@ -79,6 +81,8 @@ class SiteKey(StrEnum):
     BUFFER_SOC = "bufferSoc"
     BUFFER_START_SOC = "bufferStartSoc"
     TELEMETRY = "telemetry"
+    BATTERY_DISCHARGE_CONTROL = "batteryDischargeControl"
+    BATTERY_GRID_CHARGE_LIMIT = "batteryGridChargeLimit"
 
 
 # Old evcc names (and API spellings) of the same settings.
@@ -130,6 +134,10 @@ class LoadpointSettings:
     plan_energy: float = 0.0  # kWh goal of the plan for vehicles without SoC
     plan_strategy: PlanStrategy = field(default_factory=PlanStrategy)
     repeating_plans: tuple[RepeatingPlan, ...] = ()  # the vehicle's weekly plans
+    # evcc's battery boost: charge the car from the home battery once (until it disconnects),
+    # down to `battery_boost_limit` % (100 = no limit)
+    battery_boost: bool = False
+    battery_boost_limit: int = 100
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
     phase_switch_cooldown: float = 0.0  # s between 1p/3p switches
@@ -157,6 +165,10 @@ class SiteSettings:
     buffer_soc: float = 0.0  # %; 0 = off
     buffer_start_soc: float = 0.0  # %; 0 = off
     telemetry: bool = False  # evcc's flag; this project never sends telemetry
+    # hold the home battery while a car charges fast or cheaply (evcc); needs battery control
+    battery_discharge_control: bool = False
+    # charge the home battery from the grid at or below this price (per kWh); None = off
+    battery_grid_charge_limit: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -513,6 +525,11 @@ def _parse_phases(value: object, ctx: SettingContext) -> int:
     return phases
 
 
+def _check_boost(s: LoadpointSettings, _ctx: SettingContext) -> None:
+    if s.battery_boost and s.mode not in (Mode.PV, Mode.MINPV):
+        raise SettingError("battery boost is only available in PV modes")
+
+
 def _parse_plan_time(value: object, ctx: SettingContext) -> datetime | None:
     return parse_time(value, ctx.now)
 
@@ -572,6 +589,10 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
         "phase_switch_cooldown", _number("phaseSwitchCooldown", 0, MAX_DURATION_S, " s")
     ),
     LoadpointKey.SMART_COST_LIMIT: SettingRule("smart_cost_limit", _parse_smart_cost_limit),
+    LoadpointKey.BATTERY_BOOST: SettingRule(
+        "battery_boost", lambda value, _ctx: parse_bool(value, "batteryBoost"), _check_boost
+    ),
+    LoadpointKey.BATTERY_BOOST_LIMIT: SettingRule("battery_boost_limit", _soc("batteryBoostLimit")),
 }
 
 _LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {
@@ -660,6 +681,38 @@ def _restored_value(key: LoadpointKey, value: object, ctx: SettingContext) -> ob
 @dataclass(frozen=True, slots=True)
 class SiteContext:
     battery_configured: bool
+    battery_controllable: bool = False
+    battery_chargeable: bool = False
+
+
+def _battery_control(parse: Callable[[object], object]) -> Callable[[object, SiteContext], object]:
+    """A setting that acts through the battery's mode: refused without battery control."""
+
+    def parse_controlled(value: object, ctx: SiteContext) -> object:
+        parsed = parse(value)
+        if parsed not in (None, False) and not ctx.battery_controllable:
+            raise SettingError("battery control not available")
+        return parsed
+
+    return parse_controlled
+
+
+def _parse_grid_charge_limit(value: object, ctx: SiteContext) -> float | None:
+    limit = _optional_price("batteryGridChargeLimit")(value)
+    if limit is not None and not ctx.battery_controllable:
+        raise SettingError("battery control not available")
+    if limit is not None and not ctx.battery_chargeable:
+        raise SettingError("battery cannot be charged from the grid (no charge mode)")
+    return limit
+
+
+def _optional_price(name: str) -> Callable[[object], float | None]:
+    def parse(value: object) -> float | None:
+        if value is None or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
+            return None
+        return _ranged(parse_float(value, name), name, -MAX_PRICE, MAX_PRICE)
+
+    return parse
 
 
 def _battery_soc(key: SiteKey) -> Callable[[object, SiteContext], float]:
@@ -710,19 +763,38 @@ SITE_RULES: Mapping[SiteKey, SiteRule] = {
         "buffer_start_soc", _battery_soc(SiteKey.BUFFER_START_SOC), _check_buffer_start_soc
     ),
     SiteKey.TELEMETRY: SiteRule("telemetry", lambda value, _ctx: parse_bool(value, "telemetry")),
+    SiteKey.BATTERY_DISCHARGE_CONTROL: SiteRule(
+        "battery_discharge_control",
+        _battery_control(lambda value: parse_bool(value, "batteryDischargeControl")),
+    ),
+    SiteKey.BATTERY_GRID_CHARGE_LIMIT: SiteRule(
+        "battery_grid_charge_limit", _parse_grid_charge_limit
+    ),
 }
 
 _SITE_KEY_OF_FIELD: Mapping[str, SiteKey] = {rule.field: key for key, rule in SITE_RULES.items()}
 
 
 def apply_site_settings(
-    settings: SiteSettings, changes: Iterable[tuple[str, object]], *, battery_configured: bool
+    settings: SiteSettings,
+    changes: Iterable[tuple[str, object]],
+    *,
+    battery_configured: bool,
+    battery_controllable: bool = False,
+    battery_chargeable: bool = False,
 ) -> tuple[SiteSettings, dict[SiteKey, object]]:
     """Validate site `changes` together (see `_apply`)."""
-    return _apply(settings, SITE_RULES, site_key, changes, SiteContext(battery_configured))
+    ctx = SiteContext(battery_configured, battery_controllable, battery_chargeable)
+    return _apply(settings, SITE_RULES, site_key, changes, ctx)
 
 
-def restore_site_settings(data: object, *, battery_configured: bool) -> SiteSettings:
+def restore_site_settings(
+    data: object,
+    *,
+    battery_configured: bool,
+    battery_controllable: bool = False,
+    battery_chargeable: bool = False,
+) -> SiteSettings:
     """Stored site settings field by field; bad values dropped with a warning."""
     settings = SiteSettings()
     if not isinstance(data, Mapping):
@@ -738,7 +810,11 @@ def restore_site_settings(data: object, *, battery_configured: bool) -> SiteSett
             continue
         try:
             settings, _ = apply_site_settings(
-                settings, [(key, value)], battery_configured=battery_configured
+                settings,
+                [(key, value)],
+                battery_configured=battery_configured,
+                battery_controllable=battery_controllable,
+                battery_chargeable=battery_chargeable,
             )
         except SettingError as err:
             _LOGGER.warning("Stored %s ignored: %s", key.value, err)

@@ -21,6 +21,7 @@ from typing import Any
 from . import stored
 from .loadpoint import Decision, Loadpoint
 from .model import (
+    BatteryMode,
     ChargerCommand,
     CycleResult,
     Event,
@@ -42,7 +43,7 @@ from .settings import (
     restore_site_settings,
     site_key,
 )
-from .tariff import Rate, Tariff, TariffRates
+from .tariff import Rate, Tariff, TariffRates, current_rate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +89,9 @@ class SiteMeasurements:
     green_share_loadpoints: float = 0.0
     battery_buffered: bool = False
     battery_start: bool = False
+    # what the battery priority (below prioritySoc) took off the site power; a boosting
+    # loadpoint gets it back (evcc: battery boost drains the battery on purpose)
+    priority_adjustment: float = 0.0
 
 
 class Site:
@@ -115,6 +119,8 @@ class Site:
         self.sessions = SessionLog()
         self.last_update: datetime | None = None  # last cycle with working grid meter
         self.prices = Prices()
+        self.battery_mode = BatteryMode.UNKNOWN  # the mode last set (evcc's batteryMode)
+        self.battery_grid_charge_active = False
 
     @property
     def telemetry(self) -> bool:
@@ -194,7 +200,13 @@ class Site:
                 )
                 was_enabled, effective_before = lp.enabled, lp.effective_current
                 decision = Decision(
-                    running_power - flexible_lower, m.battery_buffered, m.battery_start
+                    running_power - flexible_lower,
+                    m.battery_buffered,
+                    m.battery_start,
+                    battery_power=m.battery_power,
+                    battery_soc=m.battery_soc,
+                    residual_power=self.settings.residual_power,
+                    priority_adjustment=m.priority_adjustment,
                 )
                 command = lp.decide(now, decision, rates)
                 running_power += lp.expected_power_change(command, was_enabled, effective_before)
@@ -206,7 +218,40 @@ class Site:
             if lp.index not in failed and lp.failing:
                 lp.failing = False
                 _LOGGER.info("Loadpoint %s works again", lp.config.title)
-        return CycleResult(commands, events, None, failed)
+        return CycleResult(commands, events, None, failed, self._battery_mode_change(now))
+
+    def _battery_mode_change(self, now: datetime) -> BatteryMode | None:
+        """evcc's requiredBatteryMode: charge from the grid while the price is at most the
+        grid charge limit; hold while discharge control is on and a car charges fast or
+        cheaply; else back to normal (the battery is left alone until a mode was set)."""
+        if not self.config.battery_controllable:
+            return None
+        s = self.settings
+        limit = s.battery_grid_charge_limit
+        rate = None
+        if limit is not None and (rates := self.planner_rates(now)) is not None:
+            rate = current_rate(rates.rates, now)
+        self.battery_grid_charge_active = (
+            rate is not None and limit is not None and rate.price <= limit
+        )
+        if self.battery_grid_charge_active:
+            wanted = BatteryMode.CHARGE
+        elif s.battery_discharge_control and any(
+            lp.charging and lp.fast_or_cheap for lp in self.loadpoints
+        ):
+            wanted = BatteryMode.HOLD
+        elif self.battery_mode in (BatteryMode.UNKNOWN, BatteryMode.NORMAL):
+            return None
+        else:
+            wanted = BatteryMode.NORMAL
+        if wanted == self.battery_mode:
+            return None
+        self.battery_mode = wanted
+        return wanted
+
+    def battery_mode_failed(self) -> None:
+        """The battery did not take its new mode: it is sent again next cycle."""
+        self.battery_mode = BatteryMode.UNKNOWN
 
     @staticmethod
     def _loadpoint_failed(lp: Loadpoint, step: str, err: Exception) -> str:
@@ -261,7 +306,11 @@ class Site:
             else:
                 m.battery_buffered = s.buffer_soc > 0 and m.battery_soc > s.buffer_soc
                 m.battery_start = s.buffer_start_soc > 0 and m.battery_soc >= s.buffer_start_soc
-        return m.grid_power + battery_power + residual - m.aux_power
+        site_power = m.grid_power + battery_power + residual - m.aux_power
+        m.priority_adjustment = (
+            m.grid_power + m.battery_power + s.residual_power - m.aux_power - site_power
+        )
+        return site_power
 
     @staticmethod
     def _green_share(m: SiteMeasurements, power_from: float, power_to: float) -> float:
@@ -353,7 +402,11 @@ class Site:
         """Validate and store a site setting (takes effect in the next cycle, as in evcc)."""
         resolved = site_key(key)
         self.settings, stored = apply_site_settings(
-            self.settings, [(resolved, value)], battery_configured=self.config.battery_configured
+            self.settings,
+            [(resolved, value)],
+            battery_configured=self.config.battery_configured,
+            battery_controllable=self.config.battery_controllable,
+            battery_chargeable=self.config.battery_chargeable,
         )
         return stored[resolved]
 
@@ -371,7 +424,10 @@ class Site:
         with a warning and its default stays."""
         values = stored.mapping(data, "site state")
         self.settings = restore_site_settings(
-            values.get("settings"), battery_configured=self.config.battery_configured
+            values.get("settings"),
+            battery_configured=self.config.battery_configured,
+            battery_controllable=self.config.battery_controllable,
+            battery_chargeable=self.config.battery_chargeable,
         )
         loadpoints = values.get("loadpoints", [])
         if not isinstance(loadpoints, list):

@@ -21,6 +21,7 @@ from typing import Any, Final
 from ..core.clock import Clock
 from ..core.devices import Device, LoadpointDevices, SiteDevices
 from ..core.model import (
+    BatteryMode,
     ChargerCommand,
     ChargerConfig,
     LoadpointConfig,
@@ -244,6 +245,11 @@ class DemoSite:
         self.sim.command(index, now, command)
         self._snapshot = None  # the next read shows the charger's new state
 
+    def set_battery_mode(self, mode: BatteryMode) -> None:
+        self.advance()
+        self.battery.mode = BatteryMode.NORMAL if mode is BatteryMode.UNKNOWN else mode
+        self._snapshot = None  # the next read shows the new flows
+
     # --- persistence -------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,7 +271,7 @@ class DemoSite:
                 "phases": charger.phases,
                 "energy_kwh": charger.energy_kwh,
             },
-            "battery": {"soc": battery.soc},
+            "battery": {"soc": battery.soc, "mode": battery.mode.value},
             "meters": {
                 "grid_import_kwh": self.sim.grid_import_kwh,
                 "grid_export_kwh": self.sim.grid_export_kwh,
@@ -290,6 +296,7 @@ class DemoSite:
             self.charger.phases = int(charger.get("phases", 3))
             self.charger.energy_kwh = float(charger.get("energy_kwh", 0.0))
             self.battery.soc = float(data.get("battery", {}).get("soc", self.battery.soc))
+            self.battery.mode = BatteryMode(data.get("battery", {}).get("mode", "normal"))
             self.sim.grid_import_kwh = float(meters.get("grid_import_kwh", 0.0))
             self.sim.grid_export_kwh = float(meters.get("grid_export_kwh", 0.0))
             self.sim.pv_kwh = float(meters.get("pv_kwh", 0.0))
@@ -317,8 +324,14 @@ class DemoSite:
         )
         return SiteDevices(
             config=SiteConfig(
-                title=title, grid_configured=True, pv_configured=True, battery_configured=True
+                title=title,
+                grid_configured=True,
+                pv_configured=True,
+                battery_configured=True,
+                battery_controllable=True,
+                battery_chargeable=True,
             ),
+            battery_control=DemoBatteryControl(self),
             grid=SimulatedMeter(self, "grid", "Demo grid meter"),
             pv=[SimulatedMeter(self, "pv", "Demo pv meter")],
             battery=[SimulatedMeter(self, "battery", "Demo battery meter")],
@@ -330,6 +343,17 @@ class DemoSite:
                 )
             ],
         )
+
+
+class DemoBatteryControl(Device):
+    """The demo inverter's battery mode (hold: no discharging, charge: from the grid)."""
+
+    def __init__(self, site: DemoSite) -> None:
+        self.site = site
+        self.name = "Demo battery control"
+
+    async def async_set_mode(self, mode: BatteryMode) -> None:
+        self.site.set_battery_mode(mode)
 
 
 class DemoVehicleValues(Device):

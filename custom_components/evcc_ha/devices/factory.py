@@ -22,6 +22,10 @@ from ..const import (
     CHARGER_KIND_MODBUS,
     CONF_BATTERY_CAPACITY,
     CONF_BATTERY_INVERT,
+    CONF_BATTERY_MODE_CHARGE,
+    CONF_BATTERY_MODE_ENTITY,
+    CONF_BATTERY_MODE_HOLD,
+    CONF_BATTERY_MODE_NORMAL,
     CONF_BATTERY_POWER,
     CONF_BATTERY_SOC,
     CONF_CHARGE_METER_POWER,
@@ -61,6 +65,7 @@ from ..const import (
 from ..core.clock import Clock
 from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices
 from ..core.model import (
+    BatteryMode,
     ChargerConfig,
     ControlProfile,
     LoadpointConfig,
@@ -68,7 +73,13 @@ from ..core.model import (
     VehicleConfig,
 )
 from .demo import DemoSite
-from .ha_entities import EntityCharger, EntityMeter, EntitySoc, EntityVehicle
+from .ha_entities import (
+    EntityBatteryControl,
+    EntityCharger,
+    EntityMeter,
+    EntitySoc,
+    EntityVehicle,
+)
 from .modbus.client import ModbusHub
 from .modbus.const import (
     CONF_MODBUS_KIND,
@@ -252,6 +263,32 @@ def _site_meters(
     return grid, pv, battery
 
 
+def _battery_control(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> EntityBatteryControl | None:
+    entity_id = options.get(CONF_BATTERY_MODE_ENTITY)
+    if not entity_id:
+        return None
+    modes = {
+        BatteryMode.NORMAL: options.get(CONF_BATTERY_MODE_NORMAL),
+        BatteryMode.HOLD: options.get(CONF_BATTERY_MODE_HOLD),
+        BatteryMode.CHARGE: options.get(CONF_BATTERY_MODE_CHARGE),
+    }
+    return EntityBatteryControl(
+        hass,
+        "battery control",
+        entity_id,
+        {mode: str(option) for mode, option in modes.items() if option},
+    )
+
+
+def _can_charge(control: EntityBatteryControl) -> bool:
+    """Only a select with a charge option charges the battery from the grid."""
+    return control.entity_id.split(".")[0] in ("select", "input_select") and (
+        BatteryMode.CHARGE in control.options
+    )
+
+
 def modbus_meter_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
     """The Modbus meter subentries of a site in creation order."""
     return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_MODBUS_METER]
@@ -281,13 +318,17 @@ async def async_build_devices(
     pv += modbus.get(Usage.PV, [])
     battery += modbus.get(Usage.BATTERY, [])
     aux = modbus.get(Usage.AUX, []) + modbus.get(Usage.CHARGE, [])
+    control = _battery_control(hass, entry.options) if battery else None
     return SiteDevices(
         config=SiteConfig(
             title=entry.title,
             grid_configured=grid is not None,
             pv_configured=bool(pv),
             battery_configured=bool(battery),
+            battery_controllable=control is not None,
+            battery_chargeable=control is not None and _can_charge(control),
         ),
+        battery_control=control,
         grid=grid,
         pv=pv,
         battery=battery,

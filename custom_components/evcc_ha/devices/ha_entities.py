@@ -42,6 +42,7 @@ from homeassistant.util.unit_conversion import DistanceConverter
 
 from ..core.devices import Device
 from ..core.model import (
+    BatteryMode,
     ChargerCommand,
     ChargerReading,
     DeviceError,
@@ -56,6 +57,7 @@ __all__ = [
     "CHARGING_POWER_THRESHOLD",
     "ENERGY_UNITS",
     "POWER_UNITS",
+    "EntityBatteryControl",
     "EntityCharger",
     "EntityMeter",
     "EntitySoc",
@@ -348,6 +350,36 @@ class EntityMeter(_EntityReader):
             soc=None if soc_state is None else self._percent(soc_state),
             capacity=self.capacity,
         )
+
+
+class EntityBatteryControl(_EntityReader):
+    """The home battery's mode through an entity of the inverter's integration: a select (or
+    input_select) with one option per mode (`options`: normal, hold and optionally charge), or a
+    switch (or input_boolean) that is on for hold."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        name: str,
+        entity_id: str,
+        options: Mapping[BatteryMode, str] | None = None,
+    ) -> None:
+        super().__init__(hass, name)
+        self.entity_id = entity_id
+        self.options = dict(options or {})
+
+    async def async_set_mode(self, mode: BatteryMode) -> None:
+        self._state(self.entity_id)  # it must exist and have a value
+        domain = _domain(self.entity_id)
+        if domain in ("switch", "input_boolean"):
+            if mode not in (BatteryMode.NORMAL, BatteryMode.HOLD):
+                raise DeviceError(f"{self.entity_id} can only hold the battery, not {mode}")
+            await self._call(self.entity_id, "turn_on" if mode is BatteryMode.HOLD else "turn_off")
+            return
+        option = self.options.get(mode)
+        if option is None:
+            raise DeviceError(f"{self.entity_id} has no option for battery mode {mode}")
+        await self._call(self.entity_id, "select_option", {"option": option})
 
 
 class EntitySoc(_EntityReader):

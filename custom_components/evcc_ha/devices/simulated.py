@@ -27,6 +27,7 @@ from typing import Protocol
 from ..core.devices import Device
 from ..core.model import (
     VOLTAGE,
+    BatteryMode,
     ChargerCommand,
     ChargerReading,
     LoadpointReadings,
@@ -272,10 +273,16 @@ class SimBattery:
         self.soc = min(max(soc, 0.0), 100.0)
         self.max_charge_w = max_charge_w
         self.max_discharge_w = max_discharge_w
+        # set by battery control: hold = no discharging, charge = full power from the grid
+        self.mode = BatteryMode.NORMAL
 
     def power_for(self, balance_w: float, dt_s: float) -> float:
         """The power the controller sets for a balance of ``pv − home − cars`` (W)."""
         power = min(max(balance_w, -self.max_discharge_w), self.max_charge_w)
+        if self.mode is BatteryMode.HOLD:
+            power = max(power, 0.0)
+        elif self.mode is BatteryMode.CHARGE:
+            power = self.max_charge_w
         if dt_s <= 0:
             return power
         if power > 0:

@@ -1,0 +1,116 @@
+"""evcc's home battery control: discharge control (hold while a car charges fast or cheaply),
+grid charging below a price, and battery boost (the car takes the home battery once)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from custom_components.evcc_ha.core.model import (
+    BatteryMode,
+    ChargerConfig,
+    MeterReading,
+    Mode,
+    SettingError,
+)
+from custom_components.evcc_ha.core.tariff import Rate, RatesTariff
+
+from .harness import T0, Driver, charging_at
+
+
+def battery(soc: float, power: float = 0.0) -> MeterReading:
+    return MeterReading(power=power, soc=soc, capacity=10.0)
+
+
+def test_discharge_control_holds_while_charging_fast() -> None:
+    d = Driver(mode=Mode.PV, battery=True, controllable=True)
+    # not on: the battery is never touched
+    assert d.cycle(grid=500, battery=battery(60)).battery_mode is None
+    d.site.set_site_setting("batteryDischargeControl", True)
+    assert d.cycle(grid=500, battery=battery(60), status="B").battery_mode is None
+    d.set("mode", "now")
+    d.cycle(grid=500, battery=battery(60), status="B")  # connected, not charging yet
+    assert d.site.battery_mode is BatteryMode.UNKNOWN
+    result = d.cycle(grid=11000, battery=battery(60), status="C", currents=charging_at(16))
+    assert result.battery_mode is BatteryMode.HOLD
+    assert d.cycle(grid=11000, battery=battery(60), status="C").battery_mode is None  # once
+    d.set("mode", "pv")  # no more fast charging: back to normal
+    result = d.cycle(grid=11000, battery=battery(60), status="C", currents=charging_at(16))
+    assert result.battery_mode is BatteryMode.NORMAL
+    assert d.cycle(grid=0, battery=battery(60)).battery_mode is None
+
+
+def test_grid_charging_below_the_limit() -> None:
+    d = Driver(mode=Mode.PV, battery=True, controllable=True)
+    hour = timedelta(hours=1)
+    d.site.tariffs["grid"] = RatesTariff(
+        [Rate(T0 + i * hour, T0 + (i + 1) * hour, p) for i, p in enumerate([0.30, 0.10, 0.30])]
+    )
+    d.site.set_site_setting("batteryGridChargeLimit", 0.15)
+    assert d.cycle(battery=battery(40), status="A").battery_mode is None
+    assert d.site.battery_grid_charge_active is False
+    d.now = T0 + hour
+    assert d.cycle(battery=battery(40), status="A").battery_mode is BatteryMode.CHARGE
+    assert d.site.battery_grid_charge_active is True
+    d.now = T0 + 2 * hour
+    assert d.cycle(battery=battery(60), status="A").battery_mode is BatteryMode.NORMAL
+    # a failed command is sent again next cycle
+    d.now = T0 + hour
+    d.cycle(battery=battery(40), status="A")
+    d.site.battery_mode_failed()
+    assert d.cycle(battery=battery(40), status="A").battery_mode is BatteryMode.CHARGE
+
+
+@pytest.mark.parametrize(
+    ("controllable", "chargeable", "key", "value", "message"),
+    [
+        (False, False, "batteryDischargeControl", True, "battery control not available"),
+        (False, False, "batteryGridChargeLimit", 0.1, "battery control not available"),
+        (True, False, "batteryGridChargeLimit", 0.1, "cannot be charged from the grid"),
+        (True, True, "batteryGridChargeLimit", "cheap", "invalid batteryGridChargeLimit"),
+        (True, True, "batteryDischargeControl", "maybe", "invalid batteryDischargeControl"),
+    ],
+)
+def test_battery_control_settings_are_validated(
+    controllable: bool, chargeable: bool, key: str, value: object, message: str
+) -> None:
+    d = Driver(battery=True, controllable=controllable)
+    d.site.config = replace(d.site.config, battery_chargeable=chargeable)
+    before = d.site.settings.to_dict()
+    with pytest.raises(SettingError, match=message):
+        d.site.set_site_setting(key, value)
+    assert d.site.settings.to_dict() == before
+    # switching off is always allowed
+    d.site.set_site_setting("batteryGridChargeLimit", None)
+    d.site.set_site_setting("batteryDischargeControl", False)
+
+
+def test_battery_boost_drains_the_battery_down_to_its_limit() -> None:
+    """No surplus, a full home battery: with boost the car starts at full power and keeps
+    charging; once the battery is below the limit the boost holds and the car follows the
+    surplus again (which is none: it stops after the disable delay)."""
+    d = Driver(mode=Mode.PV, battery=True, charger=ChargerConfig(max_current=16.0))
+    d.cycle(grid=0, battery=battery(90), status="B")
+    assert not d.enabled  # no surplus: nothing
+    with pytest.raises(SettingError, match="only available in PV modes"):
+        d.site.update_loadpoint_settings(0, [("mode", "now"), ("batteryBoost", True)], d.now)
+    d.set("batteryBoostLimit", 50)
+    d.set("batteryBoost", True)
+    d.cycle(grid=0, battery=battery(90), status="B")
+    assert d.enabled and d.offered == 16  # start: full power at once
+    for soc in (85, 70, 55):  # the car takes the battery: battery discharges, grid ~ 0
+        d.cycle(
+            grid=50, battery=battery(soc, power=11000), status="C", currents=charging_at(d.offered)
+        )
+        assert d.enabled and d.offered >= 6
+    assert d.site.loadpoints[0].boost_phase == "continue"
+    d.cycle(grid=50, battery=battery(45, power=11000), status="C", currents=charging_at(d.offered))
+    assert d.site.loadpoints[0].boost_phase == "hold"
+    for _ in range(8):  # 4 min: past the 3 min disable delay, no boost power any more
+        d.cycle(grid=11000, battery=battery(45), status="C", currents=charging_at(d.offered))
+    assert not d.enabled
+    # the boost ends with the session
+    d.cycle(status="A")
+    assert d.site.loadpoints[0].settings.battery_boost is False
