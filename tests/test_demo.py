@@ -174,4 +174,12 @@ async def test_demo_entry(hass: HomeAssistant) -> None:
     assert float(hass.states.get("sensor.carport_vehicle_range").state) > 0
     assert hass.states.get("sensor.carport_vehicle_charge_limit").state == "90.0"
     assert hass.states.get("binary_sensor.carport_vehicle_climater").state in ("on", "off")
+    await entry.runtime_data.coordinator.async_refresh()  # after the price sensor was read
+    doc = entry.runtime_data.coordinator.controller.state()
+    # a controllable battery and a solar forecast (the clear-sky curve), as every demo feature
+    assert doc["battery"][0]["controllable"] is True and doc["batteryMode"] == "unknown"
+    solar = doc["forecast"]["solar"]
+    assert solar["tomorrow"]["complete"] and solar["tomorrow"]["energy"] > 20_000
+    assert len(doc["forecast"]["grid"]) > 0
+    assert hass.states.get("switch.demo_site_battery_discharge_control").state == "off"
     assert await hass.config_entries.async_unload(entry.entry_id)

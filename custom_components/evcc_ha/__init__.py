@@ -34,6 +34,7 @@ from .const import (
     CONF_MQTT_READ_ONLY,
     CONF_MQTT_TOPIC,
     CONF_SITE_TITLE,
+    CONF_SOLAR_FORECAST,
     DEFAULT_API_HOST,
     DEFAULT_API_PORT,
     DEFAULT_MQTT_TOPIC,
@@ -51,9 +52,10 @@ from .coordinator import (
 from .core.controller import Controller
 from .core.site import Site
 from .core.tariff import FixedTariff
-from .devices.demo import DEMO_FEEDIN_PRICE
+from .devices.demo import DEMO_FEEDIN_PRICE, DemoSolarForecast
 from .devices.factory import async_build_site_devices
 from .devices.modbus.client import ModbusHub
+from .devices.solar_forecast import EntitySolarForecast
 from .devices.tariffs import EntityPriceTariff, build_tariffs, demo_price_unique_id
 from .entity import async_register_devices, loadpoint_identifier, site_identifier
 from .services import async_setup_services
@@ -123,6 +125,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
             tariffs["grid"] = demo_prices
             price_entities.append(demo_prices)
         tariffs.setdefault("feedin", FixedTariff(DEMO_FEEDIN_PRICE, tz=tz))
+        tariffs.setdefault("solar", DemoSolarForecast(demo))
+    if forecast_entities := entry.options.get(CONF_SOLAR_FORECAST):
+        solar = EntitySolarForecast(
+            hass, forecast_entities, name=f"Solar forecast of {entry.title}"
+        )
+        tariffs["solar"] = solar
+        entry.async_on_unload(solar.close)
+        await solar.async_watch()
     for tariff in price_entities:
         entry.async_on_unload(tariff.close)
         if tariff is not demo_prices:
@@ -133,7 +143,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
         tariffs=tariffs,
         interval_s=float(interval_of(entry)),
     )
-    controller = Controller(site, devices, clock, partial(build_state, currency=currency))
+    controller = Controller(site, devices, clock, partial(build_state, currency=currency, tz=tz))
     await controller.async_setup()
     entry.async_on_unload(controller.async_close)
     coordinator = EvccCoordinator(hass, entry, controller, demo=demo)

@@ -103,6 +103,7 @@ from .const import (
     CONF_MQTT_TOPIC,
     CONF_PV_POWER,
     CONF_SITE_TITLE,
+    CONF_SOLAR_FORECAST,
     CONF_TITLE,
     CONF_VEHICLE_CAPACITY,
     CONF_VEHICLE_CLIMATER,
@@ -172,6 +173,7 @@ from .devices.modbus.kinds import (
 )
 from .devices.modbus.probe import async_probe as async_modbus_probe
 from .devices.price_entity import PriceParseError, PriceSummary, summary
+from .devices.solar_forecast import ForecastError, async_read_solar_forecast
 from .devices.tariffs import async_read_price_entity
 
 
@@ -319,6 +321,10 @@ _METER_KEYS = (
     CONF_BATTERY_INVERT,
     CONF_BATTERY_SOC,
     CONF_BATTERY_CAPACITY,
+    CONF_BATTERY_MODE_ENTITY,
+    CONF_BATTERY_MODE_NORMAL,
+    CONF_BATTERY_MODE_HOLD,
+    CONF_BATTERY_MODE_CHARGE,
 )
 _API_KEYS = (
     CONF_API_ENABLED,
@@ -722,8 +728,16 @@ class EvccOptionsFlow(OptionsFlow):
             values = {key: user_input.get(key) for key in _TARIFF_KEYS}
             for key in (CONF_GRID_ZONES, CONF_GRID_PRICE_ENTITY, CONF_FEEDIN_PRICE_ENTITY):
                 values[key] = str(values[key] or "").strip() or None
+            values[CONF_SOLAR_FORECAST] = list(values[CONF_SOLAR_FORECAST] or []) or None
             errors, detail = self._validate_tariffs(values)
             placeholders["detail"] = detail
+            for entity_id in values[CONF_SOLAR_FORECAST] or []:
+                try:
+                    await async_read_solar_forecast(self.hass, entity_id)
+                except ForecastError as err:
+                    errors[CONF_SOLAR_FORECAST] = "forecast_unusable"
+                    placeholders["detail"] = str(err)
+                    break
             if not errors and values[CONF_GRID_PRICE_ENTITY]:
                 try:
                     parse = await async_read_price_entity(
@@ -824,6 +838,7 @@ _TARIFF_KEYS = (
     CONF_GRID_PRICE_ENTITY,
     CONF_FEEDIN_PRICE,
     CONF_FEEDIN_PRICE_ENTITY,
+    CONF_SOLAR_FORECAST,
 )
 
 
@@ -839,6 +854,9 @@ def _tariff_schema() -> vol.Schema:
             vol.Optional(CONF_FEEDIN_PRICE): price,
             vol.Optional(CONF_FEEDIN_PRICE_ENTITY): _entities(
                 EntityFilterSelectorConfig(domain=["sensor", "input_number", "number"])
+            ),
+            vol.Optional(CONF_SOLAR_FORECAST): _entities(
+                EntityFilterSelectorConfig(domain="sensor"), multiple=True
             ),
         }
     )

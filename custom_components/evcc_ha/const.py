@@ -56,6 +56,7 @@ CONF_GRID_ZONES: Final = "grid_zones"  # time-of-use zones, one per line (core.t
 CONF_GRID_PRICE_ENTITY: Final = "grid_price_entity"  # an entity with today's/tomorrow's prices
 CONF_FEEDIN_PRICE: Final = "feedin_price"
 CONF_FEEDIN_PRICE_ENTITY: Final = "feedin_price_entity"  # a sensor with the feed-in price
+CONF_SOLAR_FORECAST: Final = "solar_forecast"  # entities of forecast integrations (optional)
 DEFAULT_API_HOST: Final = "0.0.0.0"
 DEFAULT_API_PORT: Final = 7070
 

@@ -887,3 +887,23 @@ async def test_battery_boost_routes(client: aiohttp.ClientSession) -> None:
     assert (status, body) == (400, {"error": "batteryBoostLimit must be between 0 and 100: 140"})
     await fetch(client, "POST", "/api/loadpoints/1/mode/now")  # boost ends outside the PV modes
     assert lp_of(await state(client))["batteryBoost"] is False
+
+
+async def test_solar_forecast_tariff_and_state(start_server: Callable[..., EvccApiServer]) -> None:
+    hour = timedelta(hours=1)
+    solar = RatesTariff(
+        [Rate(T0 + i * hour, T0 + (i + 1) * hour, w) for i, w in enumerate([4000, 2000])]
+    )
+    backend = HarnessBackend(make_site([garage()], tariffs={"solar": solar}))
+    await backend.cycle(status={0: "B"}, soc={0: 40.0}, after=0)
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            status, _, body = await fetch(client, "GET", "/api/tariff/solar")
+            assert status == 200 and [r["value"] for r in body["rates"]] == [4000, 2000]
+            doc = await state(client)
+            assert doc["tariffSolar"] == 4000
+            assert [point[1] for point in doc["forecast"]["solar"]["timeseries"]] == [4000, 2000]
+    finally:
+        await srv.stop()

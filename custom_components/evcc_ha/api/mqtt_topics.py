@@ -14,6 +14,7 @@ This module is pure: the publisher (`mqtt.py`) decides what to send when.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,9 +130,29 @@ def topic_tree(root: str, state: Mapping[str, Any]) -> dict[str, str]:
             tree[f"{root}/vehicles"] = str(len(value))
             for name, vehicle in value.items():
                 _walk(tree, f"{root}/vehicles/{name}", str(name), vehicle)
+        elif key == "forecast" and isinstance(value, Mapping):
+            _forecast(tree, f"{root}/site/forecast", value)
         else:
             _top(tree, f"{root}/site/{key}", key, value)
     return tree
+
+
+def _forecast(tree: dict[str, str], topic: str, forecast: Mapping[str, Any]) -> None:
+    """Series as one JSON payload each, as evcc (hundreds of slots are not topics of their own);
+    the solar day totals as topics."""
+    for name, value in forecast.items():
+        if isinstance(value, Mapping):
+            for sub_key, sub_value in value.items():
+                if isinstance(sub_value, list):
+                    tree[f"{topic}/{name}/{sub_key}"] = _json(sub_value)
+                else:
+                    _walk(tree, f"{topic}/{name}/{sub_key}", str(sub_key), sub_value)
+        else:
+            tree[f"{topic}/{name}"] = _json(value)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 # --- writes ----------------------------------------------------------------------------------

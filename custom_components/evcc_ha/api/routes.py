@@ -72,7 +72,7 @@ Envelope = Literal["result", "bare", "text", "csv", "html", "ws"]
 Handler = Callable[["Call"], Awaitable[object]]
 
 JQ_MAX_LENGTH = 4096
-TARIFF_KINDS = ("grid", "feedin", "planner")
+TARIFF_KINDS = ("grid", "feedin", "planner", "solar")
 
 # evcc's path parameter regexes (spec §1.2); an id longer than this cannot name a loadpoint
 MAX_ID_DIGITS = 6
@@ -552,7 +552,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", f"/api/residualpower/{{value:{SFLOAT}}}", _site_setting(SiteKey.RESIDUAL_POWER), "bare", "Grid residual power (W).", site_err, _NUMBER),
         r("POST", f"/api/smartcostlimit/{{value:{SFLOAT}}}", _site_smart_cost_limit, "bare", "Smart cost limit (price per kWh) of every loadpoint: charge at full power in pv/minpv while the price is at most this.", site_err, _NUMBER),
         r("DELETE", "/api/smartcostlimit", _site_smart_cost_limit, "bare", "Switch the smart cost limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
-        r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin` or `planner` tariff, each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
+        r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin`, `planner` or `solar` tariff (solar: the forecast W), each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
         r("POST", "/api/batterydischargecontrol/{value:[a-z0-9]+}", _site_setting(SiteKey.BATTERY_DISCHARGE_CONTROL), "bare", "Hold the home battery while a car charges fast or cheaply, `true`/`false`/`1`/`0` (needs battery control).", site_err, _BOOL),
         r("POST", f"/api/batterygridchargelimit/{{value:{SFLOAT}}}", _site_setting(SiteKey.BATTERY_GRID_CHARGE_LIMIT), "bare", "Charge the home battery from the grid while the price is at most this (per kWh; needs battery control).", site_err, _NUMBER),

@@ -27,14 +27,14 @@ import functools
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from ..core.loadpoint import Loadpoint
 from ..core.model import MeterReading
 from ..core.site import Site
-from ..core.tariff import format_rfc3339
+from ..core.tariff import Rate, current_rate, format_rfc3339
 
 __all__ = [
     "EVCC_VERSION",
@@ -161,12 +161,14 @@ def build_state(
     *,
     version: str = EVCC_VERSION,
     currency: str = "EUR",
+    tz: tzinfo | None = None,
 ) -> dict[str, Any]:
     """The evcc state document of `site` at `now` (bare, no `result` wrapper)."""
     names = {index: name for name, index in vehicle_names(site).items()}
     doc: dict[str, Any] = {}
     doc.update(_site_keys(site))
     doc.update(_tariff_keys(site))
+    doc.update(_forecast_keys(site, now, tz))
     doc["statistics"] = _statistics(site, now)
     doc["vehicles"] = {names[lp.index]: _vehicle(lp) for lp in site.loadpoints if lp.index in names}
     doc["telemetry"] = site.telemetry
@@ -261,6 +263,47 @@ def _tariff_keys(site: Site) -> dict[str, Any]:
     else:
         doc["smartCostType"] = "priceforecast" if planner.dynamic else "pricestatic"
     return doc
+
+
+def _forecast_keys(site: Site, now: datetime, tz: tzinfo | None) -> dict[str, Any]:
+    """evcc's `forecast`: the dynamic tariffs as `[start, end, value]` (unix seconds) and the
+    solar forecast (`timeseries` of `[ts, W]`, the energy left today, tomorrow's and the day
+    after's in Wh, complete when the forecast covers the whole day); `tariffSolar` = W now."""
+    forecast: dict[str, Any] = {}
+    for key, tariff in (
+        ("grid", site.tariffs.get("grid")),
+        ("feedin", site.tariffs.get("feedin")),
+        ("planner", site.planner_tariff()),
+    ):
+        if tariff is not None and tariff.dynamic and (rates := tariff.rates(now)):
+            forecast[key] = [[r.start_ts, r.end_ts, _number(r.price)] for r in rates]
+    doc: dict[str, Any] = {}
+    solar = site.tariffs.get("solar")
+    rates = solar.rates(now) if solar is not None else ()
+    if rates:
+        local = now.astimezone(tz) if tz is not None else now
+        midnight = datetime.combine(local.date(), time(), local.tzinfo)
+        days = [midnight + timedelta(days=n) for n in range(4)]
+        last = rates[-1].end
+        forecast["solar"] = {
+            "scale": 1,
+            "timeseries": [[int(r.start_ts), _number(r.price)] for r in rates],
+            "today": _day(rates, now, days[1], last),
+            "tomorrow": _day(rates, days[1], days[2], last),
+            "dayAfterTomorrow": _day(rates, days[2], days[3], last),
+        }
+        if (current := current_rate(rates, now)) is not None:
+            doc["tariffSolar"] = _number(current.price)
+    if forecast:
+        doc["forecast"] = forecast
+    return doc
+
+
+def _day(rates: Sequence[Rate], start: datetime, end: datetime, last: datetime) -> dict[str, Any]:
+    """The forecast energy (Wh) from `start` to `end`, and whether the forecast reaches `end`."""
+    a, b = start.timestamp(), end.timestamp()
+    wh = sum(r.price * max(0.0, min(b, r.end_ts) - max(a, r.start_ts)) / 3600.0 for r in rates)
+    return {"energy": _number(round(wh, 1)), "complete": last >= end}
 
 
 def _statistics(site: Site, now: datetime) -> dict[str, Any]:

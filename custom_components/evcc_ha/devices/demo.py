@@ -15,7 +15,9 @@ coordinator reads it and costs nothing while nobody does. Pure Python, no Home A
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any, Final
 
 from ..core.clock import Clock
@@ -30,6 +32,7 @@ from ..core.model import (
     VehicleConfig,
     VehicleValues,
 )
+from ..core.tariff import Rate, current_rate
 from .simulated import (
     SimBattery,
     SimCharger,
@@ -43,6 +46,7 @@ __all__ = [
     "DEMO_FEEDIN_PRICE",
     "DEMO_LOADPOINT_SETTINGS",
     "DemoSite",
+    "DemoSolarForecast",
     "build_demo_devices",
     "demo_day_ahead_prices",
     "demo_prices_published",
@@ -168,14 +172,20 @@ class DemoSite:
             )
         return candidate
 
-    def pv_power(self, when: datetime) -> float:
-        """PV production (W): a sine-like day curve with passing clouds."""
+    def clear_sky_power(self, when: datetime) -> float:
+        """PV production (W) without clouds: a sine-like day curve (the demo's forecast)."""
         local = self._local(when)
         hour = local.hour + local.minute / 60 + local.second / 3600
         if not SUNRISE_H < hour < SUNSET_H:
             return 0.0
         x = (hour - SUNRISE_H) / (SUNSET_H - SUNRISE_H)
-        clear = PV_PEAK_W * math.sin(math.pi * x) ** 1.5
+        return PV_PEAK_W * math.sin(math.pi * x) ** 1.5
+
+    def pv_power(self, when: datetime) -> float:
+        """PV production (W): the clear-sky day curve with passing clouds."""
+        clear = self.clear_sky_power(when)
+        if clear == 0.0:
+            return 0.0
         ts = when.timestamp()
         clouds = 1.0 - 0.35 * max(0.0, math.sin(ts / 700.0) * math.sin(ts / 2300.0 + 1.3))
         return round(clear * clouds, 1)
@@ -375,6 +385,36 @@ class DemoVehicleValues(Device):
             limit_soc=VEHICLE_OWN_LIMIT,
             climater_active=not site.away and leaving,
         )
+
+
+class DemoSolarForecast:
+    """The demo's solar forecast (a solar tariff of W): its clear-sky curve in quarter hours
+    from today's local midnight over three days; new each day (`version`)."""
+
+    dynamic = True
+
+    def __init__(self, site: DemoSite) -> None:
+        self.site = site
+        self._day: date | None = None
+        self._rates: list[Rate] = []
+        self.version = 0
+
+    def rates(self, now: datetime) -> Sequence[Rate]:
+        local = now.astimezone(self.site.tz) if self.site.tz is not None else now
+        if local.date() != self._day:
+            self._day = local.date()
+            midnight = datetime.combine(self._day, time(), local.tzinfo)
+            slots = [midnight + k * DAY_AHEAD_SLOT for k in range(3 * 96 + 1)]
+            self._rates = [
+                Rate(a, b, round(self.site.clear_sky_power(a + DAY_AHEAD_SLOT / 2), 1))
+                for a, b in pairwise(slots)
+            ]
+            self.version += 1
+        return [rate for rate in self._rates if rate.end > now]
+
+    def price_at(self, when: datetime) -> float | None:
+        rate = current_rate(self.rates(when), when)
+        return rate.price if rate is not None else None
 
 
 def _time(value: object) -> datetime | None:
