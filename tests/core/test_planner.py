@@ -416,3 +416,41 @@ def test_property_planner_never_raises_and_active_means_slot_or_hysteresis(
     # a fresh planner is only active inside a slot of its plan
     if active:
         assert any(r.contains(now) for r in planner.slots)
+
+
+# --- plan strategies: properties over random tariffs ---------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    prices=st.lists(st.floats(-0.2, 0.8, allow_nan=False), min_size=8, max_size=24),
+    required_min=st.integers(15, 6 * 60),
+    precondition_min=st.integers(0, 3 * 60),
+    continuous=st.booleans(),
+)
+def test_strategies_hold_for_any_tariff(
+    prices: list[float], required_min: int, precondition_min: int, continuous: bool
+) -> None:
+    """Whatever the prices: the plan gives exactly the required time before the target; with
+    `continuous` it is one block; with a precondition the last minutes before the target are
+    in it; and the strategy never makes the plan cheaper than the cheapest slots allow."""
+    rates = [Rate(t(h), t(h + 1), p) for h, p in enumerate(prices)]
+    target = t(len(prices))
+    required = required_min * M
+    precondition = precondition_min * M
+    plan = plan_slots(
+        t(0), required, target, rates, precondition=precondition, continuous=continuous
+    )
+    ordered = sorted(plan, key=lambda r: r.start)
+    assert total(ordered) == required
+    assert all(a.end <= b.start for a, b in pairwise(ordered))  # no overlap
+    assert ordered[0].start >= t(0) and ordered[-1].end <= target
+    kept = min(precondition, required)
+    if kept:
+        assert total([r for r in ordered if r.start >= target - kept]) == kept
+    if continuous and kept == 0:
+        assert all(a.end == b.start for a, b in pairwise(ordered))
+    cost = sum(r.price * (r.end - r.start).total_seconds() for r in ordered)
+    cheapest = plan_slots(t(0), required, target, rates)
+    best = sum(r.price * (r.end - r.start).total_seconds() for r in cheapest)
+    assert cost >= best - 1e-6

@@ -24,6 +24,14 @@ step = st.fixed_dictionaries(
             st.tuples(st.just("phases"), st.sampled_from([0, 1, 3])),
             st.tuples(st.just("enableThreshold"), st.floats(-5000, 5000)),
             st.tuples(st.just("disableThreshold"), st.floats(-5000, 5000)),
+            st.tuples(st.just("controlProfile"), st.sampled_from(["evcc", "smooth"])),
+            st.tuples(st.just("batteryBoost"), st.booleans()),
+            st.tuples(
+                st.just("planStrategy"),
+                st.fixed_dictionaries(
+                    {"continuous": st.booleans(), "precondition": st.integers(0, 7200)}
+                ),
+            ),
         ),
     }
 )
