@@ -114,3 +114,37 @@ def test_battery_boost_drains_the_battery_down_to_its_limit() -> None:
     # the boost ends with the session
     d.cycle(status="A")
     assert d.site.loadpoints[0].settings.battery_boost is False
+
+
+def test_new_settings_survive_a_restart_and_garbage_is_dropped() -> None:
+    d = Driver(mode=Mode.PV, battery=True, controllable=True)
+    d.set("batteryBoost", True)
+    d.set("batteryBoostLimit", 30)
+    d.set("planStrategy", {"continuous": True, "precondition": 600})
+    d.site.set_site_setting("batteryDischargeControl", True)
+    d.site.set_site_setting("batteryGridChargeLimit", 0.1)
+    saved = d.site.to_dict()
+    again = Driver(mode=Mode.PV, battery=True, controllable=True)
+    again.site.restore(saved, d.now)
+    lp = again.site.loadpoints[0].settings
+    assert (lp.battery_boost, lp.battery_boost_limit) == (True, 30)
+    assert (lp.plan_strategy.continuous, lp.plan_strategy.precondition) == (True, 600)
+    assert again.site.settings.battery_discharge_control is True
+    assert again.site.settings.battery_grid_charge_limit == 0.1
+    # the battery mode entity was removed meanwhile: its settings are dropped, not kept
+    bare = Driver(mode=Mode.PV, battery=True)
+    bare.site.restore(saved, d.now)
+    assert bare.site.settings.battery_discharge_control is False
+    assert bare.site.settings.battery_grid_charge_limit is None
+    # garbage in the file: each bad value falls back to its default
+    saved["loadpoints"][0]["settings"].update(
+        plan_strategy={"continuous": "yes"}, battery_boost_limit=400, battery_boost="maybe"
+    )
+    broken = Driver(mode=Mode.PV, battery=True, controllable=True)
+    broken.site.restore(saved, d.now)
+    lp = broken.site.loadpoints[0].settings
+    assert (lp.plan_strategy.continuous, lp.battery_boost_limit, lp.battery_boost) == (
+        False,
+        100,
+        False,
+    )
