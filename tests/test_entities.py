@@ -345,3 +345,19 @@ async def test_plan_strategy_switch_and_number(hass: HomeAssistant, entry: MockC
             blocking=True,
         )
     assert controller.state()["loadpoints"][0]["planStrategy"]["precondition"] == 1800
+
+
+async def test_guest_car_switch(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    controller = entry.runtime_data.coordinator.controller
+    switch = "switch.garage_guest_car"
+    assert hass.states.get(switch).state == "off"
+    assert controller.state()["loadpoints"][0]["vehicleName"] == "id_3"
+    await hass.services.async_call(
+        Platform.SWITCH, "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert controller.state()["loadpoints"][0]["vehicleName"] == ""
+    assert hass.states.get(switch).state == "on"
+    await hass.services.async_call(
+        Platform.SWITCH, "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+    )
+    assert controller.state()["loadpoints"][0]["vehicleName"] == "id_3"

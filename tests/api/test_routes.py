@@ -907,3 +907,66 @@ async def test_solar_forecast_tariff_and_state(start_server: Callable[..., EvccA
             assert [point[1] for point in doc["forecast"]["solar"]["timeseries"]] == [4000, 2000]
     finally:
         await srv.stop()
+
+
+# --- the vehicle at a loadpoint ------------------------------------------------------------------
+
+
+async def test_vehicle_assignment(start_server: Callable[..., EvccApiServer]) -> None:
+    """The configured vehicle is at its loadpoint; DELETE makes it a guest car (no SoC source,
+    limits by energy), POST with its name or PATCH (detection) brings it back; a vehicle of
+    another loadpoint cannot move there; the configured one returns when the car leaves."""
+    site = make_site(
+        [
+            LoadpointConfig(title="A", vehicle=VehicleConfig(title="ID.3")),
+            LoadpointConfig(title="B", vehicle=VehicleConfig(title="Zoe")),
+        ]
+    )
+    backend = HarnessBackend(site)
+    await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            assert lp_of(await state(client))["vehicleName"] == "id_3"
+            assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+            lp = lp_of(await state(client))
+            assert (lp["vehicleName"], lp["vehicleTitle"], lp["vehicleSoc"]) == ("", "", 0)
+            await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
+            assert lp_of(await state(client))["vehicleSoc"] == 0  # ID.3's SoC is not this car's
+            assert "id_3" in (await state(client))["vehicles"]  # the vehicle still exists
+            assert await fetch(client, "POST", "/api/loadpoints/1/vehicle/ID.3") == (
+                200,
+                JSON,
+                {"vehicle": "ID.3"},
+            )
+            assert lp_of(await state(client))["vehicleName"] == "id_3"
+            status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe")
+            assert (status, body) == (400, {"error": "vehicle zoe belongs to loadpoint B"})
+            status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/tesla")
+            assert (status, body) == (400, {"error": "vehicle not found: tesla"})
+            await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
+            assert await fetch(client, "PATCH", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+            assert lp_of(await state(client))["vehicleName"] == "id_3"
+            # a guest leaves: the next car is the configured vehicle again
+            await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
+            await backend.cycle(status={0: "A", 1: "B"})
+            assert lp_of(await state(client))["vehicleName"] == "id_3"
+    finally:
+        await srv.stop()
+
+
+async def test_vehicle_assignment_without_a_configured_vehicle(
+    start_server: Callable[..., EvccApiServer],
+) -> None:
+    backend = HarnessBackend(make_site([LoadpointConfig(title="Garage")]))
+    await backend.cycle(status={0: "B"})
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            status, _, body = await fetch(client, "PATCH", "/api/loadpoints/1/vehicle")
+            assert (status, body) == (400, {"error": "no vehicle configured at this loadpoint"})
+            assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+    finally:
+        await srv.stop()

@@ -660,3 +660,25 @@ def test_running_plan_follows_the_plan_strategy(
     assert lp.plan_active is False  # 00:30: not in a slot
     site.update(T0 + (hours[0] + 0.5) * hour, readings)
     assert lp.plan_active is True
+
+
+def test_a_guest_car_has_no_vehicle_soc_limits_or_title() -> None:
+    car = with_vehicle(title="ID.3", capacity_kwh=50.0)
+    site = Site(SiteConfig(), [LoadpointConfig(vehicle=car)], None, [LoadpointSettings(min_soc=30)])
+    lp = site.loadpoints[0]
+
+    def cycle(at: float, status: Status) -> None:
+        charger = ChargerReading(status=status, enabled=False)
+        readings = SiteReadings(
+            grid=MeterReading(0), loadpoints=(LoadpointReadings(charger, vehicle_soc=20),)
+        )
+        site.update(T0 + timedelta(minutes=at), readings)
+
+    cycle(0, Status.B)
+    assert lp.vehicle_soc == 20 and lp.session is not None and lp.session.vehicle == "ID.3"
+    site.set_loadpoint_setting(0, "vehicle", False, T0)
+    cycle(1, Status.B)
+    assert lp.vehicle is None and lp.vehicle_soc is None
+    assert not lp.has_soc and lp.session.vehicle == ""
+    cycle(2, Status.A)  # the guest leaves: the configured vehicle is expected again
+    assert lp.vehicle == car

@@ -173,6 +173,8 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
         [{"weekdays": [1], "time": "07:00", "tz": "UTC", "soc": 70, "active": True}],
         '[{"weekdays": [9], "time": "07:00"}]',
     ),
+    ("loadpoints/1/vehicle", "none", "vehicleName", "", "tesla"),
+    ("loadpoints/1/vehicle", "id_3", "vehicleName", "id_3", None),
     ("loadpoints/1/smartCostLimit", "0.25", "smartCostLimit", 0.25, "nan"),
     ("loadpoints/1/smartCostLimit", "null", "smartCostLimit", None, None),
     ("vehicles/id_3/minSoc", "15", "minSoc", 15, "x"),

@@ -29,10 +29,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Final, Protocol
 
 from ..core.model import CommandError, SettingError
-from ..core.settings import LoadpointKey
+from ..core.settings import CLEAR_WORDS, LoadpointKey
 from .backend import Backend
 from .mqtt_topics import SetTopic, parse_set_topic, topic_tree
-from .state import resolve_vehicle
+from .state import resolve_vehicle, vehicle_assignment
 
 __all__ = ["MqttApi", "MqttTransport"]
 
@@ -277,6 +277,9 @@ class MqttApi:
                 await backend.async_set_plan(index, when, energy=goal)
             return
         assert setter.key is not None
+        if setter.key is LoadpointKey.VEHICLE:
+            name = None if payload.lower() in CLEAR_WORDS else payload
+            value = vehicle_assignment(backend.site, index, name)
         await backend.async_set_loadpoint(index, setter.key, value)
 
     def _loadpoint_index(self, target: SetTopic) -> int:

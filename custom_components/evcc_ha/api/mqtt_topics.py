@@ -195,6 +195,7 @@ LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "planEnergy": Setter(plan="energy"),
     "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),  # JSON {"continuous", "precondition"}
     "batteryBoost": Setter(LoadpointKey.BATTERY_BOOST),
+    "vehicle": Setter(LoadpointKey.VEHICLE),  # a vehicle name; null / none / - : a guest car
     "batteryBoostLimit": Setter(LoadpointKey.BATTERY_BOOST_LIMIT),
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),
     # the seed document's form with the value in the topic

@@ -53,7 +53,7 @@ from .sessions_csv import (
     session_to_json,
     sessions_to_csv,
 )
-from .state import EVCC_VERSION, clean, resolve_vehicle
+from .state import EVCC_VERSION, clean, resolve_vehicle, vehicle_assignment
 from .ws import HEARTBEAT_S, WsHub
 
 __all__ = [
@@ -471,6 +471,27 @@ async def _repeating_plans_set(call: Call) -> object:
     return [plan.as_json() for plan in stored]
 
 
+async def _vehicle_select(call: Call) -> object:
+    """evcc's vehicle/{name}: the loadpoint's own vehicle is plugged in → `{"vehicle": name}`."""
+    index, name = call.loadpoint(), call.value("name")
+    present = vehicle_assignment(call.backend.site, index, name)
+    await call.set_lp(index, LoadpointKey.VEHICLE, present)
+    return {"vehicle": name}
+
+
+async def _vehicle_remove(call: Call) -> object:
+    """evcc's DELETE vehicle: no known vehicle (a guest car) → `{}`."""
+    await call.set_lp(call.loadpoint(), LoadpointKey.VEHICLE, False)
+    return {}
+
+
+async def _vehicle_detect(call: Call) -> object:
+    """evcc's PATCH vehicle (detection): the configured vehicle is the only candidate, so it is
+    taken again → `{}` (400 where none is configured)."""
+    await call.set_lp(call.loadpoint(), LoadpointKey.VEHICLE, True)
+    return {}
+
+
 async def _plan_energy_delete(call: Call) -> object:
     await call.backend.async_clear_plan(call.loadpoint())
     return {}
@@ -584,6 +605,9 @@ def _routes() -> tuple[Route, ...]:
         r("POST", LP + f"/plan/energy/{{value:{UFLOAT}}}/" + TIME, _plan_energy_set, "bare", "Energy plan: kWh by time → `{energy, time}`.", lp_err, _obj(energy=_NUMBER, time=_TIME)),
         r("DELETE", LP + "/plan/energy", _plan_energy_delete, "bare", "Delete the energy plan → `{}`.", (403, 404), _EMPTY),
         r("POST", LP + "/plan/strategy", _plan_strategy_set(Call.loadpoint), "bare", "Plan strategy from the JSON body `{\"continuous\": bool, \"precondition\": s}` → the strategy set.", lp_err, _STRATEGY),
+        r("POST", LP + "/vehicle/{name:[a-zA-Z0-9_.:-]+}", _vehicle_select, "bare", "The vehicle at the loadpoint: its configured one (by name or title) → `{vehicle}`; a vehicle of another loadpoint or an unknown one → 400.", lp_err, _obj(vehicle={"type": "string"})),
+        r("DELETE", LP + "/vehicle", _vehicle_remove, "bare", "No known vehicle at the loadpoint (a guest car: no SoC source, limits by energy) → `{}`; the configured vehicle returns when the car leaves.", (403, 404), _EMPTY),
+        r("PATCH", LP + "/vehicle", _vehicle_detect, "bare", "Vehicle detection: the configured vehicle is at the loadpoint again → `{}`.", lp_err, _EMPTY),
         r("GET", LP + "/plan", _plan_get, "bare", "The active plan: `{planId, planTime, duration (s), plan, power (W)}`.", (404,), _obj(planId=_INTEGER, planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
         r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_DELAY), "bare", "PV enable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),

@@ -32,7 +32,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from ..core.loadpoint import Loadpoint
-from ..core.model import MeterReading
+from ..core.model import MeterReading, SettingError
 from ..core.site import Site
 from ..core.tariff import Rate, current_rate, format_rfc3339
 
@@ -135,6 +135,22 @@ def vehicle_names(site: Site) -> dict[str, int]:
             name, n = f"{base}_{n}", n + 1
         names[name] = lp.index
     return names
+
+
+def vehicle_assignment(site: Site, index: int, name: str | None) -> bool:
+    """What assigning the vehicle `name` (None: none, a guest car) to loadpoint `index` sets:
+    whether its configured vehicle is there. A vehicle configured at another loadpoint cannot
+    move (each vehicle belongs to its loadpoint here); an unknown one is an error."""
+    if name is None:
+        return False
+    owner = resolve_vehicle(site, name)
+    if owner is None:
+        raise SettingError(f"vehicle not found: {name}")
+    if owner != index:
+        raise SettingError(
+            f"vehicle {name} belongs to loadpoint {site.loadpoints[owner].config.title}"
+        )
+    return True
 
 
 def resolve_vehicle(site: Site, name: str) -> int | None:
@@ -340,7 +356,7 @@ def _vehicle(lp: Loadpoint) -> dict[str, Any]:
 
 
 def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any]:
-    s, charger, vehicle = lp.settings, lp.config.charger, lp.config.vehicle
+    s, charger, vehicle = lp.settings, lp.config.charger, lp.vehicle  # None: a guest car
     values = lp.vehicle_values
     plan = lp.effective_plan(now)
     planner = lp.planner
@@ -448,7 +464,7 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "batteryBoost": s.battery_boost,
             "batteryBoostLimit": s.battery_boost_limit,
             # vehicle
-            "vehicleName": vehicle_name,
+            "vehicleName": vehicle_name if vehicle is not None else "",
             "vehicleTitle": vehicle.title if vehicle is not None else "",
             "vehiclePresent": vehicle is not None,
             "vehicleSoc": _number(lp.vehicle_soc) if lp.vehicle_soc is not None else 0,

@@ -28,6 +28,7 @@ from .model import (
     PvAction,
     RepeatingPlan,
     Status,
+    VehicleConfig,
     VehicleValues,
 )
 from .planner import Planner, required_duration_energy
@@ -205,8 +206,13 @@ class Loadpoint:
         return 100.0 * self.session_solar_wh / wh if wh > 0 else 0.0
 
     @property
+    def vehicle(self) -> VehicleConfig | None:
+        """The vehicle at the loadpoint: its configured one, or None for a guest car."""
+        return self.config.vehicle if self.settings.vehicle_present else None
+
+    @property
     def has_soc(self) -> bool:
-        return self.config.vehicle is not None and self.config.vehicle.has_soc
+        return self.vehicle is not None and self.vehicle.has_soc
 
     @property
     def physical_phases(self) -> int:
@@ -220,7 +226,7 @@ class Loadpoint:
 
     @property
     def vehicle_phases(self) -> int:
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         return vehicle.phases if vehicle is not None else 0
 
     @property
@@ -274,7 +280,7 @@ class Loadpoint:
     # --- limits --------------------------------------------------------------------------------
 
     def _min_soc_not_reached(self) -> bool:
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         min_soc = self.settings.min_soc
         if vehicle is None or min_soc <= 0:
             return False
@@ -296,11 +302,11 @@ class Loadpoint:
         return limit > 0 and self.energy.session_wh / 1000.0 >= limit
 
     def remaining_energy_wh(self) -> float:
-        if self.vehicle_soc is not None and self.config.vehicle is not None:
+        if self.vehicle_soc is not None and self.vehicle is not None:
             return remaining_energy_wh(
                 self.vehicle_soc,
                 self.effective_limit_soc,
-                self.config.vehicle.capacity_kwh,
+                self.vehicle.capacity_kwh,
                 ESTIMATOR_EFFICIENCY,
             )
         if self.settings.limit_energy > 0:
@@ -311,12 +317,12 @@ class Loadpoint:
         """Seconds to the limit at the present power (evcc publishes it only while charging)."""
         if not self.charging or self.charge_power <= 0:
             return 0.0
-        if self.vehicle_soc is not None and self.config.vehicle is not None:
+        if self.vehicle_soc is not None and self.vehicle is not None:
             return remaining_charge_duration(
                 self.vehicle_soc,
                 self.effective_limit_soc,
                 self.charge_power,
-                self.config.vehicle.capacity_kwh,
+                self.vehicle.capacity_kwh,
                 ESTIMATOR_EFFICIENCY,
             ).total_seconds()
         return self.remaining_energy_wh() / self.charge_power * 3600.0
@@ -374,13 +380,13 @@ class Loadpoint:
 
     def required_for(self, kind: str, value: float) -> timedelta:
         if kind == "soc":
-            if self.vehicle_soc is None or self.config.vehicle is None:
+            if self.vehicle_soc is None or self.vehicle is None:
                 return timedelta(0)
             return remaining_charge_duration(
                 self.vehicle_soc,
                 value,
                 self.max_power(),
-                self.config.vehicle.capacity_kwh,
+                self.vehicle.capacity_kwh,
                 ESTIMATOR_EFFICIENCY,
             )
         remaining_kwh = value - self.energy.session_wh / 1000.0
@@ -502,7 +508,7 @@ class Loadpoint:
         self.charge_duration = 0.0
         self.connected_since = now
         self.pv_timer = ELAPSED  # pv may act at once after connect
-        vehicle = self.config.vehicle
+        vehicle = self.vehicle
         self.session = Session(
             loadpoint=self.config.title,
             vehicle=vehicle.title if vehicle is not None else "",
@@ -526,6 +532,7 @@ class Loadpoint:
         self.plan_active = False
         self.plan_lock = None
         self.settings.battery_boost = False  # a boost is for one charging session (evcc)
+        self.settings.vehicle_present = True  # the next car is the configured one again
         self.session = None
 
     def _fill_session(self, now: datetime) -> None:
@@ -585,7 +592,9 @@ class Loadpoint:
             self.charge_duration += dt
         # SoC: a vehicle source wins over the charger; estimated between readings
         soc = readings.vehicle_soc if readings.vehicle_soc is not None else charger.soc
-        if self.estimator is not None and self.connected:
+        if not self.settings.vehicle_present:
+            self.vehicle_soc = None  # the configured car's SoC source tells about another car
+        elif self.estimator is not None and self.connected:
             self.vehicle_soc = self.estimator.update(soc, self.energy.session_wh)
         elif self.has_soc and soc is not None:
             self.vehicle_soc = soc
@@ -712,6 +721,15 @@ class Loadpoint:
         cooldown = self.settings.phase_switch_cooldown
         last = self.last_phase_switch
         return cooldown <= 0 or last is None or (now - last).total_seconds() >= cooldown
+
+    def vehicle_changed(self) -> None:
+        """Another car (or the configured one again): its SoC is not known, a plan started for
+        the other car is not kept, the session tells which vehicle charges."""
+        self.vehicle_soc = None
+        self.plan_lock = None
+        if self.session is not None:
+            vehicle = self.vehicle
+            self.session.vehicle = vehicle.title if vehicle is not None else ""
 
     def mode_changed(self, mode: Mode) -> None:
         """evcc's SetMode: now/off reset the PV and phase timers and the plan; minpv the PV timer.
@@ -1020,7 +1038,7 @@ class Loadpoint:
         }
 
     def setting_context(self, now: datetime) -> SettingContext:
-        return SettingContext(now, self.config.charger, self.config.vehicle)
+        return SettingContext(now, self.config.charger, self.config.vehicle)  # configured
 
     def restore(self, data: object, now: datetime) -> None:
         """Continue where a previous run stopped: settings, running session, meter baseline.

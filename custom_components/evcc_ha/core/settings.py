@@ -71,6 +71,7 @@ class LoadpointKey(StrEnum):
     SMART_COST_LIMIT = "smartCostLimit"
     BATTERY_BOOST = "batteryBoost"
     BATTERY_BOOST_LIMIT = "batteryBoostLimit"
+    VEHICLE = "vehicle"  # the configured vehicle is at the loadpoint (false: a guest car)
 
 
 class SiteKey(StrEnum):
@@ -138,6 +139,10 @@ class LoadpointSettings:
     # down to `battery_boost_limit` % (100 = no limit)
     battery_boost: bool = False
     battery_boost_limit: int = 100
+    # the loadpoint's configured vehicle is the one plugged in; False = another car (a guest:
+    # no SoC source, no vehicle limits or plans); back to True when the car leaves (evcc's
+    # default vehicle)
+    vehicle_present: bool = True
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
     phase_switch_cooldown: float = 0.0  # s between 1p/3p switches
@@ -525,6 +530,13 @@ def _parse_phases(value: object, ctx: SettingContext) -> int:
     return phases
 
 
+def _parse_vehicle_present(value: object, ctx: SettingContext) -> bool:
+    present = parse_bool(value, "vehicle")
+    if present and ctx.vehicle is None:
+        raise SettingError("no vehicle configured at this loadpoint")
+    return present
+
+
 def _check_boost(s: LoadpointSettings, _ctx: SettingContext) -> None:
     if s.battery_boost and s.mode not in (Mode.PV, Mode.MINPV):
         raise SettingError("battery boost is only available in PV modes")
@@ -593,6 +605,7 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
         "battery_boost", lambda value, _ctx: parse_bool(value, "batteryBoost"), _check_boost
     ),
     LoadpointKey.BATTERY_BOOST_LIMIT: SettingRule("battery_boost_limit", _soc("batteryBoostLimit")),
+    LoadpointKey.VEHICLE: SettingRule("vehicle_present", _parse_vehicle_present),
 }
 
 _LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {

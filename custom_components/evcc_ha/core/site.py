@@ -351,6 +351,8 @@ class Site:
         lp.settings = trial
         if trial.mode != previous.mode:
             lp.mode_changed(trial.mode)
+        if trial.vehicle_present != previous.vehicle_present:
+            lp.vehicle_changed()
         try:
             return stored, self.reevaluate(index, now)
         except Exception:
