@@ -236,6 +236,8 @@ async def test_prices_are_read_again_when_the_entity_changes(
     assert tariff.version > version
     status, body = await tariff_rates(hass_client)
     assert status == 200 and len(body["rates"]) == 11 + 24
+    # and in the state document at once, not only after the next cycle
+    assert len(state_doc(entry)["forecast"]["grid"]) == 11 + 24
     # the same prices again (the state changed, the prices did not): nothing to replan
     version = tariff.version
     hass.states.async_set(PRICES, "0.21", nordpool_attrs(DAY, TOMORROW))

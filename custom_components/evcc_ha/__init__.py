@@ -126,6 +126,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
             price_entities.append(demo_prices)
         tariffs.setdefault("feedin", FixedTariff(DEMO_FEEDIN_PRICE, tz=tz))
         tariffs.setdefault("solar", DemoSolarForecast(demo))
+    solar: EntitySolarForecast | None = None
     if forecast_entities := entry.options.get(CONF_SOLAR_FORECAST):
         solar = EntitySolarForecast(
             hass, forecast_entities, name=f"Solar forecast of {entry.title}"
@@ -152,6 +153,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
     )
     await coordinator.async_restore()
     await coordinator.async_config_entry_first_refresh()
+
+    def new_rates() -> None:  # new prices or forecast: in the state now, not a cycle later
+        entry.async_create_task(hass, coordinator.async_request_refresh(), "new rates")
+
+    for watched in (*price_entities, solar):
+        if watched is not None:
+            watched.on_change = new_rates
     async_register_devices(entry, dr.async_get(hass))
     coordinator.async_start()
     entry.async_on_unload(

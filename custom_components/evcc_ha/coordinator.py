@@ -166,8 +166,17 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
         if stored is not None:
             LOGGER.warning("Stored state of %s ignored: not a site", self.config_entry.title)
         if self.demo is not None:
+            # the demo car also has a weekday plan (80 % by 07:00, before it leaves at 07:30)
+            weekdays = {
+                "weekdays": [1, 2, 3, 4, 5],
+                "time": "07:00",
+                "tz": str(self.hass.config.time_zone),
+                "soc": 80,
+                "active": True,
+            }
+            settings = {**DEMO_LOADPOINT_SETTINGS, "repeatingPlans": [weekdays]}
             for lp in self.site.loadpoints:
-                self.site.update_loadpoint_settings(lp.index, DEMO_LOADPOINT_SETTINGS.items(), now)
+                self.site.update_loadpoint_settings(lp.index, settings.items(), now)
 
     @callback
     def async_start(self) -> None:

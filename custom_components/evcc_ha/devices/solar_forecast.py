@@ -150,6 +150,7 @@ class EntitySolarForecast(RatesTariff):
         self.entity_ids = list(entity_ids)
         self.name = name
         self.problems: dict[str, str] = {}  # entity → why it has no forecast (logged once)
+        self.on_change: Callable[[], None] | None = None  # after the forecast changed
         self._unsubscribe: Callable[[], None] | None = None
 
     async def async_watch(self) -> None:
@@ -177,6 +178,8 @@ class EntitySolarForecast(RatesTariff):
         rates = combine(forecasts)
         if rates != list(self._rates):
             self.replace(rates)
+            if self.on_change is not None:
+                self.on_change()
 
     def close(self) -> None:
         if self._unsubscribe is not None:

@@ -10,7 +10,7 @@ plans start late) with one log line, and one more when prices are back; control 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -137,6 +137,7 @@ class EntityPriceTariff(RatesTariff):
         self.name = name
         self.problem: str | None = None  # why there are no prices now (logged once)
         self.parse: PriceParse | None = None
+        self.on_change: Callable[[], None] | None = None  # after the rates changed
         self._unsubscribe: Callable[[], None] | None = None
 
     async def async_watch(self, entity_id: str | None = None) -> None:
@@ -167,14 +168,19 @@ class EntityPriceTariff(RatesTariff):
             self.problem = str(err)
             self.parse = None
             if self.rates(dt_util.now()):
-                self.replace([])
+                self._replace([])
             return
         if self.problem is not None:
             LOGGER.info("%s has prices from %s again", self.name, self.entity_id)
             self.problem = None
         self.parse = parse
         if list(parse.rates) != list(self._rates):
-            self.replace(parse.rates)
+            self._replace(parse.rates)
+
+    def _replace(self, rates: Iterable[Rate]) -> None:
+        self.replace(rates)
+        if self.on_change is not None:
+            self.on_change()
 
     def close(self) -> None:
         if self._unsubscribe is not None:
