@@ -970,3 +970,22 @@ async def test_vehicle_assignment_without_a_configured_vehicle(
             assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
     finally:
         await srv.stop()
+
+
+async def test_battery_mode_from_outside(start_server: Callable[..., EvccApiServer]) -> None:
+    backend = HarnessBackend(make_site([garage()], battery=True, controllable=True))
+    await backend.cycle(status={0: "B"}, soc={0: 40.0})
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            assert await fetch(client, "POST", "/api/batterymode/hold") == (200, JSON, "hold")
+            await backend.cycle(status={0: "B"}, soc={0: 40.0})
+            assert (await state(client))["batteryMode"] == "hold"
+            status, _, body = await fetch(client, "POST", "/api/batterymode/turbo")
+            assert (status, body) == (400, {"error": "invalid battery mode: turbo"})
+            assert await fetch(client, "DELETE", "/api/batterymode") == (200, JSON, None)
+            await backend.cycle(status={0: "B"}, soc={0: 40.0})
+            assert (await state(client))["batteryMode"] == "normal"
+    finally:
+        await srv.stop()

@@ -148,3 +148,43 @@ def test_new_settings_survive_a_restart_and_garbage_is_dropped() -> None:
         100,
         False,
     )
+
+
+def test_battery_mode_from_outside_lasts_a_minute() -> None:
+    """evcc's batterymode: applied in the next cycle, kept while it is sent again within 60 s,
+    back to normal once it ends (then the site's own rules)."""
+    d = Driver(mode=Mode.PV, battery=True, controllable=True)
+    d.cycle(battery=battery(60), status="A")
+    d.site.set_battery_mode_external("Hold", d.now)
+    assert d.cycle(battery=battery(60), status="A", after=10).battery_mode is BatteryMode.HOLD
+    assert d.cycle(battery=battery(60), status="A", after=30).battery_mode is None  # kept
+    d.site.set_battery_mode_external("charge", d.now)  # sent again: a new minute
+    assert d.cycle(battery=battery(60), status="A", after=30).battery_mode is BatteryMode.CHARGE
+    assert d.cycle(battery=battery(60), status="A", after=20).battery_mode is None  # 50 s
+    # not sent again: after 60 s it ends, and the battery goes back to normal once
+    assert d.cycle(battery=battery(60), status="A", after=30).battery_mode is BatteryMode.NORMAL
+    assert d.cycle(battery=battery(60), status="A").battery_mode is None
+    # ended by hand
+    d.site.set_battery_mode_external("hold", d.now)
+    assert d.cycle(battery=battery(60), status="A", after=1).battery_mode is BatteryMode.HOLD
+    d.site.set_battery_mode_external(None, d.now)
+    assert d.cycle(battery=battery(60), status="A", after=1).battery_mode is BatteryMode.NORMAL
+
+
+@pytest.mark.parametrize(
+    ("controllable", "chargeable", "value", "message"),
+    [
+        (True, True, "turbo", "invalid battery mode: turbo"),
+        (True, True, 3, "invalid battery mode: 3"),
+        (True, False, "charge", "cannot be charged from the grid"),
+        (False, False, "hold", "battery control not available"),
+    ],
+)
+def test_bad_battery_mode_from_outside(
+    controllable: bool, chargeable: bool, value: object, message: str
+) -> None:
+    d = Driver(battery=True, controllable=controllable)
+    d.site.config = replace(d.site.config, battery_chargeable=chargeable)
+    with pytest.raises(SettingError, match=message):
+        d.site.set_battery_mode_external(value, d.now)
+    assert d.site.battery_mode_external is None

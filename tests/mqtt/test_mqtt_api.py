@@ -343,3 +343,22 @@ async def test_switched_off(hass: HomeAssistant, broker: Broker) -> None:
     assert entry.runtime_data.mqtt_api is None
     assert await broker.retained(wait_s=0.5) == {}
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("mqtt_entry")
+async def test_battery_mode_from_outside(
+    hass: HomeAssistant, broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """evcc's site/batteryMode/set: a mode from outside (not stored), `null` ends it."""
+    caplog.set_level(logging.WARNING, logger="custom_components.evcc_ha")
+    entry = await demo_site(hass)
+    site = entry.runtime_data.coordinator.site
+    await broker.publish("evcc/site/batteryMode/set", "hold")
+    await until(lambda: site.battery_mode_external is not None)
+    assert site.battery_mode_external == "hold"
+    await broker.publish("evcc/site/batteryMode/set", "turbo")
+    await until(lambda: "set evcc/site/batteryMode/set: invalid battery mode: turbo" in caplog.text)
+    assert site.battery_mode_external == "hold"
+    await broker.publish("evcc/site/batteryMode/set", "null")
+    await until(lambda: site.battery_mode_external is None)
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -50,6 +50,8 @@ class Backend(Protocol):
     async def async_clear_plan(self, index: int) -> None:
         """Delete the plan."""
 
+    async def async_set_battery_mode_external(self, value: object) -> object: ...
+
     async def async_set_site(self, key: SiteKey | str, value: object) -> object:
         """Validate and apply one site setting."""
 

@@ -259,6 +259,11 @@ class MqttApi:
         backend, setter = self.backend, target.setter
         value: object = target.topic_value if setter.value_in_topic else payload
         if target.scope == "site":
+            if setter.battery_mode:
+                await backend.async_set_battery_mode_external(
+                    None if payload.lower() in CLEAR_WORDS else payload
+                )
+                return
             if isinstance(setter.key, LoadpointKey):  # a site topic for every loadpoint
                 for index in range(len(backend.site.loadpoints)):
                     await backend.async_set_loadpoint(index, setter.key, value)

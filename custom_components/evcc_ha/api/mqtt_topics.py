@@ -166,6 +166,7 @@ class Setter:
     key: LoadpointKey | SiteKey | None = None
     plan: str | None = None
     value_in_topic: bool = False
+    battery_mode: bool = False  # the battery mode from outside (not a stored setting)
 
 
 # Current evcc's loadpoint setters, old names (0.122) and the seed document's spellings.
@@ -211,6 +212,7 @@ SITE_SETTERS: Final[Mapping[str, Setter]] = {
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),  # every loadpoint's
     "batteryDischargeControl": Setter(SiteKey.BATTERY_DISCHARGE_CONTROL),
     "batteryGridChargeLimit": Setter(SiteKey.BATTERY_GRID_CHARGE_LIMIT),
+    "batteryMode": Setter(battery_mode=True),  # normal / hold / charge; null ends it
 }
 VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {
     "minSoc": Setter(LoadpointKey.MIN_SOC),

@@ -263,6 +263,16 @@ def _site_setting(key: SiteKey) -> Handler:
     return handler
 
 
+async def _battery_mode_set(call: Call) -> object:
+    mode = await call.backend.async_set_battery_mode_external(call.value())
+    return str(mode) if mode is not None else None
+
+
+async def _battery_mode_delete(call: Call) -> object:
+    await call.backend.async_set_battery_mode_external(None)
+    return None
+
+
 async def _battery_grid_charge_limit_delete(call: Call) -> object:
     return await call.backend.async_set_site(SiteKey.BATTERY_GRID_CHARGE_LIMIT, None)
 
@@ -577,6 +587,8 @@ def _routes() -> tuple[Route, ...]:
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
         r("POST", "/api/batterydischargecontrol/{value:[a-z0-9]+}", _site_setting(SiteKey.BATTERY_DISCHARGE_CONTROL), "bare", "Hold the home battery while a car charges fast or cheaply, `true`/`false`/`1`/`0` (needs battery control).", site_err, _BOOL),
         r("POST", f"/api/batterygridchargelimit/{{value:{SFLOAT}}}", _site_setting(SiteKey.BATTERY_GRID_CHARGE_LIMIT), "bare", "Charge the home battery from the grid while the price is at most this (per kWh; needs battery control).", site_err, _NUMBER),
+        r("POST", "/api/batterymode/{value:[a-z]+}", _battery_mode_set, "bare", "Battery mode from outside: `normal`, `hold` or `charge` for 60 s unless sent again (applied in the next cycle; needs battery control).", site_err, {"type": "string"}),
+        r("DELETE", "/api/batterymode", _battery_mode_delete, "bare", "End the battery mode from outside → `null` (back to normal, then evcc_ha's own rules).", (403,), {"type": "string", "nullable": True}),
         r("DELETE", "/api/batterygridchargelimit", _battery_grid_charge_limit_delete, "bare", "Switch grid charging of the home battery off.", (403,), {"type": "number", "nullable": True}),
         r("GET", "/api/telemetry", _telemetry_get, "result", "Telemetry flag (documented old path).", (), _BOOL),
         r("POST", "/api/telemetry/{value:[a-z0-9]+}", _telemetry_set, "result", "Set the telemetry flag, `true`/`false`/`1`/`0` (documented old path; nothing is ever sent).", site_err, _BOOL),

@@ -186,6 +186,12 @@ class Controller:
         self._publish(self.now())
         return stored
 
+    async def async_set_battery_mode_external(self, value: object) -> BatteryMode | None:
+        """A battery mode from outside (evcc's batterymode), used from the next cycle on."""
+        mode = self._site.set_battery_mode_external(value, self.now())
+        self._publish(self.now())
+        return mode
+
     async def _async_change(
         self,
         index: int,

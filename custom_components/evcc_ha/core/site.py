@@ -33,6 +33,7 @@ from .model import (
 )
 from .session import SessionLog
 from .settings import (
+    CLEAR_WORDS,
     LoadpointKey,
     LoadpointSettings,
     SiteKey,
@@ -47,6 +48,8 @@ from .tariff import Rate, Tariff, TariffRates, current_rate
 
 _LOGGER = logging.getLogger(__name__)
 
+# evcc: a battery mode asked for from outside lasts this long unless asked for again.
+EXTERNAL_BATTERY_MODE_S = 60.0
 # evcc HEAD: a battery below prioritySoc keeps at least this much residual export.
 PRIORITY_RESIDUAL_W = 100.0
 HEALTH_GRACE_S = 60.0
@@ -121,6 +124,10 @@ class Site:
         self.prices = Prices()
         self.battery_mode = BatteryMode.UNKNOWN  # the mode last set (evcc's batteryMode)
         self.battery_grid_charge_active = False
+        # a mode asked for from outside (evcc's batteryModeExternal), with when it was asked
+        self.battery_mode_external: BatteryMode | None = None
+        self._external_at: datetime | None = None
+        self._external_ended = False
 
     @property
     def telemetry(self) -> bool:
@@ -226,6 +233,17 @@ class Site:
         cheaply; else back to normal (the battery is left alone until a mode was set)."""
         if not self.config.battery_controllable:
             return None
+        external = self._external_mode(now)
+        if external is not None:
+            if external == self.battery_mode:
+                return None
+            self.battery_mode = external
+            return external
+        if self._external_ended:  # leaving external control: back to normal first (evcc)
+            self._external_ended = False
+            if self.battery_mode not in (BatteryMode.UNKNOWN, BatteryMode.NORMAL):
+                self.battery_mode = BatteryMode.NORMAL
+                return BatteryMode.NORMAL
         s = self.settings
         limit = s.battery_grid_charge_limit
         rate = None
@@ -248,6 +266,33 @@ class Site:
             return None
         self.battery_mode = wanted
         return wanted
+
+    def set_battery_mode_external(self, value: object, now: datetime) -> BatteryMode | None:
+        """evcc's `batterymode`: hold, charge or normal from outside, for
+        `EXTERNAL_BATTERY_MODE_S` unless asked again; None / "" clears it. Applied in the next
+        cycle. Refused without battery control (and charge without a charge mode)."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
+            if self.battery_mode_external is not None:
+                self._external_ended = True
+            self.battery_mode_external = self._external_at = None
+            return None
+        if not self.config.battery_controllable:
+            raise SettingError("battery control not available")
+        text = value.strip().lower() if isinstance(value, str) else ""
+        if text not in (BatteryMode.NORMAL, BatteryMode.HOLD, BatteryMode.CHARGE):
+            raise SettingError(f"invalid battery mode: {value}")
+        mode = BatteryMode(text)
+        if mode is BatteryMode.CHARGE and not self.config.battery_chargeable:
+            raise SettingError("battery cannot be charged from the grid (no charge mode)")
+        self.battery_mode_external, self._external_at = mode, now
+        return mode
+
+    def _external_mode(self, now: datetime) -> BatteryMode | None:
+        at = self._external_at
+        if at is not None and (now - at).total_seconds() > EXTERNAL_BATTERY_MODE_S:
+            self.battery_mode_external = self._external_at = None
+            self._external_ended = True
+        return self.battery_mode_external
 
     def battery_mode_failed(self) -> None:
         """The battery did not take its new mode: it is sent again next cycle."""
