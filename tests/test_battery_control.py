@@ -8,11 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.setup import async_setup_component
 
 from custom_components.evcc_ha.const import (
     CONF_BATTERY_MODE_CHARGE,
@@ -21,17 +19,11 @@ from custom_components.evcc_ha.const import (
     CONF_BATTERY_MODE_NORMAL,
     CONF_BATTERY_POWER,
     CONF_BATTERY_SOC,
-    CONF_CHARGER_CURRENT,
-    CONF_CHARGER_ENABLE,
-    CONF_CHARGER_STATUS,
-    CONF_DEMO,
     CONF_GRID_POWER,
-    CONF_SITE_TITLE,
-    CONF_TITLE,
     DOMAIN,
-    SUBENTRY_LOADPOINT,
 )
 
+from .ha_site import add_loadpoint, real_site, site_flow, wallbox_helpers
 from .test_config_flow import set_sensor
 
 INVERTER = "input_select.inverter_battery_mode"
@@ -50,59 +42,9 @@ async def _house(hass: HomeAssistant) -> None:
     set_sensor(hass, "sensor.grid_power", "300", "W", "power")
     set_sensor(hass, "sensor.battery_power", "0", "W", "power")
     set_sensor(hass, "sensor.battery_soc", "80", "%", "battery")
-    assert await async_setup_component(
-        hass, "input_boolean", {"input_boolean": {"wallbox_enable": None}}
+    await wallbox_helpers(
+        hass, inverter_battery_mode=["Self consumption", "Backup", "Force charge"]
     )
-    assert await async_setup_component(
-        hass,
-        "input_number",
-        {
-            "input_number": {
-                "wallbox_current": {"min": 6, "max": 16, "step": 1, "unit_of_measurement": "A"}
-            }
-        },
-    )
-    assert await async_setup_component(
-        hass,
-        "input_select",
-        {
-            "input_select": {
-                "wallbox_status": {"options": ["disconnected", "connected", "charging"]},
-                "inverter_battery_mode": {
-                    "options": ["Self consumption", "Backup", "Force charge"]
-                },
-            }
-        },
-    )
-
-
-async def _site(hass: HomeAssistant, meters: dict[str, Any]) -> Any:
-    flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-    flow = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_SITE_TITLE: "Home", CONF_DEMO: False}
-    )
-    return await hass.config_entries.flow.async_configure(flow["flow_id"], meters)
-
-
-async def _loadpoint(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    flow = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_LOADPOINT), context={"source": "user"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(
-        flow["flow_id"], {"next_step_id": "charger"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(
-        flow["flow_id"],
-        {
-            CONF_TITLE: "Garage",
-            CONF_CHARGER_ENABLE: "input_boolean.wallbox_enable",
-            CONF_CHARGER_CURRENT: "input_number.wallbox_current",
-            CONF_CHARGER_STATUS: "input_select.wallbox_status",
-        },
-    )
-    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
-    assert flow["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
 
 
 async def _status(hass: HomeAssistant, option: str) -> None:
@@ -116,11 +58,10 @@ async def _status(hass: HomeAssistant, option: str) -> None:
 
 async def test_discharge_control_through_the_inverter_entity(hass: HomeAssistant) -> None:
     await _house(hass)
-    result = await _site(hass, METERS)
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    entry: ConfigEntry = result["result"]
+    entry = await real_site(hass, METERS)
+    flow = await add_loadpoint(hass, entry)
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    await _loadpoint(hass, entry)
     coordinator = entry.runtime_data.coordinator
     assert coordinator.site.config.battery_controllable
     await hass.services.async_call(
@@ -187,7 +128,7 @@ async def test_battery_mode_fields_are_checked(
 ) -> None:
     await _house(hass)
     meters = {key: value for key, value in {**METERS, **changes}.items() if value is not None}
-    result = await _site(hass, meters)
+    result = await site_flow(hass, meters)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     assert not hass.config_entries.async_entries(DOMAIN)

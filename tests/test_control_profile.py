@@ -9,60 +9,13 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.setup import async_setup_component
 
-from custom_components.evcc_ha.const import (
-    CONF_CHARGER_CURRENT,
-    CONF_CHARGER_ENABLE,
-    CONF_CHARGER_STATUS,
-    CONF_CONTROL_PROFILE,
-    CONF_DEMO,
-    CONF_SITE_TITLE,
-    CONF_TITLE,
-    DOMAIN,
-    SUBENTRY_LOADPOINT,
-)
+from custom_components.evcc_ha.const import CONF_CONTROL_PROFILE, SUBENTRY_LOADPOINT
 from custom_components.evcc_ha.core.model import ControlProfile
 
+from .ha_site import CHARGER, add_loadpoint, real_site, wallbox_helpers
+
 SELECT = "select.garage_control_profile"
-CHARGER = {
-    CONF_TITLE: "Garage",
-    CONF_CHARGER_ENABLE: "input_boolean.wallbox_enable",
-    CONF_CHARGER_CURRENT: "input_number.wallbox_current",
-    CONF_CHARGER_STATUS: "input_select.wallbox_status",
-}
-
-
-async def _helpers(hass: HomeAssistant) -> None:
-    assert await async_setup_component(
-        hass, "input_boolean", {"input_boolean": {"wallbox_enable": None}}
-    )
-    assert await async_setup_component(
-        hass,
-        "input_number",
-        {
-            "input_number": {
-                "wallbox_current": {"min": 6, "max": 16, "step": 1, "unit_of_measurement": "A"}
-            }
-        },
-    )
-    assert await async_setup_component(
-        hass,
-        "input_select",
-        {"input_select": {"wallbox_status": {"options": ["disconnected", "connected"]}}},
-    )
-
-
-async def _site(hass: HomeAssistant) -> ConfigEntry:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_SITE_TITLE: "Home", CONF_DEMO: False}
-    )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    entry: ConfigEntry = result["result"]
-    return entry
 
 
 def _profile(entry: ConfigEntry) -> ControlProfile:
@@ -89,20 +42,11 @@ def _suggested(form: Any, key: str) -> Any:
 async def test_profile_chosen_in_the_form_changed_by_select_and_reconfigure(
     hass: HomeAssistant,
 ) -> None:
-    await _helpers(hass)
-    entry = await _site(hass)
+    await wallbox_helpers(hass)
+    entry = await real_site(hass)
 
     # added with the smooth profile: the running loadpoint starts with it
-    flow = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_LOADPOINT), context={"source": "user"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(
-        flow["flow_id"], {"next_step_id": "charger"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(
-        flow["flow_id"], {**CHARGER, CONF_CONTROL_PROFILE: "smooth"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
+    flow = await add_loadpoint(hass, entry, {**CHARGER, CONF_CONTROL_PROFILE: "smooth"})
     assert flow["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED

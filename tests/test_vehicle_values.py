@@ -19,13 +19,12 @@ from custom_components.evcc_ha.const import (
     CONF_VEHICLE_RANGE,
     CONF_VEHICLE_SOC,
     CONF_VEHICLE_TITLE,
-    SUBENTRY_LOADPOINT,
 )
 from custom_components.evcc_ha.core.model import DeviceError
 from custom_components.evcc_ha.devices.ha_entities import EntityVehicle
 
+from .ha_site import add_loadpoint, real_site, wallbox_helpers
 from .test_config_flow import set_sensor
-from .test_control_profile import CHARGER, _helpers, _site
 
 CAR: dict[str, Any] = {
     CONF_VEHICLE_TITLE: "Zoe",
@@ -45,27 +44,16 @@ def _car(hass: HomeAssistant, *, range_state: str = "186.4") -> None:
     hass.states.async_set("climate.zoe_hvac", "heat_cool")
 
 
-async def _add_loadpoint(hass: HomeAssistant, entry: ConfigEntry, vehicle: dict[str, Any]) -> Any:
-    flow = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_LOADPOINT), context={"source": "user"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(
-        flow["flow_id"], {"next_step_id": "charger"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], CHARGER)
-    return await hass.config_entries.subentries.async_configure(flow["flow_id"], vehicle)
-
-
 def _lp(entry: ConfigEntry) -> dict[str, Any]:
     doc: dict[str, Any] = entry.runtime_data.coordinator.controller.state()["loadpoints"][0]
     return doc
 
 
 async def test_vehicle_values_from_the_car_integration(hass: HomeAssistant) -> None:
-    await _helpers(hass)
+    await wallbox_helpers(hass)
     _car(hass)
-    entry = await _site(hass)
-    flow = await _add_loadpoint(hass, entry, CAR)
+    entry = await real_site(hass)
+    flow = await add_loadpoint(hass, entry, vehicle=CAR)
     assert flow["type"] is FlowResultType.CREATE_ENTRY
     assert {key: flow["data"][key] for key in CAR} == CAR
     await hass.async_block_till_done()
@@ -118,10 +106,10 @@ async def test_vehicle_values_from_the_car_integration(hass: HomeAssistant) -> N
 async def test_vehicle_value_errors(
     hass: HomeAssistant, changes: dict[str, Any], errors: dict[str, str]
 ) -> None:
-    await _helpers(hass)
+    await wallbox_helpers(hass)
     _car(hass)
-    entry = await _site(hass)
-    flow = await _add_loadpoint(hass, entry, {**CAR, **changes})
+    entry = await real_site(hass)
+    flow = await add_loadpoint(hass, entry, vehicle={**CAR, **changes})
     assert flow["type"] is FlowResultType.FORM
     assert flow["errors"] == errors
     assert not entry.subentries  # a rejected form stores nothing

@@ -18,17 +18,17 @@ entity without a usable forecast is skipped with one log line; the others still 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
-from ..core.tariff import Rate, RatesTariff
+from ..core.tariff import Rate
+from .tariffs import WatchedRatesTariff
 
 __all__ = ["EntitySolarForecast", "ForecastError", "async_read_solar_forecast"]
 
@@ -139,29 +139,17 @@ def combine(forecasts: Iterable[list[Rate]]) -> list[Rate]:
     return [Rate(start, end, watts) for (start, end), watts in sorted(by_start.items())]
 
 
-class EntitySolarForecast(RatesTariff):
+class EntitySolarForecast(WatchedRatesTariff):
     """The site's solar forecast from its entities, read again whenever one changes."""
 
-    dynamic = True
-
     def __init__(self, hass: HomeAssistant, entity_ids: Iterable[str], *, name: str) -> None:
-        super().__init__()
-        self.hass = hass
+        super().__init__(hass, name)
         self.entity_ids = list(entity_ids)
-        self.name = name
         self.problems: dict[str, str] = {}  # entity → why it has no forecast (logged once)
-        self.on_change: Callable[[], None] | None = None  # after the forecast changed
-        self._unsubscribe: Callable[[], None] | None = None
 
     async def async_watch(self) -> None:
         """Read the entities now and every time one changes (until `close`)."""
-
-        @callback
-        def changed(_event: Event[EventStateChangedData]) -> None:
-            self.hass.async_create_background_task(self.async_refresh(), f"read {self.name}")
-
-        self._unsubscribe = async_track_state_change_event(self.hass, self.entity_ids, changed)
-        await self.async_refresh()
+        await self._async_follow(self.entity_ids)
 
     async def async_refresh(self) -> None:
         forecasts: list[list[Rate]] = []
@@ -177,11 +165,4 @@ class EntitySolarForecast(RatesTariff):
                 LOGGER.info("%s: solar forecast from %s again", self.name, entity_id)
         rates = combine(forecasts)
         if rates != list(self._rates):
-            self.replace(rates)
-            if self.on_change is not None:
-                self.on_change()
-
-    def close(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+            self._replace(rates)

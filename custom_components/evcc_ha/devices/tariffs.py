@@ -46,6 +46,7 @@ __all__ = [
     "DEMO_PRICE_KEY",
     "EntityPriceTariff",
     "SensorPriceTariff",
+    "WatchedRatesTariff",
     "async_read_price_entity",
     "build_tariffs",
     "demo_price_unique_id",
@@ -117,7 +118,43 @@ async def _action(
     return response if isinstance(response, Mapping) else None
 
 
-class EntityPriceTariff(RatesTariff):
+class WatchedRatesTariff(RatesTariff):
+    """Rates read from entities whenever one of them changes (`async_refresh`, written by the
+    subclass); `on_change` is told after the rates changed."""
+
+    def __init__(self, hass: HomeAssistant, name: str) -> None:
+        super().__init__()
+        self.hass = hass
+        self.name = name
+        self.on_change: Callable[[], None] | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    async def async_refresh(self) -> None:
+        raise NotImplementedError
+
+    async def _async_follow(self, entity_ids: list[str]) -> None:
+        """Read now, and again every time one of `entity_ids` changes (until `close`)."""
+        self.close()
+
+        @callback
+        def changed(_event: Event[EventStateChangedData]) -> None:
+            self.hass.async_create_background_task(self.async_refresh(), f"read {self.name}")
+
+        self._unsubscribe = async_track_state_change_event(self.hass, entity_ids, changed)
+        await self.async_refresh()
+
+    def _replace(self, rates: Iterable[Rate]) -> None:
+        self.replace(rates)
+        if self.on_change is not None:
+            self.on_change()
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+
+class EntityPriceTariff(WatchedRatesTariff):
     """The rates of a price entity, read again whenever the entity changes."""
 
     def __init__(
@@ -129,32 +166,19 @@ class EntityPriceTariff(RatesTariff):
         currency: str,
         name: str,
     ) -> None:
-        super().__init__()
-        self.hass = hass
+        super().__init__(hass, name)
         self.entity_id = entity_id
         self.tz = tz
         self.currency = currency
-        self.name = name
         self.problem: str | None = None  # why there are no prices now (logged once)
         self.parse: PriceParse | None = None
-        self.on_change: Callable[[], None] | None = None  # after the rates changed
-        self._unsubscribe: Callable[[], None] | None = None
 
     async def async_watch(self, entity_id: str | None = None) -> None:
-        """Read the entity now and every time it changes (until `async_close`)."""
+        """Read the entity now and every time it changes (until `close`)."""
         if entity_id is not None:
             self.entity_id = entity_id
-        if self.entity_id is None:
-            return
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-
-        @callback
-        def changed(_event: Event[EventStateChangedData]) -> None:
-            self.hass.async_create_background_task(self.async_refresh(), f"read {self.name}")
-
-        self._unsubscribe = async_track_state_change_event(self.hass, [self.entity_id], changed)
-        await self.async_refresh()
+        if self.entity_id is not None:
+            await self._async_follow([self.entity_id])
 
     async def async_refresh(self) -> None:
         assert self.entity_id is not None
@@ -176,16 +200,6 @@ class EntityPriceTariff(RatesTariff):
         self.parse = parse
         if list(parse.rates) != list(self._rates):
             self._replace(parse.rates)
-
-    def _replace(self, rates: Iterable[Rate]) -> None:
-        self.replace(rates)
-        if self.on_change is not None:
-            self.on_change()
-
-    def close(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
 
 
 class SensorPriceTariff:
