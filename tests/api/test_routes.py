@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,20 @@ from .conftest import garage
 
 JSON = "application/json"
 NOT_FOUND = "404 page not found\n"
+
+
+@asynccontextmanager
+async def serving(
+    start_server: Callable[..., EvccApiServer], backend: HarnessBackend
+) -> AsyncIterator[aiohttp.ClientSession]:
+    """An extra evcc port for `backend` and a client of it (stopped afterwards)."""
+    srv = start_server(backend)
+    await srv.start()
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+            yield client
+    finally:
+        await srv.stop()
 
 
 async def fetch(
@@ -757,29 +772,24 @@ async def test_plan_strategy_shapes_the_plan(start_server: Callable[..., EvccApi
     grid = RatesTariff([Rate(T0 + i * hour, T0 + (i + 1) * hour, p) for i, p in enumerate(prices)])
     backend = HarnessBackend(make_site([garage()], tariffs={"grid": grid}))
     await backend.cycle(status={0: "B"}, soc={0: 80.0}, after=0)
-    srv = start_server(backend)
-    await srv.start()
     target = "2026-06-21T16:00:00Z"  # T0 + 6 h
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
+    async with serving(start_server, backend) as client:
 
-            async def plan(strategy: dict[str, Any]) -> list[tuple[str, str]]:
-                await fetch(client, "POST", "/api/loadpoints/1/plan/strategy", json=strategy)
-                _, _, body = await fetch(
-                    client, "GET", "/api/loadpoints/1/target/plan", params={"targetTime": target}
-                )
-                duration = body["result"]["duration"]
-                assert 3600 < duration < 7200  # 80 → 100 % of 58 kWh at 11 kW
-                return [(s["start"][11:16], s["end"][11:16]) for s in body["result"]["plan"]]
+        async def plan(strategy: dict[str, Any]) -> list[tuple[str, str]]:
+            await fetch(client, "POST", "/api/loadpoints/1/plan/strategy", json=strategy)
+            _, _, body = await fetch(
+                client, "GET", "/api/loadpoints/1/target/plan", params={"targetTime": target}
+            )
+            duration = body["result"]["duration"]
+            assert 3600 < duration < 7200  # 80 → 100 % of 58 kWh at 11 kW
+            return [(s["start"][11:16], s["end"][11:16]) for s in body["result"]["plan"]]
 
-            cheapest = await plan({"continuous": False, "precondition": 0})
-            assert cheapest[0][1] == "11:00" and cheapest[-1] == ("12:00", "13:00")
-            block = await plan({"continuous": True, "precondition": 0})
-            assert block == [("12:00", "13:00"), ("13:00", "13:45")]  # cheapest 1.75 h window
-            precondition = await plan({"continuous": False, "precondition": 1800})
-            assert precondition[-1] == ("15:30", "16:00")
-    finally:
-        await srv.stop()
+        cheapest = await plan({"continuous": False, "precondition": 0})
+        assert cheapest[0][1] == "11:00" and cheapest[-1] == ("12:00", "13:00")
+        block = await plan({"continuous": True, "precondition": 0})
+        assert block == [("12:00", "13:00"), ("13:00", "13:45")]  # cheapest 1.75 h window
+        precondition = await plan({"continuous": False, "precondition": 1800})
+        assert precondition[-1] == ("15:30", "16:00")
 
 
 # --- repeating plans (evcc's JSON body) ----------------------------------------------------------
@@ -840,29 +850,24 @@ async def test_repeating_plans_bad_body(
 async def test_battery_control_routes(start_server: Callable[..., EvccApiServer]) -> None:
     backend = HarnessBackend(make_site([garage()], battery=True, controllable=True))
     await backend.cycle(status={0: "B"}, soc={0: 40.0})
-    srv = start_server(backend)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
-            assert await fetch(client, "POST", "/api/batterydischargecontrol/1") == (
-                200,
-                JSON,
-                True,
-            )
-            assert await fetch(client, "POST", "/api/batterygridchargelimit/0.12") == (
-                200,
-                JSON,
-                0.12,
-            )
-            doc = await state(client)
-            assert (doc["batteryDischargeControl"], doc["batteryGridChargeLimit"]) == (True, 0.12)
-            assert (doc["batteryMode"], doc["batteryGridChargeActive"]) == ("unknown", False)
-            assert await fetch(client, "DELETE", "/api/batterygridchargelimit") == (200, JSON, None)
-            assert (await state(client))["batteryGridChargeLimit"] is None
-            status, _, body = await fetch(client, "POST", "/api/batterydischargecontrol/perhaps")
-            assert (status, body) == (400, {"error": "invalid batteryDischargeControl: 'perhaps'"})
-    finally:
-        await srv.stop()
+    async with serving(start_server, backend) as client:
+        assert await fetch(client, "POST", "/api/batterydischargecontrol/1") == (
+            200,
+            JSON,
+            True,
+        )
+        assert await fetch(client, "POST", "/api/batterygridchargelimit/0.12") == (
+            200,
+            JSON,
+            0.12,
+        )
+        doc = await state(client)
+        assert (doc["batteryDischargeControl"], doc["batteryGridChargeLimit"]) == (True, 0.12)
+        assert (doc["batteryMode"], doc["batteryGridChargeActive"]) == ("unknown", False)
+        assert await fetch(client, "DELETE", "/api/batterygridchargelimit") == (200, JSON, None)
+        assert (await state(client))["batteryGridChargeLimit"] is None
+        status, _, body = await fetch(client, "POST", "/api/batterydischargecontrol/perhaps")
+        assert (status, body) == (400, {"error": "invalid batteryDischargeControl: 'perhaps'"})
 
 
 async def test_battery_control_needs_a_controllable_battery(client: aiohttp.ClientSession) -> None:
@@ -896,17 +901,12 @@ async def test_solar_forecast_tariff_and_state(start_server: Callable[..., EvccA
     )
     backend = HarnessBackend(make_site([garage()], tariffs={"solar": solar}))
     await backend.cycle(status={0: "B"}, soc={0: 40.0}, after=0)
-    srv = start_server(backend)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
-            status, _, body = await fetch(client, "GET", "/api/tariff/solar")
-            assert status == 200 and [r["value"] for r in body["rates"]] == [4000, 2000]
-            doc = await state(client)
-            assert doc["tariffSolar"] == 4000
-            assert [point[1] for point in doc["forecast"]["solar"]["timeseries"]] == [4000, 2000]
-    finally:
-        await srv.stop()
+    async with serving(start_server, backend) as client:
+        status, _, body = await fetch(client, "GET", "/api/tariff/solar")
+        assert status == 200 and [r["value"] for r in body["rates"]] == [4000, 2000]
+        doc = await state(client)
+        assert doc["tariffSolar"] == 4000
+        assert [point[1] for point in doc["forecast"]["solar"]["timeseries"]] == [4000, 2000]
 
 
 # --- the vehicle at a loadpoint ------------------------------------------------------------------
@@ -924,36 +924,31 @@ async def test_vehicle_assignment(start_server: Callable[..., EvccApiServer]) ->
     )
     backend = HarnessBackend(site)
     await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
-    srv = start_server(backend)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
-            assert lp_of(await state(client))["vehicleName"] == "id_3"
-            assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
-            lp = lp_of(await state(client))
-            assert (lp["vehicleName"], lp["vehicleTitle"], lp["vehicleSoc"]) == ("", "", 0)
-            await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
-            assert lp_of(await state(client))["vehicleSoc"] == 0  # ID.3's SoC is not this car's
-            assert "id_3" in (await state(client))["vehicles"]  # the vehicle still exists
-            assert await fetch(client, "POST", "/api/loadpoints/1/vehicle/ID.3") == (
-                200,
-                JSON,
-                {"vehicle": "ID.3"},
-            )
-            assert lp_of(await state(client))["vehicleName"] == "id_3"
-            status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe")
-            assert (status, body) == (400, {"error": "vehicle zoe belongs to loadpoint B"})
-            status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/tesla")
-            assert (status, body) == (400, {"error": "vehicle not found: tesla"})
-            await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
-            assert await fetch(client, "PATCH", "/api/loadpoints/1/vehicle") == (200, JSON, {})
-            assert lp_of(await state(client))["vehicleName"] == "id_3"
-            # a guest leaves: the next car is the configured vehicle again
-            await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
-            await backend.cycle(status={0: "A", 1: "B"})
-            assert lp_of(await state(client))["vehicleName"] == "id_3"
-    finally:
-        await srv.stop()
+    async with serving(start_server, backend) as client:
+        assert lp_of(await state(client))["vehicleName"] == "id_3"
+        assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+        lp = lp_of(await state(client))
+        assert (lp["vehicleName"], lp["vehicleTitle"], lp["vehicleSoc"]) == ("", "", 0)
+        await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
+        assert lp_of(await state(client))["vehicleSoc"] == 0  # ID.3's SoC is not this car's
+        assert "id_3" in (await state(client))["vehicles"]  # the vehicle still exists
+        assert await fetch(client, "POST", "/api/loadpoints/1/vehicle/ID.3") == (
+            200,
+            JSON,
+            {"vehicle": "ID.3"},
+        )
+        assert lp_of(await state(client))["vehicleName"] == "id_3"
+        status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe")
+        assert (status, body) == (400, {"error": "vehicle zoe belongs to loadpoint B"})
+        status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/tesla")
+        assert (status, body) == (400, {"error": "vehicle not found: tesla"})
+        await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
+        assert await fetch(client, "PATCH", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+        assert lp_of(await state(client))["vehicleName"] == "id_3"
+        # a guest leaves: the next car is the configured vehicle again
+        await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
+        await backend.cycle(status={0: "A", 1: "B"})
+        assert lp_of(await state(client))["vehicleName"] == "id_3"
 
 
 async def test_vehicle_assignment_without_a_configured_vehicle(
@@ -961,31 +956,21 @@ async def test_vehicle_assignment_without_a_configured_vehicle(
 ) -> None:
     backend = HarnessBackend(make_site([LoadpointConfig(title="Garage")]))
     await backend.cycle(status={0: "B"})
-    srv = start_server(backend)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
-            status, _, body = await fetch(client, "PATCH", "/api/loadpoints/1/vehicle")
-            assert (status, body) == (400, {"error": "no vehicle configured at this loadpoint"})
-            assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
-    finally:
-        await srv.stop()
+    async with serving(start_server, backend) as client:
+        status, _, body = await fetch(client, "PATCH", "/api/loadpoints/1/vehicle")
+        assert (status, body) == (400, {"error": "no vehicle configured at this loadpoint"})
+        assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
 
 
 async def test_battery_mode_from_outside(start_server: Callable[..., EvccApiServer]) -> None:
     backend = HarnessBackend(make_site([garage()], battery=True, controllable=True))
     await backend.cycle(status={0: "B"}, soc={0: 40.0})
-    srv = start_server(backend)
-    await srv.start()
-    try:
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{srv.port}") as client:
-            assert await fetch(client, "POST", "/api/batterymode/hold") == (200, JSON, "hold")
-            await backend.cycle(status={0: "B"}, soc={0: 40.0})
-            assert (await state(client))["batteryMode"] == "hold"
-            status, _, body = await fetch(client, "POST", "/api/batterymode/turbo")
-            assert (status, body) == (400, {"error": "invalid battery mode: turbo"})
-            assert await fetch(client, "DELETE", "/api/batterymode") == (200, JSON, None)
-            await backend.cycle(status={0: "B"}, soc={0: 40.0})
-            assert (await state(client))["batteryMode"] == "normal"
-    finally:
-        await srv.stop()
+    async with serving(start_server, backend) as client:
+        assert await fetch(client, "POST", "/api/batterymode/hold") == (200, JSON, "hold")
+        await backend.cycle(status={0: "B"}, soc={0: 40.0})
+        assert (await state(client))["batteryMode"] == "hold"
+        status, _, body = await fetch(client, "POST", "/api/batterymode/turbo")
+        assert (status, body) == (400, {"error": "invalid battery mode: turbo"})
+        assert await fetch(client, "DELETE", "/api/batterymode") == (200, JSON, None)
+        await backend.cycle(status={0: "B"}, soc={0: 40.0})
+        assert (await state(client))["batteryMode"] == "normal"

@@ -10,6 +10,7 @@ plans start late) with one log line, and one more when prices are back; control 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -118,7 +119,7 @@ async def _action(
     return response if isinstance(response, Mapping) else None
 
 
-class WatchedRatesTariff(RatesTariff):
+class WatchedRatesTariff(RatesTariff, ABC):
     """Rates read from entities whenever one of them changes (`async_refresh`, written by the
     subclass); `on_change` is told after the rates changed."""
 
@@ -129,8 +130,9 @@ class WatchedRatesTariff(RatesTariff):
         self.on_change: Callable[[], None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
+    @abstractmethod
     async def async_refresh(self) -> None:
-        raise NotImplementedError
+        """Read the entities and `_replace` the rates when they changed."""
 
     async def _async_follow(self, entity_ids: list[str]) -> None:
         """Read now, and again every time one of `entity_ids` changes (until `close`)."""
