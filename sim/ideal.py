@@ -13,6 +13,7 @@ from custom_components.evcc_ha.core.model import (
     DeviceError,
     MeterReading,
     Status,
+    VehicleValues,
 )
 
 
@@ -79,3 +80,27 @@ class FixedMeter(Device):
         if self.reading is None:
             raise DeviceError(f"{self.name} is unavailable")
         return self.reading
+
+
+@dataclass
+class FixedVehicle(Device):
+    """A car's integration: reports `values` (None: unavailable) and `soc`."""
+
+    name: str = "vehicle"
+    values: VehicleValues | None = field(default_factory=VehicleValues)
+
+    async def async_read(self) -> VehicleValues:
+        if self.values is None:
+            raise DeviceError(f"{self.name} is unavailable")
+        return self.values
+
+
+@dataclass
+class FixedSoc(Device):
+    """A car's SoC sensor reporting what the test sets (None: not known now)."""
+
+    name: str = "vehicle soc"
+    soc: float | None = None
+
+    async def async_read(self) -> float | None:
+        return self.soc

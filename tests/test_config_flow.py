@@ -44,6 +44,7 @@ from custom_components.evcc_ha.const import (
     DOMAIN,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
+    SUBENTRY_VEHICLE,
 )
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
@@ -228,7 +229,11 @@ async def test_user_creates_real_site_with_meters(
         CONF_BATTERY_CAPACITY: 10.0,
     }
     assert len(mock_setup_entry.mock_calls) == 1
-    assert list(entry.supported_subentry_types) == [SUBENTRY_LOADPOINT, SUBENTRY_MODBUS_METER]
+    assert list(entry.supported_subentry_types) == [
+        SUBENTRY_LOADPOINT,
+        SUBENTRY_VEHICLE,
+        SUBENTRY_MODBUS_METER,
+    ]
 
 
 async def test_user_minimal_real_site(hass: HomeAssistant) -> None:

@@ -317,7 +317,7 @@ async def test_vehicle_soc_source(
         assert hass.states.get("sensor.garage_vehicle_soc").state == "61.0"
         soc.soc = 140.0  # nonsense: ignored this cycle, the loadpoint stays available
         await tick(hass, freezer)
-        assert entry.runtime_data.coordinator.data.failed == frozenset({"lp1_soc"})
+        assert entry.runtime_data.coordinator.data.failed == frozenset({"vehicle1_soc"})
         assert hass.states.get("select.garage_charge_mode").state == "off"
         soc.soc = None  # unknown is fine
         await tick(hass, freezer)

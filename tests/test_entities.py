@@ -160,7 +160,8 @@ async def test_limit_energy_disabled_for_vehicles_with_soc(
     carport = entity_registry.async_get("number.carport_limit_energy")
     assert garage is not None and garage.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert carport is not None and carport.disabled_by is None
-    assert entity_registry.async_get("sensor.carport_vehicle_soc") is None  # no SoC
+    # no vehicle of its own, but the Garage's ID.3 (with a SoC) may come to the Carport
+    assert entity_registry.async_get("sensor.carport_vehicle_soc") is not None
     assert entity_registry.async_get("select.carport_phases") is None  # not switchable
 
 
@@ -347,17 +348,33 @@ async def test_plan_strategy_switch_and_number(hass: HomeAssistant, entry: MockC
     assert controller.state()["loadpoints"][0]["planStrategy"]["precondition"] == 1800
 
 
-async def test_guest_car_switch(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+async def test_vehicle_select(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """The site's vehicles (each loadpoint's own ones) and `guest` are the options; choosing
+    moves the vehicle, leaving its loadpoint without one (evcc); an unknown option is refused."""
     controller = entry.runtime_data.coordinator.controller
-    switch = "switch.garage_guest_car"
-    assert hass.states.get(switch).state == "off"
-    assert controller.state()["loadpoints"][0]["vehicleName"] == "id_3"
+    garage, carport = "select.garage_vehicle", "select.carport_vehicle"
+    state = hass.states.get(garage)
+    assert state.state == "ID.3" and state.attributes["options"] == ["guest", "ID.3", "Van"]
+    assert hass.states.get(carport).state == "Van"
     await hass.services.async_call(
-        Platform.SWITCH, "turn_on", {ATTR_ENTITY_ID: switch}, blocking=True
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: carport, ATTR_OPTION: "ID.3"},
+        blocking=True,
     )
-    assert controller.state()["loadpoints"][0]["vehicleName"] == ""
-    assert hass.states.get(switch).state == "on"
+    assert [lp["vehicleName"] for lp in controller.state()["loadpoints"]] == ["", "id_3"]
+    assert (hass.states.get(garage).state, hass.states.get(carport).state) == ("guest", "ID.3")
     await hass.services.async_call(
-        Platform.SWITCH, "turn_off", {ATTR_ENTITY_ID: switch}, blocking=True
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: carport, ATTR_OPTION: "guest"},
+        blocking=True,
     )
-    assert controller.state()["loadpoints"][0]["vehicleName"] == "id_3"
+    assert controller.state()["loadpoints"][1]["vehicleName"] == ""
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            SELECT_DOMAIN,
+            SERVICE_SELECT_OPTION,
+            {ATTR_ENTITY_ID: garage, ATTR_OPTION: "Zoe"},
+            blocking=True,
+        )

@@ -152,7 +152,10 @@ FLOW_SECTIONS = {
     "ConfigSubentryFlow": ("config_subentries", "loadpoint"),
 }
 # subentry flows by class: their translation sections
-SUBENTRY_SECTIONS = {"ModbusMeterSubentryFlow": ("config_subentries", "modbus_meter")}
+SUBENTRY_SECTIONS = {
+    "ModbusMeterSubentryFlow": ("config_subentries", "modbus_meter"),
+    "VehicleSubentryFlow": ("config_subentries", "vehicle"),
+}
 
 
 def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
@@ -191,7 +194,7 @@ def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
 
 def test_every_flow_step_and_error_is_translated() -> None:
     classes = _flow_classes()
-    assert len(classes) == 4
+    assert len(classes) == 5
     for name, section, steps, errors in classes:
         assert steps == set(section["step"]), name
         for step in steps:

@@ -80,7 +80,7 @@ async def test_vehicle_values_from_the_car_integration(hass: HomeAssistant) -> N
     set_sensor(hass, "sensor.zoe_range", "-40", "km", "distance")
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert "lp1_vehicle" in coordinator.data.failed
+    assert "vehicle1_values" in coordinator.data.failed
     assert coordinator.data.loadpoint_ok(0)
     assert hass.states.get("select.garage_charge_mode").state != "unavailable"
     assert _lp(entry)["vehicleRange"] == 100  # the last good values stay, as in evcc

@@ -16,8 +16,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvccConfigEntry
-from .core.model import LoadpointConfig
-from .entity import EvccEntity, add_loadpoint_entities
+from .core.loadpoint import Loadpoint
+from .entity import EvccEntity, add_loadpoint_entities, vehicle_reports
 
 PARALLEL_UPDATES = 0
 
@@ -28,7 +28,7 @@ class EvccBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[dict[str, Any]], bool]
     needs_tariff: bool = False  # only on sites with a grid (planner) tariff
-    exists_fn: Callable[[LoadpointConfig], bool] = lambda _config: True
+    exists_fn: Callable[[Loadpoint], bool] = lambda _lp: True
 
 
 LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
@@ -66,8 +66,7 @@ LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
     EvccBinarySensorEntityDescription(
         key="vehicle_climater",
         translation_key="vehicle_climater",
-        exists_fn=lambda config: config.vehicle is not None
-        and "climater" in config.vehicle.reports,
+        exists_fn=lambda lp: vehicle_reports(lp, "climater"),
         is_on_fn=lambda lp: lp["vehicleClimaterActive"],
     ),
 )
@@ -89,7 +88,7 @@ async def async_setup_entry(
         lambda lp: (
             EvccBinarySensor(coordinator, description, lp.index)
             for description in LOADPOINT_BINARY_SENSORS
-            if (has_tariff or not description.needs_tariff) and description.exists_fn(lp.config)
+            if (has_tariff or not description.needs_tariff) and description.exists_fn(lp)
         ),
     )
 

@@ -5,7 +5,9 @@
   The entry's unique id is generated, not derived from the title (which the user may change).
 * Options flow: control interval, meters, and the evcc-compatible API port.
 * Subentry flow (type ``loadpoint``): one subentry per charging point, with the charger's entities,
-  its limits and an optional vehicle; reconfigurable.
+  its limits and an optional vehicle of its own; reconfigurable.
+* Subentry flow (type ``vehicle``): a vehicle without a loadpoint of its own (it is detected or
+  chosen wherever it charges); reconfigurable.
 
 Every check shows a translated error in the form and leaves the entry untouched. Reloading after a
 change is the job of the entry's update listener (set up in ``__init__``): it also sees subentries
@@ -107,6 +109,7 @@ from .const import (
     CONF_TITLE,
     CONF_VEHICLE_CAPACITY,
     CONF_VEHICLE_CLIMATER,
+    CONF_VEHICLE_CONNECTED,
     CONF_VEHICLE_LIMIT,
     CONF_VEHICLE_ODOMETER,
     CONF_VEHICLE_PHASES,
@@ -134,6 +137,7 @@ from .const import (
     MIN_INTERVAL,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
+    SUBENTRY_VEHICLE,
 )
 from .core.model import ControlProfile
 from .core.settings import MAX_PRICE, LoadpointKey
@@ -229,6 +233,7 @@ LIMIT_SOC_ENTITY = EntityKind(
 CLIMATER_ENTITY = EntityKind(
     ("binary_sensor", "switch", "input_boolean", "climate"), "invalid_climater_entity"
 )
+CONNECTED_ENTITY = EntityKind(("binary_sensor", "input_boolean"), "invalid_connected_entity")
 BATTERY_MODE_ENTITY = EntityKind(
     ("select", "input_select", "switch", "input_boolean"), "invalid_battery_mode_entity"
 )
@@ -510,6 +515,7 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
             return {}
         return {
             SUBENTRY_LOADPOINT: LoadpointSubentryFlow,
+            SUBENTRY_VEHICLE: VehicleSubentryFlow,
             SUBENTRY_MODBUS_METER: ModbusMeterSubentryFlow,
         }
 
@@ -924,6 +930,7 @@ _VEHICLE_VALUE_ROLES = (
     (CONF_VEHICLE_ODOMETER, DISTANCE_SENSOR),
     (CONF_VEHICLE_LIMIT, LIMIT_SOC_ENTITY),
     (CONF_VEHICLE_CLIMATER, CLIMATER_ENTITY),
+    (CONF_VEHICLE_CONNECTED, CONNECTED_ENTITY),
 )
 _VEHICLE_KEYS = (
     CONF_VEHICLE_TITLE,
@@ -1001,8 +1008,104 @@ def _vehicle_schema() -> vol.Schema:
                     domain=["binary_sensor", "switch", "input_boolean", "climate"]
                 )
             ),
+            vol.Optional(CONF_VEHICLE_CONNECTED): _entities(
+                EntityFilterSelectorConfig(domain=["binary_sensor", "input_boolean"])
+            ),
         }
     )
+
+
+def validate_vehicle(
+    hass: HomeAssistant, user_input: Mapping[str, Any], *, title_required: bool = False
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The errors of a vehicle form, and the `CONF_VEHICLE_…` data to store ({} for none)."""
+    errors: dict[str, str] = {}
+    vehicle_title = (user_input.get(CONF_VEHICLE_TITLE) or "").strip()
+    soc = user_input.get(CONF_VEHICLE_SOC)
+    if soc and (error := entity_error(hass, soc, SOC_SENSOR)):
+        errors[CONF_VEHICLE_SOC] = error
+    _check_entities(hass, user_input, _VEHICLE_VALUE_ROLES, errors)
+    values = [key for key, _kind in _VEHICLE_VALUE_ROLES if user_input.get(key)]
+    if (soc or values or title_required) and not vehicle_title:
+        errors[CONF_VEHICLE_TITLE] = "vehicle_title_missing"
+    if errors or not vehicle_title:
+        return errors, {}
+    data: dict[str, Any] = {
+        CONF_VEHICLE_TITLE: vehicle_title,
+        CONF_VEHICLE_CAPACITY: float(user_input[CONF_VEHICLE_CAPACITY]),
+        CONF_VEHICLE_PHASES: int(user_input[CONF_VEHICLE_PHASES]),
+    }
+    if soc:
+        data[CONF_VEHICLE_SOC] = soc
+    data.update({key: user_input[key] for key in values})
+    return errors, data
+
+
+def _vehicle_titles(entry: ConfigEntry, *, but: str | None = None) -> set[str]:
+    """The slugs of the vehicle titles of a site (loadpoints' and vehicle subentries'), but
+    the subentry `but`."""
+    titles = set()
+    for subentry in entry.subentries.values():
+        if subentry.subentry_id == but:
+            continue
+        if subentry.subentry_type == SUBENTRY_VEHICLE:
+            titles.add(slugify(subentry.title))
+        elif (title := subentry.data.get(CONF_VEHICLE_TITLE)) is not None:
+            titles.add(slugify(title))
+    return titles
+
+
+class VehicleSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a vehicle that charges at any loadpoint: what it is and the entities
+    of its car integration (SoC, range, odometer, limit, climater, plugged in)."""
+
+    def _stored(self) -> Mapping[str, Any]:
+        if self.source == SOURCE_RECONFIGURE:
+            return self._get_reconfigure_subentry().data
+        return {}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new vehicle."""
+        return await self._async_step("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a vehicle."""
+        return await self._async_step("reconfigure", user_input)
+
+    async def _async_step(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = validate_vehicle(self.hass, user_input, title_required=True)
+            own = (
+                self._get_reconfigure_subentry().subentry_id
+                if self.source == SOURCE_RECONFIGURE
+                else None
+            )
+            if not errors and slugify(data[CONF_VEHICLE_TITLE]) in _vehicle_titles(
+                self._get_entry(), but=own
+            ):
+                errors[CONF_VEHICLE_TITLE] = "duplicate_vehicle"
+            if not errors:
+                title = data.pop(CONF_VEHICLE_TITLE)
+                if self.source == SOURCE_RECONFIGURE:
+                    return self.async_update_and_abort(
+                        self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
+                    )
+                return self.async_create_entry(title=title, data=data)
+        stored = {**self._stored()}
+        if self.source == SOURCE_RECONFIGURE:
+            stored[CONF_VEHICLE_TITLE] = self._get_reconfigure_subentry().title
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(
+                _vehicle_schema(), user_input or _as_form_values(stored)
+            ),
+            errors=errors,
+        )
 
 
 def _as_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -1176,24 +1279,9 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         """The vehicle usually charged here (optional)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            vehicle_title = (user_input.get(CONF_VEHICLE_TITLE) or "").strip()
-            soc = user_input.get(CONF_VEHICLE_SOC)
-            if soc and (error := entity_error(self.hass, soc, SOC_SENSOR)):
-                errors[CONF_VEHICLE_SOC] = error
-            _check_entities(self.hass, user_input, _VEHICLE_VALUE_ROLES, errors)
-            values = [key for key, _kind in _VEHICLE_VALUE_ROLES if user_input.get(key)]
-            if (soc or values) and not vehicle_title:
-                errors[CONF_VEHICLE_TITLE] = "vehicle_title_missing"
+            errors, vehicle = validate_vehicle(self.hass, user_input)
             if not errors:
-                data = dict(self._data)
-                if vehicle_title:
-                    data[CONF_VEHICLE_TITLE] = vehicle_title
-                    data[CONF_VEHICLE_CAPACITY] = float(user_input[CONF_VEHICLE_CAPACITY])
-                    data[CONF_VEHICLE_PHASES] = int(user_input[CONF_VEHICLE_PHASES])
-                    if soc:
-                        data[CONF_VEHICLE_SOC] = soc
-                    data.update({key: user_input[key] for key in values})
-                return await self._async_finish(data)
+                return await self._async_finish(self._data | vehicle)
         return self.async_show_form(
             step_id="vehicle",
             data_schema=self.add_suggested_values_to_schema(

@@ -87,6 +87,10 @@ CONF_VEHICLE_RANGE: Final = "vehicle_range"
 CONF_VEHICLE_ODOMETER: Final = "vehicle_odometer"
 CONF_VEHICLE_LIMIT: Final = "vehicle_limit_soc"
 CONF_VEHICLE_CLIMATER: Final = "vehicle_climater"
+CONF_VEHICLE_CONNECTED: Final = "vehicle_connected"  # binary_sensor on = plugged in (detection)
+# Vehicles that no loadpoint has as its own (config subentry type; data: the CONF_VEHICLE_ keys,
+# the title is the subentry's).
+SUBENTRY_VEHICLE: Final = "vehicle"
 
 # Added for the setup flows and the Home Assistant entity adapters.
 CONF_CHARGER_PHASES_ON_1P: Final = "charger_phases_on_1p"  # phase switch: on = 1 phase

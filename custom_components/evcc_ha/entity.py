@@ -100,6 +100,14 @@ def add_loadpoint_entities(
         )
 
 
+def vehicle_reports(lp: Loadpoint, value: str) -> bool:
+    """A vehicle that may come to `lp` (any of the site's) has an entity for `value`
+    (`core.model.VEHICLE_VALUES`; "soc" for its SoC)."""
+    if value == "soc":
+        return any(vehicle.has_soc for vehicle in lp.fleet.values())
+    return any(value in vehicle.reports for vehicle in lp.fleet.values())
+
+
 def setting_error(err: SettingError | CommandError, key: str) -> HomeAssistantError:
     """The user-facing error for a rejected setting (same text as the REST API gives) or for a
     charger that did not take the command the setting caused."""

@@ -1,8 +1,8 @@
-"""Selects: the charge mode and the phase configuration of every loadpoint."""
+"""Selects: the charge mode, the phase configuration and the vehicle of every loadpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +11,9 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EvccConfigEntry
-from .core.model import ControlProfile, LoadpointConfig, Mode
+from .coordinator import EvccConfigEntry, EvccCoordinator
+from .core.loadpoint import Loadpoint
+from .core.model import ControlProfile, LoadpointConfig, Mode, VehicleConfig
 from .core.settings import LoadpointKey
 from .entity import EvccEntity, add_loadpoint_entities
 
@@ -20,6 +21,7 @@ PARALLEL_UPDATES = 1
 
 # evcc's phasesConfigured: 0 = automatic switching, 1 or 3 fixed.
 PHASE_OPTIONS: dict[str, int] = {"auto": 0, "1p": 1, "3p": 3}
+GUEST_OPTION = "guest"  # no known vehicle at the loadpoint (evcc's guest vehicle)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,15 +77,39 @@ async def async_setup_entry(
 ) -> None:
     """Set up the selects of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
-    add_loadpoint_entities(
-        coordinator,
-        async_add_entities,
-        lambda lp: (
+    vehicles = vehicle_options(coordinator.site.vehicles)
+
+    def selects(lp: Loadpoint) -> list[SelectEntity]:
+        found: list[SelectEntity] = [
             EvccSelect(coordinator, description, lp.index)
             for description in LOADPOINT_SELECTS
             if description.exists_fn(lp.config)
-        ),
-    )
+        ]
+        if vehicles:
+            found.append(EvccVehicleSelect(coordinator, VEHICLE_SELECT, lp.index, vehicles))
+        return found
+
+    add_loadpoint_entities(coordinator, async_add_entities, selects)
+
+
+def vehicle_options(vehicles: Mapping[str, VehicleConfig]) -> dict[str, str]:
+    """Option → vehicle name: each vehicle by its title (by its API name where two share a
+    title), and `guest` for none."""
+    titles = [vehicle.title for vehicle in vehicles.values()]
+    options = {
+        (vehicle.title if titles.count(vehicle.title) == 1 else name): name
+        for name, vehicle in vehicles.items()
+    }
+    return {GUEST_OPTION: ""} | options if options else {}
+
+
+# evcc's vehicle at the loadpoint (its own, a detected or a chosen one, or a guest car)
+VEHICLE_SELECT = EvccSelectEntityDescription(
+    key="vehicle",
+    translation_key="vehicle",
+    setting=LoadpointKey.VEHICLE,
+    current_fn=lambda lp: lp["vehicleName"],
+)
 
 
 class EvccSelect(EvccEntity, SelectEntity):
@@ -96,3 +122,26 @@ class EvccSelect(EvccEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         description = self.entity_description
         await self.async_write_setting(description.setting, description.to_value(option))
+
+
+class EvccVehicleSelect(EvccSelect):
+    """The vehicle at the loadpoint; the options are the site's vehicles (fixed until reload)."""
+
+    def __init__(
+        self,
+        coordinator: EvccCoordinator,
+        description: EvccSelectEntityDescription,
+        index: int,
+        options: Mapping[str, str],
+    ) -> None:
+        super().__init__(coordinator, description, index)
+        self._names = dict(options)
+        self._attr_options = list(options)
+
+    @property
+    def current_option(self) -> str | None:
+        name = self.loadpoint_doc["vehicleName"]
+        return next((option for option, known in self._names.items() if known == name), None)
+
+    async def async_select_option(self, option: str) -> None:
+        await self.async_write_setting(LoadpointKey.VEHICLE, self._names[option])

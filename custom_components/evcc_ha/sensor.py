@@ -29,9 +29,9 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import EvccConfigEntry, EvccCoordinator
+from .core.loadpoint import Loadpoint
 from .core.model import (
     BatteryMode,
-    LoadpointConfig,
     PhaseAction,
     PvAction,
     SiteConfig,
@@ -39,7 +39,7 @@ from .core.model import (
 )
 from .devices.demo import demo_day_ahead_prices, demo_prices_published
 from .devices.tariffs import DEMO_PRICE_KEY, demo_price_unique_id
-from .entity import EvccEntity, add_loadpoint_entities, site_device_info
+from .entity import EvccEntity, add_loadpoint_entities, site_device_info, vehicle_reports
 
 PARALLEL_UPDATES = 0
 
@@ -51,7 +51,7 @@ class EvccLoadpointSensorEntityDescription(SensorEntityDescription):
     """A loadpoint sensor: `value_fn` reads the loadpoint's part of the state document."""
 
     value_fn: Callable[[Doc], StateType | datetime]
-    exists_fn: Callable[[LoadpointConfig], bool] = lambda _: True
+    exists_fn: Callable[[Loadpoint], bool] = lambda _: True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,11 +106,6 @@ def _status(lp: Doc) -> str:
     if lp["charging"]:
         return Status.C.value.lower()
     return (Status.B if lp["connected"] else Status.A).value.lower()
-
-
-def _reports(config: LoadpointConfig, value: str) -> bool:
-    """The loadpoint's vehicle has an entity for `value` (core.model.VEHICLE_VALUES)."""
-    return config.vehicle is not None and value in config.vehicle.reports
 
 
 LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
@@ -191,7 +186,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         suggested_display_precision=0,
-        exists_fn=lambda config: config.vehicle is not None and config.vehicle.has_soc,
+        exists_fn=lambda lp: vehicle_reports(lp, "soc"),
         # evcc publishes 0 while the SoC is unknown; unplugged it is unknown here
         value_fn=lambda lp: _float(lp["vehicleSoc"]) if lp["connected"] else None,
     ),
@@ -202,7 +197,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.DISTANCE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfLength.KILOMETERS,
-        exists_fn=lambda config: _reports(config, "range"),
+        exists_fn=lambda lp: vehicle_reports(lp, "range"),
         value_fn=lambda lp: _float(lp["vehicleRange"]),
     ),
     EvccLoadpointSensorEntityDescription(
@@ -211,7 +206,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.DISTANCE,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfLength.KILOMETERS,
-        exists_fn=lambda config: _reports(config, "odometer"),
+        exists_fn=lambda lp: vehicle_reports(lp, "odometer"),
         value_fn=lambda lp: _float(lp["vehicleOdometer"]) or None,  # 0: not known
     ),
     EvccLoadpointSensorEntityDescription(
@@ -220,7 +215,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.BATTERY,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
-        exists_fn=lambda config: _reports(config, "limit_soc"),
+        exists_fn=lambda lp: vehicle_reports(lp, "limit_soc"),
         value_fn=lambda lp: _float(lp["vehicleLimitSoc"]) or None,  # 0: not known
     ),
     EvccLoadpointSensorEntityDescription(
@@ -252,7 +247,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[action.value for action in PhaseAction],
         entity_category=EntityCategory.DIAGNOSTIC,
-        exists_fn=lambda config: config.charger.phases_switchable,
+        exists_fn=lambda lp: lp.config.charger.phases_switchable,
         value_fn=lambda lp: lp["phaseAction"],
     ),
     EvccLoadpointSensorEntityDescription(
@@ -359,7 +354,7 @@ async def async_setup_entry(
         lambda lp: (
             EvccLoadpointSensor(coordinator, description, lp.index)
             for description in LOADPOINT_SENSORS
-            if description.exists_fn(lp.config)
+            if description.exists_fn(lp)
         ),
     )
 

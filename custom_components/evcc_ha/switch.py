@@ -12,9 +12,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvccConfigEntry, EvccCoordinator
-from .core.model import LoadpointConfig, SiteConfig
+from .core.model import SiteConfig
 from .core.settings import LoadpointKey, SiteKey
-from .entity import EvccEntity, add_loadpoint_entities
+from .entity import EvccEntity, add_loadpoint_entities, vehicle_reports
 
 PARALLEL_UPDATES = 1
 
@@ -28,7 +28,6 @@ class EvccSwitchEntityDescription(SwitchEntityDescription):
     is_on_fn: Callable[[dict[str, Any]], bool]
     to_setting: Callable[[bool, dict[str, Any]], object]
     exists_fn: Callable[[SiteConfig], bool] = lambda _config: True
-    loadpoint_exists_fn: Callable[[LoadpointConfig], bool] = lambda _config: True
 
 
 LOADPOINT_SWITCHES: tuple[EvccSwitchEntityDescription, ...] = (
@@ -49,15 +48,6 @@ LOADPOINT_SWITCHES: tuple[EvccSwitchEntityDescription, ...] = (
         is_on_fn=lambda doc: bool(doc["batteryBoost"]),
         to_setting=lambda on, _doc: on,
         exists_fn=lambda config: config.battery_configured,
-    ),
-    # another car than the configured vehicle charges here (evcc: no vehicle at the loadpoint)
-    EvccSwitchEntityDescription(
-        key="guest_vehicle",
-        translation_key="guest_vehicle",
-        setting=LoadpointKey.VEHICLE,
-        is_on_fn=lambda doc: not doc["vehicleName"],
-        to_setting=lambda on, _doc: not on,
-        loadpoint_exists_fn=lambda config: config.vehicle is not None,
     ),
 )
 
@@ -89,12 +79,12 @@ async def async_setup_entry(
             *(
                 EvccSwitch(coordinator, description, lp.index)
                 for description in LOADPOINT_SWITCHES
-                if description.exists_fn(config) and description.loadpoint_exists_fn(lp.config)
+                if description.exists_fn(config)
             ),
             *(
                 RepeatingPlanSwitch(coordinator, lp.index, number)
                 for number in range(1, REPEATING_PLAN_SWITCHES + 1)
-                if lp.config.vehicle is not None and lp.config.vehicle.has_soc
+                if vehicle_reports(lp, "soc")
             ),
         ),
     )

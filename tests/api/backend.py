@@ -14,12 +14,19 @@ from datetime import UTC, datetime
 from custom_components.evcc_ha.api.state import build_state
 from custom_components.evcc_ha.core.clock import ManualClock
 from custom_components.evcc_ha.core.controller import Controller, CycleReport
-from custom_components.evcc_ha.core.devices import LoadpointDevices, SiteDevices
-from custom_components.evcc_ha.core.model import LoadpointConfig, MeterReading, SiteConfig, Status
+from custom_components.evcc_ha.core.devices import LoadpointDevices, SiteDevices, VehicleDevices
+from custom_components.evcc_ha.core.model import (
+    LoadpointConfig,
+    MeterReading,
+    SiteConfig,
+    Status,
+    VehicleConfig,
+    VehicleValues,
+)
 from custom_components.evcc_ha.core.settings import LoadpointKey, LoadpointSettings, SiteSettings
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.core.tariff import Tariff
-from sim.ideal import FixedMeter, IdealCharger
+from sim.ideal import FixedMeter, FixedSoc, FixedVehicle, IdealCharger
 
 T0 = datetime(2026, 6, 21, 10, 0, tzinfo=UTC)
 
@@ -37,6 +44,14 @@ class HarnessBackend(Controller):
         self.grid = FixedMeter("grid meter")
         self.pv = FixedMeter("pv meter", None)
         self.battery = FixedMeter("battery meter", None)
+        # the site's vehicles that no loadpoint has as its own: a car integration each
+        self.cars = {
+            vehicle.title: FixedVehicle(f"{vehicle.title} values")
+            for vehicle in site.config.vehicles
+        }
+        self.car_socs = {
+            vehicle.title: FixedSoc(f"{vehicle.title} SoC") for vehicle in site.config.vehicles
+        }
         devices = SiteDevices(
             config=site.config,
             grid=self.grid,
@@ -45,6 +60,10 @@ class HarnessBackend(Controller):
             loadpoints=[
                 LoadpointDevices(config=lp.config, charger=charger)
                 for lp, charger in zip(site.loadpoints, self.chargers, strict=True)
+            ],
+            vehicles=[
+                VehicleDevices(v, self.car_socs[v.title], self.cars[v.title])
+                for v in site.config.vehicles
             ],
         )
         super().__init__(site, devices, clock or ManualClock(T0), build_state)
@@ -87,6 +106,8 @@ class HarnessBackend(Controller):
         soc: Mapping[int, float] | None = None,
         after: float = 30.0,
         grid_meter: MeterReading | None = None,
+        plugged: Mapping[str, bool] | None = None,
+        car_soc: Mapping[str, float] | None = None,
     ) -> CycleReport:
         """Advance the clock, set what the devices report and run one real cycle."""
         self.clock.advance(after)
@@ -96,6 +117,10 @@ class HarnessBackend(Controller):
             self.chargers[index].status = Status(letter)
         for index, value in (soc or {}).items():
             self.chargers[index].soc = value
+        for title, connected in (plugged or {}).items():  # what the car integrations say
+            self.cars[title].values = VehicleValues(connected=connected)
+        for title, value in (car_soc or {}).items():
+            self.car_socs[title].soc = value
         self.grid.reading = grid_meter or MeterReading(power=grid)
         self.pv.reading = pv[0] if pv else None
         self.battery.reading = battery[0] if battery else None
@@ -111,6 +136,7 @@ def make_site(
     site_settings: SiteSettings | None = None,
     tariffs: Mapping[str, Tariff] | None = None,
     title: str = "Home",
+    vehicles: Sequence[VehicleConfig] = (),
 ) -> Site:
     return Site(
         SiteConfig(
@@ -118,6 +144,7 @@ def make_site(
             battery_configured=battery,
             battery_controllable=controllable,
             battery_chargeable=controllable,
+            vehicles=tuple(vehicles),
         ),
         list(loadpoints or [LoadpointConfig(title="Garage")]),
         site_settings,

@@ -913,53 +913,128 @@ async def test_solar_forecast_tariff_and_state(start_server: Callable[..., EvccA
 
 
 async def test_vehicle_assignment(start_server: Callable[..., EvccApiServer]) -> None:
-    """The configured vehicle is at its loadpoint; DELETE makes it a guest car (no SoC source,
-    limits by energy), POST with its name or PATCH (detection) brings it back; a vehicle of
-    another loadpoint cannot move there; the configured one returns when the car leaves."""
+    """Each loadpoint starts with its own vehicle; DELETE makes it a guest car (no SoC source),
+    POST with a name or title puts that vehicle there, taken from another loadpoint (evcc);
+    a vehicle's settings move with it; its own vehicle returns when the car leaves."""
     site = make_site(
         [
             LoadpointConfig(title="A", vehicle=VehicleConfig(title="ID.3")),
             LoadpointConfig(title="B", vehicle=VehicleConfig(title="Zoe")),
-        ]
+        ],
+        vehicles=[VehicleConfig(title="Tesla", capacity_kwh=75.0)],
     )
     backend = HarnessBackend(site)
     await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
     async with serving(start_server, backend) as client:
-        assert lp_of(await state(client))["vehicleName"] == "id_3"
+        doc = await state(client)
+        assert list(doc["vehicles"]) == ["id_3", "zoe", "tesla"]
+        assert [lp["vehicleName"] for lp in doc["loadpoints"]] == ["id_3", "zoe"]
         assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
         lp = lp_of(await state(client))
         assert (lp["vehicleName"], lp["vehicleTitle"], lp["vehicleSoc"]) == ("", "", 0)
         await backend.cycle(status={0: "B", 1: "B"}, soc={0: 40.0, 1: 50.0})
-        assert lp_of(await state(client))["vehicleSoc"] == 0  # ID.3's SoC is not this car's
-        assert "id_3" in (await state(client))["vehicles"]  # the vehicle still exists
+        assert lp_of(await state(client))["vehicleSoc"] == 0  # not a known car's SoC
+        # a vehicle at no loadpoint keeps its settings until it arrives
+        assert await fetch(client, "POST", "/api/vehicles/id_3/limitsoc/70") == (
+            200,
+            JSON,
+            {"soc": 70},
+        )
+        assert (await state(client))["vehicles"]["id_3"]["limitSoc"] == 70
+        assert lp_of(await state(client))["limitSoc"] == 100  # the guest's
         assert await fetch(client, "POST", "/api/loadpoints/1/vehicle/ID.3") == (
             200,
             JSON,
             {"vehicle": "ID.3"},
         )
-        assert lp_of(await state(client))["vehicleName"] == "id_3"
-        status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe")
-        assert (status, body) == (400, {"error": "vehicle zoe belongs to loadpoint B"})
-        status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/tesla")
-        assert (status, body) == (400, {"error": "vehicle not found: tesla"})
-        await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
-        assert await fetch(client, "PATCH", "/api/loadpoints/1/vehicle") == (200, JSON, {})
-        assert lp_of(await state(client))["vehicleName"] == "id_3"
-        # a guest leaves: the next car is the configured vehicle again
-        await fetch(client, "DELETE", "/api/loadpoints/1/vehicle")
+        lp = lp_of(await state(client))
+        assert (lp["vehicleName"], lp["limitSoc"]) == ("id_3", 70)
+        # Zoe moves from B to A: B has no vehicle now, ID.3's settings wait for it
+        assert (await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe"))[0] == 200
+        doc = await state(client)
+        assert [lp["vehicleName"] for lp in doc["loadpoints"]] == ["zoe", ""]
+        assert (doc["loadpoints"][0]["limitSoc"], doc["vehicles"]["id_3"]["limitSoc"]) == (100, 70)
+        status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/renault")
+        assert (status, body) == (400, {"error": "vehicle not found: renault"})
+        assert [lp["vehicleName"] for lp in (await state(client))["loadpoints"]] == ["zoe", ""]
+        # the car at A leaves: ID.3 is A's again, with its settings; Zoe waits (B has a car)
         await backend.cycle(status={0: "A", 1: "B"})
-        assert lp_of(await state(client))["vehicleName"] == "id_3"
+        doc = await state(client)
+        assert [lp["vehicleName"] for lp in doc["loadpoints"]] == ["id_3", ""]
+        assert doc["loadpoints"][0]["limitSoc"] == 70
 
 
-async def test_vehicle_assignment_without_a_configured_vehicle(
+async def test_vehicle_detection(start_server: Callable[..., EvccApiServer]) -> None:
+    """A loadpoint without a vehicle of its own looks for the one whose integration says it is
+    plugged in (evcc's detection by status): none or two → it goes on looking, for 10 min."""
+    site = make_site(
+        [LoadpointConfig(title="Garage"), LoadpointConfig(title="Drive")],
+        vehicles=[VehicleConfig(title="Tesla"), VehicleConfig(title="Zoe")],
+    )
+    backend = HarnessBackend(site)
+    await backend.cycle(status={0: "A", 1: "A"})
+    async with serving(start_server, backend) as client:
+        lp = lp_of(await state(client))
+        assert (lp["vehicleName"], lp["vehicleDetectionActive"]) == ("", False)
+        await backend.cycle(status={0: "B", 1: "A"}, plugged={"Tesla": True, "Zoe": True})
+        lp = lp_of(await state(client))
+        assert (lp["vehicleName"], lp["vehicleDetectionActive"]) == ("", True)  # two: unsure
+        await backend.cycle(
+            status={0: "B", 1: "A"}, plugged={"Tesla": False, "Zoe": True}, car_soc={"Zoe": 35}
+        )
+        lp = lp_of(await state(client))
+        assert (lp["vehicleName"], lp["vehicleTitle"]) == ("zoe", "Zoe")
+        assert lp["vehicleDetectionActive"] is False
+        await backend.cycle(status={0: "B", 1: "A"})
+        assert lp_of(await state(client))["vehicleSoc"] == 35  # Zoe's own SoC sensor
+        # Zoe is taken: the second loadpoint finds nobody, then gives up after 10 minutes
+        await backend.cycle(status={0: "B", 1: "B"}, plugged={"Tesla": False, "Zoe": True})
+        second = (await state(client))["loadpoints"][1]
+        assert (second["vehicleName"], second["vehicleDetectionActive"]) == ("", True)
+        await backend.cycle(status={0: "B", 1: "B"}, after=601)
+        assert (await state(client))["loadpoints"][1]["vehicleDetectionActive"] is False
+        # PATCH: detect again (Tesla now says it is plugged in)
+        await backend.cycle(status={0: "B", 1: "B"}, plugged={"Tesla": True, "Zoe": True})
+        assert await fetch(client, "PATCH", "/api/loadpoints/2/vehicle") == (200, JSON, {})
+        await backend.cycle(status={0: "B", 1: "B"})
+        assert (await state(client))["loadpoints"][1]["vehicleName"] == "tesla"
+
+
+async def test_vehicle_assignment_without_vehicles(
     start_server: Callable[..., EvccApiServer],
 ) -> None:
     backend = HarnessBackend(make_site([LoadpointConfig(title="Garage")]))
     await backend.cycle(status={0: "B"})
     async with serving(start_server, backend) as client:
-        status, _, body = await fetch(client, "PATCH", "/api/loadpoints/1/vehicle")
-        assert (status, body) == (400, {"error": "no vehicle configured at this loadpoint"})
+        assert await fetch(client, "PATCH", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+        assert lp_of(await state(client))["vehicleDetectionActive"] is False  # nobody to find
         assert await fetch(client, "DELETE", "/api/loadpoints/1/vehicle") == (200, JSON, {})
+        status, _, body = await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe")
+        assert (status, body) == (400, {"error": "vehicle not found: zoe"})
+
+
+async def test_vehicle_mode_is_taken_when_it_arrives(
+    start_server: Callable[..., EvccApiServer],
+) -> None:
+    site = make_site([LoadpointConfig(title="Garage")], vehicles=[VehicleConfig(title="Zoe")])
+    backend = HarnessBackend(site)
+    await backend.cycle(status={0: "A"})
+    async with serving(start_server, backend) as client:
+        assert await fetch(client, "POST", "/api/vehicles/zoe/mode/now") == (
+            200,
+            JSON,
+            {"mode": "now"},
+        )
+        assert (await state(client))["vehicles"]["zoe"]["mode"] == "now"
+        status, _, body = await fetch(client, "POST", "/api/vehicles/zoe/mode/fast")
+        assert status == 400 and "fast" in body["error"]
+        assert lp_of(await state(client))["mode"] == "off"
+        await fetch(client, "POST", "/api/loadpoints/1/vehicle/zoe")
+        assert lp_of(await state(client))["mode"] == "now"
+        assert await fetch(client, "DELETE", "/api/vehicles/zoe/mode") == (200, JSON, {})
+        assert "mode" not in (await state(client))["vehicles"]["zoe"]
+        status, _, _body = await fetch(client, "POST", "/api/vehicles/tesla/mode/pv")
+        assert status == 404
 
 
 async def test_battery_mode_from_outside(start_server: Callable[..., EvccApiServer]) -> None:

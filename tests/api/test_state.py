@@ -13,9 +13,6 @@ from custom_components.evcc_ha.api.state import (
     build_state,
     clean,
     flatten_state,
-    resolve_vehicle,
-    vehicle_names,
-    vehicle_slug,
 )
 from custom_components.evcc_ha.core.model import (
     ChargerConfig,
@@ -23,12 +20,14 @@ from custom_components.evcc_ha.core.model import (
     LoadpointReadings,
     MeterReading,
     Mode,
+    SettingError,
     SiteReadings,
     VehicleConfig,
 )
 from custom_components.evcc_ha.core.session import Session
 from custom_components.evcc_ha.core.settings import LoadpointSettings
 from custom_components.evcc_ha.core.tariff import Rate, RatesTariff
+from custom_components.evcc_ha.core.vehicle import vehicle_slug
 
 from .backend import T0, HarnessBackend, make_site
 from .conftest import ID3, garage
@@ -251,11 +250,13 @@ def test_vehicle_names_are_unique_slugs_and_titles_resolve() -> None:
             LoadpointConfig(title="C", vehicle=VehicleConfig(title="ID 3")),
         ]
     )
-    assert vehicle_names(site) == {"id_3": 0, "id_3_2": 2}
-    assert resolve_vehicle(site, "id_3_2") == 2
-    assert resolve_vehicle(site, "ID 3") == 2
-    assert resolve_vehicle(site, "id.3") == 0  # title, case-insensitive
-    assert resolve_vehicle(site, "nope") is None
+    assert list(site.vehicles) == ["id_3", "id_3_2"]
+    assert site.vehicle_name("id_3_2") == "id_3_2"
+    assert site.vehicle_name("ID 3") == "id_3_2"
+    assert site.vehicle_name("id.3") == "id_3"  # title, case-insensitive
+    with pytest.raises(SettingError, match="vehicle not found: nope"):
+        site.vehicle_name("nope")
+    assert [lp.vehicle_name for lp in site.loadpoints] == ["id_3", "", "id_3_2"]
     doc = build_state(site, T0)
     assert list(doc["vehicles"]) == ["id_3", "id_3_2"]
     assert [lp["vehicleName"] for lp in doc["loadpoints"]] == ["id_3", "", "id_3_2"]

@@ -81,7 +81,7 @@ async def test_demo_tree_is_the_state_document(hass: HomeAssistant, broker: Brok
     assert retained["evcc/loadpoints/1/title"] == "Carport"
     assert retained["evcc/loadpoints/1/mode"] == doc["loadpoints"][0]["mode"]
     assert retained["evcc/loadpoints/1/connected"] in ("true", "false")
-    assert retained["evcc/vehicles"] == "1"
+    assert retained["evcc/vehicles"] == "2"  # the ID.3 at the Carport and the Zoe
     assert retained["evcc/vehicles/id_3/title"] == "ID.3"
     assert retained["evcc/site/siteTitle"] == "Demo"
     assert retained["evcc/site/batteryConfigured"] == "true"
@@ -174,7 +174,11 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
         '[{"weekdays": [9], "time": "07:00"}]',
     ),
     ("loadpoints/1/vehicle", "none", "vehicleName", "", "tesla"),
+    ("loadpoints/1/vehicle", "Zoe", "vehicleName", "zoe", None),
     ("loadpoints/1/vehicle", "id_3", "vehicleName", "id_3", None),
+    # the Zoe is at no loadpoint now: its settings wait for it
+    ("vehicles/zoe/limitSoc", "70", "limitSoc", 70, "101"),
+    ("vehicles/zoe/mode", "now", "mode", "now", "turbo"),
     ("loadpoints/1/smartCostLimit", "0.25", "smartCostLimit", 0.25, "nan"),
     ("loadpoints/1/smartCostLimit", "null", "smartCostLimit", None, None),
     ("vehicles/id_3/minSoc", "15", "minSoc", 15, "x"),
@@ -190,8 +194,8 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
 
 
 def value_of(entry: MockConfigEntry, topic: str, key: str) -> Any:
-    if key == "repeatingPlans":  # a vehicle's own key
-        return state(entry)["vehicles"][topic.split("/")[1]][key]
+    if key == "repeatingPlans" or topic.startswith("vehicles/zoe/"):  # a vehicle's own
+        return state(entry)["vehicles"][topic.split("/")[1]].get(key)
     return (state(entry) if topic.startswith("site/") else lp(entry))[key]
 
 

@@ -50,6 +50,25 @@ class Backend(Protocol):
     async def async_clear_plan(self, index: int) -> None:
         """Delete the plan."""
 
+    async def async_set_vehicle_settings(
+        self, name: str, changes: Iterable[tuple[LoadpointKey | str, object]]
+    ) -> dict[LoadpointKey, object]:
+        """Settings of a vehicle (by name or title), at whatever loadpoint it is or none."""
+
+    async def async_set_vehicle_plan(
+        self, name: str, time: object, soc: object
+    ) -> dict[LoadpointKey, object]:
+        """A vehicle's SoC plan as one change."""
+
+    async def async_clear_vehicle_plan(self, name: str) -> None:
+        """Delete a vehicle's plan."""
+
+    async def async_set_vehicle_mode(self, name: str, value: object) -> object:
+        """The mode a loadpoint takes when the vehicle arrives; None clears it."""
+
+    async def async_start_vehicle_detection(self, index: int) -> None:
+        """evcc's PATCH vehicle: forget the vehicle at the loadpoint and detect it again."""
+
     async def async_set_battery_mode_external(self, value: object) -> object: ...
 
     async def async_set_site(self, key: SiteKey | str, value: object) -> object:

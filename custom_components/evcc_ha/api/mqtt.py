@@ -32,7 +32,6 @@ from ..core.model import CommandError, SettingError
 from ..core.settings import CLEAR_WORDS, LoadpointKey
 from .backend import Backend
 from .mqtt_topics import SetTopic, parse_set_topic, topic_tree
-from .state import resolve_vehicle, vehicle_assignment
 
 __all__ = ["MqttApi", "MqttTransport"]
 
@@ -271,6 +270,9 @@ class MqttApi:
             assert setter.key is not None
             await backend.async_set_site(setter.key, value)
             return
+        if target.scope == "vehicle":
+            await self._apply_vehicle(target, payload)
+            return
         index = self._loadpoint_index(target)
         if setter.plan is not None:
             goal, when = _plan_goal(payload)
@@ -282,18 +284,27 @@ class MqttApi:
                 await backend.async_set_plan(index, when, energy=goal)
             return
         assert setter.key is not None
-        if setter.key is LoadpointKey.VEHICLE:
-            name = None if payload.lower() in CLEAR_WORDS else payload
-            value = vehicle_assignment(backend.site, index, name)
         await backend.async_set_loadpoint(index, setter.key, value)
+
+    async def _apply_vehicle(self, target: SetTopic, payload: str) -> None:
+        """`vehicles/<name>/…/set`: the vehicle's own settings, wherever it is."""
+        backend, setter, name = self.backend, target.setter, target.vehicle
+        assert name is not None
+        if setter.plan is not None:
+            goal, when = _plan_goal(payload)
+            if goal in (0, 0.0, None):
+                await backend.async_clear_vehicle_plan(name)
+            else:
+                await backend.async_set_vehicle_plan(name, when, goal)
+            return
+        if setter.vehicle_mode:
+            await backend.async_set_vehicle_mode(name, payload)
+            return
+        assert setter.key is not None
+        await backend.async_set_vehicle_settings(name, [(setter.key, payload)])
 
     def _loadpoint_index(self, target: SetTopic) -> int:
         count = len(self.backend.site.loadpoints)
-        if target.vehicle is not None:
-            index = resolve_vehicle(self.backend.site, target.vehicle)
-            if index is None:
-                raise SettingError(f"vehicle not found: {target.vehicle}")
-            return index
         assert target.loadpoint is not None
         if not 1 <= target.loadpoint <= count:
             raise SettingError(f"loadpoint {target.loadpoint} does not exist")

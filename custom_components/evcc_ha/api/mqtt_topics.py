@@ -167,6 +167,7 @@ class Setter:
     plan: str | None = None
     value_in_topic: bool = False
     battery_mode: bool = False  # the battery mode from outside (not a stored setting)
+    vehicle_mode: bool = False  # the mode a loadpoint takes when the vehicle arrives
 
 
 # Current evcc's loadpoint setters, old names (0.122) and the seed document's spellings.
@@ -196,7 +197,7 @@ LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "planEnergy": Setter(plan="energy"),
     "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),  # JSON {"continuous", "precondition"}
     "batteryBoost": Setter(LoadpointKey.BATTERY_BOOST),
-    "vehicle": Setter(LoadpointKey.VEHICLE),  # a vehicle name; null / none / - : a guest car
+    "vehicle": Setter(LoadpointKey.VEHICLE),  # a vehicle name or title; none / - : a guest car
     "batteryBoostLimit": Setter(LoadpointKey.BATTERY_BOOST_LIMIT),
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),
     # the seed document's form with the value in the topic
@@ -219,7 +220,8 @@ VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {
     "limitSoc": Setter(LoadpointKey.LIMIT_SOC),
     "planSoc": Setter(plan="soc"),
     "planStrategy": Setter(LoadpointKey.PLAN_STRATEGY),
-    # beyond evcc's MQTT (REST only there): the whole list as JSON
+    # beyond evcc's MQTT (REST only there): the mode (none / - clears it), the plans as JSON
+    "mode": Setter(vehicle_mode=True),
     "repeatingPlans": Setter(LoadpointKey.REPEATING_PLANS),
 }
 

@@ -23,9 +23,9 @@ has (limitsoc, delays, priority, vehicle routes) accept a decimal point, as valu
 Assistant number entities have one; the core rejects non-whole values with 400. Values are range
 checked by the core where 0.122 was not (`minsoc/150` is 400, not 200).
 
-Vehicles: `/api/vehicles/<name>/…` addresses the vehicle configured at a loadpoint
-(`LoadpointConfig.vehicle`), by its API name (slug of the title, the key in the state's `vehicles`)
-or by its title; its settings are that loadpoint's (minSoc, limitSoc, planSoc + planTime).
+Vehicles: `/api/vehicles/<name>/…` addresses a vehicle of the site by its API name (the key in the
+state's `vehicles`) or its title; its settings (minSoc, limitSoc, plan, repeating plans, plan
+strategy) move with it: at a loadpoint they are that loadpoint's, else they wait for it.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from .sessions_csv import (
     session_to_json,
     sessions_to_csv,
 )
-from .state import EVCC_VERSION, clean, resolve_vehicle, vehicle_assignment
+from .state import EVCC_VERSION, clean
 from .ws import HEARTBEAT_S, WsHub
 
 __all__ = [
@@ -163,13 +163,18 @@ class Call:
             raise HttpError(not_found_response())
         return index
 
-    def vehicle(self) -> int:
-        """The 0-based loadpoint index of the path's vehicle (name or title); unknown → 404."""
+    def vehicle(self) -> str:
+        """The API name of the path's vehicle (name or title); unknown → 404."""
         name = self.params["name"]
-        index = resolve_vehicle(self.backend.site, name)
-        if index is None:
-            raise HttpError(error_response(404, f"vehicle not found: {name}"))
-        return index
+        try:
+            return self.backend.site.vehicle_name(name)
+        except SettingError:
+            raise HttpError(error_response(404, f"vehicle not found: {name}")) from None
+
+    async def set_vehicle(self, key: LoadpointKey, value: object) -> object:
+        """One setting of the path's vehicle; bad → 400."""
+        stored = await self.backend.async_set_vehicle_settings(self.vehicle(), [(key, value)])
+        return stored[key]
 
     async def body_text(self) -> str:
         """The request body as text (a JSON setting such as the plan strategy); too long → 400."""
@@ -459,33 +464,33 @@ async def _plan_energy_set(call: Call) -> object:
     return {"energy": stored[LoadpointKey.PLAN_ENERGY], "time": stored[LoadpointKey.PLAN_TIME]}
 
 
-def _plan_strategy_set(index_of: Callable[[Call], int]) -> Handler:
+async def _plan_strategy_set(call: Call) -> object:
     """evcc's plan/strategy: the JSON body `{"continuous": bool, "precondition": s}` → the
-    strategy now set."""
+    strategy now set (of the loadpoint's vehicle, or the loadpoint's own for a guest car)."""
+    body = await call.body_text()
+    stored = await call.set_lp(call.loadpoint(), LoadpointKey.PLAN_STRATEGY, body)
+    assert isinstance(stored, PlanStrategy)
+    return stored.as_json()
 
-    async def handler(call: Call) -> object:
-        index = index_of(call)
-        body = await call.body_text()
-        stored = await call.set_lp(index, LoadpointKey.PLAN_STRATEGY, body)
-        assert isinstance(stored, PlanStrategy)
-        return stored.as_json()
 
-    return handler
+async def _vehicle_plan_strategy_set(call: Call) -> object:
+    stored = await call.set_vehicle(LoadpointKey.PLAN_STRATEGY, await call.body_text())
+    assert isinstance(stored, PlanStrategy)
+    return stored.as_json()
 
 
 async def _repeating_plans_set(call: Call) -> object:
     """evcc's plan/repeating: the JSON body is the vehicle's whole list of repeating plans."""
-    index = call.vehicle()
-    stored = await call.set_lp(index, LoadpointKey.REPEATING_PLANS, await call.body_text())
+    stored = await call.set_vehicle(LoadpointKey.REPEATING_PLANS, await call.body_text())
     assert isinstance(stored, tuple)
     return [plan.as_json() for plan in stored]
 
 
 async def _vehicle_select(call: Call) -> object:
-    """evcc's vehicle/{name}: the loadpoint's own vehicle is plugged in → `{"vehicle": name}`."""
+    """evcc's vehicle/{name}: that vehicle is at the loadpoint (taken from another loadpoint
+    if it was there) → `{"vehicle": name}`; unknown → 400."""
     index, name = call.loadpoint(), call.value("name")
-    present = vehicle_assignment(call.backend.site, index, name)
-    await call.set_lp(index, LoadpointKey.VEHICLE, present)
+    await call.set_lp(index, LoadpointKey.VEHICLE, name)
     return {"vehicle": name}
 
 
@@ -496,9 +501,9 @@ async def _vehicle_remove(call: Call) -> object:
 
 
 async def _vehicle_detect(call: Call) -> object:
-    """evcc's PATCH vehicle (detection): the configured vehicle is the only candidate, so it is
-    taken again → `{}` (400 where none is configured)."""
-    await call.set_lp(call.loadpoint(), LoadpointKey.VEHICLE, True)
+    """evcc's PATCH vehicle: detect the vehicle again (the one whose integration says it is
+    plugged in; else the loadpoint's own when the car leaves) → `{}`."""
+    await call.backend.async_start_vehicle_detection(call.loadpoint())
     return {}
 
 
@@ -512,18 +517,31 @@ async def _plan_energy_delete(call: Call) -> object:
 
 def _vehicle_soc(key: LoadpointKey) -> Handler:
     async def handler(call: Call) -> object:
-        return {"soc": await call.set_lp(call.vehicle(), key, call.value())}
+        return {"soc": await call.set_vehicle(key, call.value())}
 
     return handler
 
 
 async def _vehicle_plan_set(call: Call) -> object:
-    stored = await call.backend.async_set_plan(call.vehicle(), call.value("time"), soc=call.value())
+    stored = await call.backend.async_set_vehicle_plan(
+        call.vehicle(), call.value("time"), call.value()
+    )
     return {"soc": stored[LoadpointKey.PLAN_SOC], "time": stored[LoadpointKey.PLAN_TIME]}
 
 
 async def _vehicle_plan_delete(call: Call) -> object:
-    await call.backend.async_clear_plan(call.vehicle())
+    await call.backend.async_clear_vehicle_plan(call.vehicle())
+    return {}
+
+
+async def _vehicle_mode_set(call: Call) -> object:
+    """evcc's vehicles/<name>/mode/<mode>: the mode a loadpoint takes when it arrives."""
+    mode = await call.backend.async_set_vehicle_mode(call.vehicle(), call.value())
+    return {"mode": str(mode)}
+
+
+async def _vehicle_mode_delete(call: Call) -> object:
+    await call.backend.async_set_vehicle_mode(call.vehicle(), None)
     return {}
 
 
@@ -616,10 +634,10 @@ def _routes() -> tuple[Route, ...]:
         r("POST", LP + f"/limitenergy/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.LIMIT_ENERGY), "bare", "Limit energy (kWh).", lp_err, _NUMBER),
         r("POST", LP + f"/plan/energy/{{value:{UFLOAT}}}/" + TIME, _plan_energy_set, "bare", "Energy plan: kWh by time → `{energy, time}`.", lp_err, _obj(energy=_NUMBER, time=_TIME)),
         r("DELETE", LP + "/plan/energy", _plan_energy_delete, "bare", "Delete the energy plan → `{}`.", (403, 404), _EMPTY),
-        r("POST", LP + "/plan/strategy", _plan_strategy_set(Call.loadpoint), "bare", "Plan strategy from the JSON body `{\"continuous\": bool, \"precondition\": s}` → the strategy set.", lp_err, _STRATEGY),
-        r("POST", LP + "/vehicle/{name:[a-zA-Z0-9_.:-]+}", _vehicle_select, "bare", "The vehicle at the loadpoint: its configured one (by name or title) → `{vehicle}`; a vehicle of another loadpoint or an unknown one → 400.", lp_err, _obj(vehicle={"type": "string"})),
-        r("DELETE", LP + "/vehicle", _vehicle_remove, "bare", "No known vehicle at the loadpoint (a guest car: no SoC source, limits by energy) → `{}`; the configured vehicle returns when the car leaves.", (403, 404), _EMPTY),
-        r("PATCH", LP + "/vehicle", _vehicle_detect, "bare", "Vehicle detection: the configured vehicle is at the loadpoint again → `{}`.", lp_err, _EMPTY),
+        r("POST", LP + "/plan/strategy", _plan_strategy_set, "bare", "Plan strategy from the JSON body `{\"continuous\": bool, \"precondition\": s}` → the strategy set.", lp_err, _STRATEGY),
+        r("POST", LP + "/vehicle/{name:[a-zA-Z0-9_.:-]+}", _vehicle_select, "bare", "The vehicle (name or title) at the loadpoint, taken from another loadpoint if it was there → `{vehicle}`; an unknown one → 400.", lp_err, _obj(vehicle={"type": "string"})),
+        r("DELETE", LP + "/vehicle", _vehicle_remove, "bare", "No known vehicle at the loadpoint (a guest car: no SoC source, limits by energy) → `{}`; the loadpoint's own vehicle returns when the car leaves.", (403, 404), _EMPTY),
+        r("PATCH", LP + "/vehicle", _vehicle_detect, "bare", "Vehicle detection: the vehicle whose integration says it is plugged in (for 10 min) → `{}`.", lp_err, _EMPTY),
         r("GET", LP + "/plan", _plan_get, "bare", "The active plan: `{planId, planTime, duration (s), plan, power (W)}`.", (404,), _obj(planId=_INTEGER, planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
         r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_DELAY), "bare", "PV enable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),
@@ -630,7 +648,9 @@ def _routes() -> tuple[Route, ...]:
         r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.MIN_SOC), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.LIMIT_SOC), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/plan/soc/{{value:{UFLOAT}}}/" + TIME, _vehicle_plan_set, "bare", "Vehicle SoC plan: SoC by time → `{soc, time}`.", lp_err, _obj(soc=_INTEGER, time=_TIME)),
-        r("POST", VEHICLE + "/plan/strategy", _plan_strategy_set(Call.vehicle), "bare", "The vehicle's plan strategy (its loadpoint's) from the JSON body → the strategy set.", lp_err, _STRATEGY),
+        r("POST", VEHICLE + "/plan/strategy", _vehicle_plan_strategy_set, "bare", "The vehicle's plan strategy from the JSON body → the strategy set.", lp_err, _STRATEGY),
+        r("POST", VEHICLE + "/mode/{value:[a-z]+}", _vehicle_mode_set, "bare", "The mode a loadpoint takes when this vehicle arrives (off, now, minpv, pv) → `{mode}`.", lp_err, _obj(mode={"type": "string"})),
+        r("DELETE", VEHICLE + "/mode", _vehicle_mode_delete, "bare", "The vehicle no longer sets a mode when it arrives → `{}`.", (403, 404), _EMPTY),
         r("POST", VEHICLE + "/plan/repeating", _repeating_plans_set, "bare", "The vehicle's repeating plans from the JSON body `[{weekdays, time, tz, soc, active}]` (weekdays 0 = Sunday … 6, time HH:MM) → the plans set.", lp_err, _REPEATING),
         r("DELETE", VEHICLE + "/plan/soc", _vehicle_plan_delete, "bare", "Delete the vehicle's SoC plan → `{}`.", (403, 404), _EMPTY),
         # websocket, root page

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from ..core.loadpoint import Loadpoint
-from ..core.model import MeterReading, SettingError
+from ..core.model import MeterReading
 from ..core.site import Site
 from ..core.tariff import Rate, current_rate, format_rfc3339
 
@@ -42,9 +40,6 @@ __all__ = [
     "clean",
     "flatten_state",
     "format_time",
-    "resolve_vehicle",
-    "vehicle_names",
-    "vehicle_slug",
 ]
 
 EVCC_VERSION = "0.207.0"
@@ -114,60 +109,6 @@ def _optional(value: float | None) -> float | int | None:
     return _number(value) if value is not None else None
 
 
-@functools.lru_cache(maxsize=1024)
-def vehicle_slug(title: str) -> str:
-    """The API name of a vehicle: its title in lower case ASCII, other characters `_`."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "_", ascii_title.lower()).strip("_")
-    return slug or "vehicle"
-
-
-def vehicle_names(site: Site) -> dict[str, int]:
-    """Vehicle name → 0-based loadpoint index, in loadpoint order; names made unique (`_2`, …)."""
-    names: dict[str, int] = {}
-    for lp in site.loadpoints:
-        vehicle = lp.config.vehicle
-        if vehicle is None:
-            continue
-        base = vehicle_slug(vehicle.title)
-        name, n = base, 2
-        while name in names:
-            name, n = f"{base}_{n}", n + 1
-        names[name] = lp.index
-    return names
-
-
-def vehicle_assignment(site: Site, index: int, name: str | None) -> bool:
-    """What assigning the vehicle `name` (None: none, a guest car) to loadpoint `index` sets:
-    whether its configured vehicle is there. A vehicle configured at another loadpoint cannot
-    move (each vehicle belongs to its loadpoint here); an unknown one is an error."""
-    if name is None:
-        return False
-    owner = resolve_vehicle(site, name)
-    if owner is None:
-        raise SettingError(f"vehicle not found: {name}")
-    if owner != index:
-        raise SettingError(
-            f"vehicle {name} belongs to loadpoint {site.loadpoints[owner].config.title}"
-        )
-    return True
-
-
-def resolve_vehicle(site: Site, name: str) -> int | None:
-    """The loadpoint index of the vehicle called `name` (its API name or its title), or None."""
-    names = vehicle_names(site)
-    if name in names:
-        return names[name]
-    for lp in site.loadpoints:
-        if lp.config.vehicle is not None and lp.config.vehicle.title == name:
-            return lp.index
-    folded = name.casefold()
-    for lp in site.loadpoints:
-        if lp.config.vehicle is not None and lp.config.vehicle.title.casefold() == folded:
-            return lp.index
-    return None
-
-
 # --- the document --------------------------------------------------------------------------------
 
 
@@ -180,17 +121,16 @@ def build_state(
     tz: tzinfo | None = None,
 ) -> dict[str, Any]:
     """The evcc state document of `site` at `now` (bare, no `result` wrapper)."""
-    names = {index: name for name, index in vehicle_names(site).items()}
     doc: dict[str, Any] = {}
     doc.update(_site_keys(site))
     doc.update(_tariff_keys(site))
     doc.update(_forecast_keys(site, now, tz))
     doc["statistics"] = _statistics(site, now)
-    doc["vehicles"] = {names[lp.index]: _vehicle(lp) for lp in site.loadpoints if lp.index in names}
+    doc["vehicles"] = {name: _vehicle(site, name, now) for name in site.vehicles}
     doc["telemetry"] = site.telemetry
     doc["version"] = version
     doc["currency"] = currency
-    doc["loadpoints"] = [_loadpoint(lp, names.get(lp.index, ""), now) for lp in site.loadpoints]
+    doc["loadpoints"] = [_loadpoint(lp, now) for lp in site.loadpoints]
     return doc
 
 
@@ -335,27 +275,31 @@ def _statistics(site: Site, now: datetime) -> dict[str, Any]:
     }
 
 
-def _vehicle(lp: Loadpoint) -> dict[str, Any]:
-    vehicle = lp.config.vehicle
-    assert vehicle is not None
-    s = lp.settings
+def _vehicle(site: Site, name: str, now: datetime) -> dict[str, Any]:
+    """evcc's entry of one vehicle: what it is and its own settings (wherever it is)."""
+    vehicle = site.vehicles[name]
+    s = site.vehicle_settings(name)
     entry: dict[str, Any] = {
         "title": vehicle.title,
         "icon": "car",
         "capacity": _number(vehicle.capacity_kwh),
+        "phases": vehicle.phases,
         "minSoc": s.min_soc,
         "limitSoc": s.limit_soc,
         "features": [] if vehicle.has_soc else ["Offline"],
         "planStrategy": s.plan_strategy.as_json(),
         "repeatingPlans": [plan.as_json() for plan in s.repeating_plans],
     }
-    goal = lp.plan_goal()
-    if goal is not None and goal[0] == "soc" and s.plan_time is not None:
+    if name in site.vehicle_modes:
+        entry["mode"] = site.vehicle_modes[name].value
+    owner = site.vehicle_owner(name)
+    goal = owner.plan_goal() if owner is not None else ("soc", float(s.plan_soc or s.limit_soc))
+    if goal is not None and goal[0] == "soc" and s.plan_time is not None and s.plan_time > now:
         entry["plan"] = {"soc": _number(goal[1]), "time": format_time(s.plan_time)}
     return entry
 
 
-def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any]:
+def _loadpoint(lp: Loadpoint, now: datetime) -> dict[str, Any]:
     s, charger, vehicle = lp.settings, lp.config.charger, lp.vehicle  # None: a guest car
     values = lp.vehicle_values
     plan = lp.effective_plan(now)
@@ -464,11 +408,11 @@ def _loadpoint(lp: Loadpoint, vehicle_name: str, now: datetime) -> dict[str, Any
             "batteryBoost": s.battery_boost,
             "batteryBoostLimit": s.battery_boost_limit,
             # vehicle
-            "vehicleName": vehicle_name if vehicle is not None else "",
+            "vehicleName": lp.vehicle_name if vehicle is not None else "",
             "vehicleTitle": vehicle.title if vehicle is not None else "",
             "vehiclePresent": vehicle is not None,
             "vehicleSoc": _number(lp.vehicle_soc) if lp.vehicle_soc is not None else 0,
-            "vehicleDetectionActive": False,
+            "vehicleDetectionActive": lp.detecting_since is not None,
             # from the car's integration; 0 / false while unknown, as evcc
             "vehicleRange": _number(round(values.range_km)) if values.range_km is not None else 0,
             "vehicleOdometer": (

@@ -43,6 +43,7 @@ from .model import (
     MeterReading,
     SiteReadings,
     Status,
+    VehicleReading,
     VehicleValues,
     parse_status,
 )
@@ -114,6 +115,8 @@ class Controller:
     ) -> None:
         if len(devices.loadpoints) != len(site.loadpoints):
             raise ValueError("the site and its devices have different loadpoints")
+        if len(devices.vehicle_sources()) != len(site.vehicles):
+            raise ValueError("the site and its devices have different vehicles")
         self._site = site
         self.devices = devices
         self.clock = clock
@@ -179,6 +182,37 @@ class Controller:
         """Delete the plan of loadpoint `index`."""
         await self._async_change(index, lambda now: ({}, self._site.clear_plan(index, now)))
 
+    async def async_set_vehicle_settings(
+        self, name: str, changes: Iterable[tuple[LoadpointKey | str, object]]
+    ) -> dict[LoadpointKey, object]:
+        """Settings of the vehicle `name` (or title) as one change, wherever it is."""
+        changes = list(changes)
+        return await self._async_vehicle_change(
+            lambda now: self._site.update_vehicle_settings(name, changes, now)
+        )
+
+    async def async_set_vehicle_plan(
+        self, name: str, time: object, soc: object
+    ) -> dict[LoadpointKey, object]:
+        return await self._async_vehicle_change(
+            lambda now: self._site.set_vehicle_plan(name, now, time, soc)
+        )
+
+    async def async_clear_vehicle_plan(self, name: str) -> None:
+        await self._async_vehicle_change(lambda now: self._site.clear_vehicle_plan(name, now))
+
+    async def async_set_vehicle_mode(self, name: str, value: object) -> object:
+        """The charge mode a loadpoint takes when the vehicle arrives (None clears it)."""
+        mode = self._site.set_vehicle_mode(name, value)
+        self._publish(self.now())
+        return mode
+
+    async def async_start_vehicle_detection(self, index: int) -> None:
+        """Forget the vehicle at loadpoint `index` and look for the plugged-in one."""
+        await self._async_change(
+            index, lambda now: ({}, self._site.start_vehicle_detection(index, now))
+        )
+
     async def async_set_site(self, key: SiteKey | str, value: object) -> object:
         """Validate and store one site setting (used from the next cycle on, as in evcc)."""
         stored = self._site.set_site_setting(key, value)
@@ -202,6 +236,24 @@ class Controller:
             stored, command = change(now)
             error = await self._async_send(index, command) if command else None
         _LOGGER.debug("Loadpoint %s: set %s", index + 1, stored)
+        self._publish(now)
+        if error is not None:
+            raise CommandError(error)
+        return stored
+
+    async def _async_vehicle_change(
+        self,
+        change: Callable[
+            [datetime], tuple[dict[LoadpointKey, object], int | None, ChargerCommand | None]
+        ],
+    ) -> dict[LoadpointKey, object]:
+        """A vehicle's change: sent to the charger of the loadpoint it is at, if any."""
+        async with self._command_lock:
+            now = self.now()
+            stored, index, command = change(now)
+            error = None
+            if index is not None and command:
+                error = await self._async_send(index, command)
         self._publish(now)
         if error is not None:
             raise CommandError(error)
@@ -294,11 +346,13 @@ class Controller:
                 LoadpointReadings(
                     charger=values[key],
                     meter=values.get(f"{key}_meter"),
-                    vehicle_soc=values.get(f"{key}_soc"),
-                    vehicle=values.get(f"{key}_vehicle"),
                 )
                 for key in (loadpoint_device_key(i) for i in range(len(devices.loadpoints)))
             ),
+            vehicles={
+                name: VehicleReading(values.get(f"{key}_soc"), values.get(f"{key}_values"))
+                for name, key in zip(self._site.vehicles, _vehicle_keys(devices), strict=True)
+            },
         )
         failed = {key for key, health in self._health.items() if health.lost}
         return readings, failed
@@ -479,6 +533,7 @@ async def _checked_vehicle(source: VehicleSource) -> VehicleValues:
     _check_optional(values.odometer_km, "odometer", 0.0, MAX_ODOMETER_KM)
     _check_optional(values.limit_soc, "limit SoC", 0.0, 100.0)
     _require(values.climater_active in (None, True, False), "climater", values.climater_active)
+    _require(values.connected in (None, True, False), "connected", values.connected)
     return values
 
 
@@ -499,7 +554,7 @@ def _check_of(key: str) -> Callable[[Any], Awaitable[object]]:
     """How the reading of the device under `key` is checked (see `devices_by_key`)."""
     if key.endswith("_soc"):
         return _checked_soc
-    if key.endswith("_vehicle"):
+    if key.endswith("_values"):
         return _checked_vehicle
     if key.startswith("lp") and not key.endswith("_meter"):
         return _checked_charger
@@ -519,8 +574,14 @@ def devices_by_key(devices: SiteDevices) -> Mapping[str, DevicePort]:
         found[key] = lp.charger
         if lp.meter is not None:
             found[f"{key}_meter"] = lp.meter
-        if lp.soc is not None:
-            found[f"{key}_soc"] = lp.soc
-        if lp.vehicle is not None:
-            found[f"{key}_vehicle"] = lp.vehicle
+    for key, (soc, values) in zip(_vehicle_keys(devices), devices.vehicle_sources(), strict=True):
+        if soc is not None:
+            found[f"{key}_soc"] = soc
+        if values is not None:
+            found[f"{key}_values"] = values
     return found
+
+
+def _vehicle_keys(devices: SiteDevices) -> list[str]:
+    """The availability key prefix of each vehicle (vehicle1, …), in the site's order."""
+    return [f"vehicle{i + 1}" for i in range(len(devices.vehicle_sources()))]

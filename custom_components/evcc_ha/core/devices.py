@@ -22,6 +22,7 @@ from .model import (
     LoadpointConfig,
     MeterReading,
     SiteConfig,
+    VehicleConfig,
     VehicleValues,
 )
 
@@ -85,11 +86,23 @@ class BatteryControl(DevicePort, Protocol):
 
 @dataclass(slots=True)
 class LoadpointDevices:
+    """A loadpoint's charger and meter; `soc` and `vehicle` are the sources of its own vehicle
+    (`config.vehicle`), which may charge elsewhere too."""
+
     config: LoadpointConfig
     charger: Charger
     meter: Meter | None = None
     soc: SocSource | None = None
     vehicle: VehicleSource | None = None
+
+
+@dataclass(slots=True)
+class VehicleDevices:
+    """The sources of a vehicle that no loadpoint has as its own (`SiteConfig.vehicles`)."""
+
+    config: VehicleConfig
+    soc: SocSource | None = None
+    values: VehicleSource | None = None
 
 
 @dataclass(slots=True)
@@ -103,6 +116,13 @@ class SiteDevices:
     aux: list[Meter] = field(default_factory=list)
     loadpoints: list[LoadpointDevices] = field(default_factory=list)
     battery_control: BatteryControl | None = None
+    vehicles: list[VehicleDevices] = field(default_factory=list)  # as `config.vehicles`
+
+    def vehicle_sources(self) -> list[tuple[SocSource | None, VehicleSource | None]]:
+        """The SoC and value sources of every vehicle, in the site's vehicle order (the
+        loadpoints' own first, see `core.vehicle.build_fleet`)."""
+        own = [(lp.soc, lp.vehicle) for lp in self.loadpoints if lp.config.vehicle is not None]
+        return own + [(vehicle.soc, vehicle.values) for vehicle in self.vehicles]
 
     def all(self) -> list[DevicePort]:
         """Every device once, site meters first."""
@@ -116,6 +136,8 @@ class SiteDevices:
         ]
         for lp in self.loadpoints:
             candidates += [lp.charger, lp.meter, lp.soc, lp.vehicle]
+        for vehicle in self.vehicles:
+            candidates += [vehicle.soc, vehicle.values]
         for device in candidates:
             if device is not None and not any(device is known for known in found):
                 found.append(device)

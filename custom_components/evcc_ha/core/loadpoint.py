@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -173,12 +174,15 @@ class Loadpoint:
         self._plans_locked_with: tuple[object, ...] | None = None
         self.smart_cost_active = False
         self.smart_cost_next_start: datetime | None = None
-        vehicle = config.vehicle
-        self.estimator = (
-            SocEstimator(vehicle.capacity_kwh, ESTIMATOR_EFFICIENCY)
-            if vehicle is not None and vehicle.has_soc
-            else None
-        )
+        # the site's vehicles by name and this loadpoint's own one (`join_fleet`)
+        self.fleet: Mapping[str, VehicleConfig] = {}
+        self.default_vehicle = ""
+        if config.vehicle is not None:  # alone, without a site: its own vehicle only
+            self.fleet, self.default_vehicle = {"vehicle": config.vehicle}, "vehicle"
+        # vehicle detection (no vehicle of its own): since when a car is looked for
+        self.detecting_since: datetime | None = None
+        self.estimator: SocEstimator | None = None
+        self._new_estimator()
         self.last_decision: Decision | None = None
         self.last_reading: ChargerReading | None = None
 
@@ -205,10 +209,30 @@ class Loadpoint:
         wh = self.energy.session_wh
         return 100.0 * self.session_solar_wh / wh if wh > 0 else 0.0
 
+    def join_fleet(self, fleet: Mapping[str, VehicleConfig], default_vehicle: str) -> None:
+        """The site's vehicles (shared) and the name of this loadpoint's own one."""
+        self.fleet, self.default_vehicle = fleet, default_vehicle
+        self._new_estimator()
+
+    @property
+    def vehicle_name(self) -> str:
+        """The name of the vehicle at the loadpoint ("": none known, a guest car)."""
+        chosen = self.settings.vehicle
+        return self.default_vehicle if chosen is None else chosen
+
     @property
     def vehicle(self) -> VehicleConfig | None:
-        """The vehicle at the loadpoint: its configured one, or None for a guest car."""
-        return self.config.vehicle if self.settings.vehicle_present else None
+        """The vehicle at the loadpoint: its own, a detected or chosen one, or None (a guest)."""
+        name = self.vehicle_name
+        return self.fleet.get(name) if name else None
+
+    def _new_estimator(self) -> None:
+        vehicle = self.vehicle
+        self.estimator = (
+            SocEstimator(vehicle.capacity_kwh, ESTIMATOR_EFFICIENCY)
+            if vehicle is not None and vehicle.has_soc
+            else None
+        )
 
     @property
     def has_soc(self) -> bool:
@@ -532,7 +556,7 @@ class Loadpoint:
         self.plan_active = False
         self.plan_lock = None
         self.settings.battery_boost = False  # a boost is for one charging session (evcc)
-        self.settings.vehicle_present = True  # the next car is the configured one again
+        self.detecting_since = None
         self.session = None
 
     def _fill_session(self, now: datetime) -> None:
@@ -592,8 +616,8 @@ class Loadpoint:
             self.charge_duration += dt
         # SoC: a vehicle source wins over the charger; estimated between readings
         soc = readings.vehicle_soc if readings.vehicle_soc is not None else charger.soc
-        if not self.settings.vehicle_present:
-            self.vehicle_soc = None  # the configured car's SoC source tells about another car
+        if self.vehicle is None:
+            self.vehicle_soc = None  # a guest car: a vehicle's source tells about another car
         elif self.estimator is not None and self.connected:
             self.vehicle_soc = self.estimator.update(soc, self.energy.session_wh)
         elif self.has_soc and soc is not None:
@@ -726,7 +750,9 @@ class Loadpoint:
         """Another car (or the configured one again): its SoC is not known, a plan started for
         the other car is not kept, the session tells which vehicle charges."""
         self.vehicle_soc = None
+        self.vehicle_values = VehicleValues()
         self.plan_lock = None
+        self._new_estimator()
         if self.session is not None:
             vehicle = self.vehicle
             self.session.vehicle = vehicle.title if vehicle is not None else ""
@@ -1038,17 +1064,27 @@ class Loadpoint:
         }
 
     def setting_context(self, now: datetime) -> SettingContext:
-        return SettingContext(now, self.config.charger, self.config.vehicle)  # configured
+        return SettingContext(
+            now, self.config.charger, self.vehicle, self.fleet, self.default_vehicle
+        )
 
     def restore(self, data: object, now: datetime) -> None:
         """Continue where a previous run stopped: settings, running session, meter baseline.
         Every stored value is checked; a bad one is dropped with a warning (its default stays)."""
         values = stored.mapping(data, f"state of {self.config.title}")
-        self.settings = restore_loadpoint_settings(
-            values.get("settings"),
+        raw = values.get("settings")
+        defaults = default_loadpoint_settings(self.config.charger, self.config.control_profile)
+        # the vehicle first: the other settings are checked against it
+        vehicle = restore_loadpoint_settings(
+            {"vehicle": raw["vehicle"]} if isinstance(raw, Mapping) and "vehicle" in raw else {},
             self.setting_context(now),
-            default_loadpoint_settings(self.config.charger, self.config.control_profile),
-        )
+            defaults,
+        ).vehicle
+        if isinstance(raw, Mapping) and raw.get("vehicle_present") is False:
+            vehicle = ""  # stored before vehicles could move: a guest car
+        self.settings.vehicle = vehicle
+        self.settings = restore_loadpoint_settings(raw, self.setting_context(now), defaults)
+        self.settings.vehicle = vehicle
         if values.get("energy") is not None:
             self.energy = EnergyMeter.from_dict(values["energy"])
         if values.get("session") is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -130,6 +131,7 @@ class ChargerConfig:
 @dataclass(frozen=True, slots=True)
 class VehicleConfig:
     title: str = "Vehicle"
+    name: str = ""  # the API name (`/api/vehicles/<name>`); "" = made from the title
     capacity_kwh: float = 50.0
     phases: int = 3  # phases the on-board charger uses
     max_current: float | None = None
@@ -158,6 +160,9 @@ class SiteConfig:
     # hold, and with `battery_chargeable` also charging from the grid
     battery_controllable: bool = False
     battery_chargeable: bool = False
+    # vehicles that no loadpoint has as its own (they charge wherever they are detected or
+    # assigned); a loadpoint's `vehicle` is part of the site's vehicles too
+    vehicles: tuple[VehicleConfig, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +201,7 @@ class LoadpointReadings:
     vehicle: VehicleValues | None = None  # range, odometer, … from the car's integration
 
 
-VEHICLE_VALUES: tuple[str, ...] = ("range", "odometer", "limit_soc", "climater")
+VEHICLE_VALUES: tuple[str, ...] = ("range", "odometer", "limit_soc", "climater", "connected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +212,15 @@ class VehicleValues:
     odometer_km: float | None = None
     limit_soc: float | None = None  # the car's own charge limit (%)
     climater_active: bool | None = None
+    connected: bool | None = None  # the car says it is plugged in (vehicle detection)
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleReading:
+    """What one vehicle's own sources told this cycle (None: no source or it failed)."""
+
+    soc: float | None = None
+    values: VehicleValues | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +232,8 @@ class SiteReadings:
     battery: tuple[MeterReading, ...] = ()
     aux: tuple[MeterReading, ...] = ()
     loadpoints: tuple[LoadpointReadings, ...] = ()
+    # by vehicle name: the sources of the car a loadpoint has win over its own readings
+    vehicles: Mapping[str, VehicleReading] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,7 @@ class LoadpointKey(StrEnum):
     SMART_COST_LIMIT = "smartCostLimit"
     BATTERY_BOOST = "batteryBoost"
     BATTERY_BOOST_LIMIT = "batteryBoostLimit"
-    VEHICLE = "vehicle"  # the configured vehicle is at the loadpoint (false: a guest car)
+    VEHICLE = "vehicle"  # the vehicle at the loadpoint, by name ("": none, a guest car)
 
 
 class SiteKey(StrEnum):
@@ -139,10 +139,10 @@ class LoadpointSettings:
     # down to `battery_boost_limit` % (100 = no limit)
     battery_boost: bool = False
     battery_boost_limit: int = 100
-    # the loadpoint's configured vehicle is the one plugged in; False = another car (a guest:
-    # no SoC source, no vehicle limits or plans); back to True when the car leaves (evcc's
-    # default vehicle)
-    vehicle_present: bool = True
+    # the vehicle at the loadpoint, by its name: None = the loadpoint's own (default) vehicle,
+    # if it has one; "" = none known (a guest car: no SoC source, no vehicle limits or plans).
+    # Back to None when the car leaves (evcc's default vehicle).
+    vehicle: str | None = None
     # Beyond evcc, off (0) by default so evcc's behaviour stays exact: contactor wear protection.
     min_switch_interval: float = 0.0  # s between charger enable/disable flips
     phase_switch_cooldown: float = 0.0  # s between 1p/3p switches
@@ -161,6 +161,46 @@ class LoadpointSettings:
 
     def copy(self) -> LoadpointSettings:
         return replace(self)
+
+
+# The settings that belong to a vehicle, not to the loadpoint it charges at: they move with it
+# (evcc's vehicle settings: minSoc, limitSoc, plan, repeatingPlans, planStrategy).
+VEHICLE_KEYS: Final = (
+    LoadpointKey.MIN_SOC,
+    LoadpointKey.LIMIT_SOC,
+    LoadpointKey.PLAN_TIME,
+    LoadpointKey.PLAN_SOC,
+    LoadpointKey.PLAN_ENERGY,
+    LoadpointKey.PLAN_STRATEGY,
+    LoadpointKey.REPEATING_PLANS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleSettings:
+    """A vehicle's own settings while it is at no loadpoint (at one, they are part of that
+    loadpoint's settings); the defaults are a new vehicle's."""
+
+    min_soc: int = 0
+    limit_soc: int = 100
+    plan_time: datetime | None = None
+    plan_soc: int = 0
+    plan_energy: float = 0.0
+    plan_strategy: PlanStrategy = field(default_factory=PlanStrategy)
+    repeating_plans: tuple[RepeatingPlan, ...] = ()
+
+    @classmethod
+    def of(cls, settings: LoadpointSettings) -> VehicleSettings:
+        """The vehicle part of a loadpoint's settings."""
+        return cls(**{name: getattr(settings, name) for name in _VEHICLE_FIELDS})
+
+    def applied_to(self, settings: LoadpointSettings) -> LoadpointSettings:
+        """A copy of the loadpoint's settings with this vehicle's part."""
+        return replace(settings, **{name: getattr(self, name) for name in _VEHICLE_FIELDS})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.applied_to(LoadpointSettings()).to_dict()
+        return {name: data[name] for name in _VEHICLE_FIELDS}
 
 
 @dataclass(slots=True)
@@ -188,7 +228,9 @@ class SettingContext:
 
     now: datetime
     charger: ChargerConfig = field(default_factory=ChargerConfig)
-    vehicle: VehicleConfig | None = None
+    vehicle: VehicleConfig | None = None  # the vehicle the setting is for (None: a guest car)
+    vehicles: Mapping[str, VehicleConfig] = field(default_factory=dict)  # the site's, by name
+    default_vehicle: str = ""  # the loadpoint's own vehicle ("": it has none)
 
 
 # --- parsers -----------------------------------------------------------------------------------
@@ -530,11 +572,36 @@ def _parse_phases(value: object, ctx: SettingContext) -> int:
     return phases
 
 
-def _parse_vehicle_present(value: object, ctx: SettingContext) -> bool:
-    present = parse_bool(value, "vehicle")
-    if present and ctx.vehicle is None:
-        raise SettingError("no vehicle configured at this loadpoint")
-    return present
+def _parse_vehicle(value: object, ctx: SettingContext) -> str | None:
+    """A vehicle of the site by name or title (→ its name); false / none / "" / "-" → "" (no
+    vehicle known: a guest car); true or null → None (the loadpoint's own vehicle)."""
+    if value is None or value is True:
+        if not ctx.default_vehicle:
+            raise SettingError("no vehicle configured at this loadpoint")
+        return None
+    if value is False or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
+        return ""
+    if not isinstance(value, str):
+        raise SettingError(f"invalid vehicle: {_shown(value)}")
+    name = find_vehicle(ctx.vehicles, value)
+    if name is None:
+        raise SettingError(f"vehicle not found: {value.strip()}")
+    return None if name == ctx.default_vehicle else name
+
+
+def find_vehicle(vehicles: Mapping[str, VehicleConfig], wanted: str) -> str | None:
+    """The name of the vehicle called `wanted`: its name, its title, its title in any case."""
+    text = wanted.strip()
+    if text in vehicles:
+        return text
+    folded = text.casefold()
+    for name, vehicle in vehicles.items():
+        if vehicle.title == text:
+            return name
+    for name, vehicle in vehicles.items():
+        if folded in (vehicle.title.casefold(), name.casefold()):
+            return name
+    return None
 
 
 def _check_boost(s: LoadpointSettings, _ctx: SettingContext) -> None:
@@ -605,12 +672,36 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
         "battery_boost", lambda value, _ctx: parse_bool(value, "batteryBoost"), _check_boost
     ),
     LoadpointKey.BATTERY_BOOST_LIMIT: SettingRule("battery_boost_limit", _soc("batteryBoostLimit")),
-    LoadpointKey.VEHICLE: SettingRule("vehicle_present", _parse_vehicle_present),
+    LoadpointKey.VEHICLE: SettingRule("vehicle", _parse_vehicle),
 }
 
 _LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {
     rule.field: key for key, rule in LOADPOINT_RULES.items()
 }
+
+
+_VEHICLE_FIELDS: Final = tuple(LOADPOINT_RULES[key].field for key in VEHICLE_KEYS)
+
+
+def apply_vehicle_settings(
+    settings: VehicleSettings, changes: Iterable[tuple[str, object]], ctx: SettingContext
+) -> tuple[VehicleSettings, dict[LoadpointKey, object]]:
+    """Validate settings of a vehicle that is at no loadpoint, by the loadpoint rules; a key
+    that is not a vehicle's (`VEHICLE_KEYS`) is refused."""
+    changes = list(changes)
+    for name, _value in changes:
+        key = loadpoint_key(name)
+        if key not in VEHICLE_KEYS:
+            raise SettingError(f"{key.value} is not a vehicle setting")
+    trial, stored = apply_loadpoint_settings(settings.applied_to(LoadpointSettings()), changes, ctx)
+    return VehicleSettings.of(trial), stored
+
+
+def restore_vehicle_settings(data: object, ctx: SettingContext) -> VehicleSettings:
+    """A parked vehicle's stored settings, each field checked as a loadpoint's."""
+    if isinstance(data, Mapping):
+        data = {name: value for name, value in data.items() if name in _VEHICLE_FIELDS}
+    return VehicleSettings.of(restore_loadpoint_settings(data, ctx, LoadpointSettings()))
 
 
 def default_loadpoint_settings(
@@ -672,6 +763,8 @@ def restore_loadpoint_settings(
 
 
 def _restored_value(key: LoadpointKey, value: object, ctx: SettingContext) -> object:
+    if key is LoadpointKey.VEHICLE and value is None:
+        return None  # the loadpoint's own vehicle, or none
     if key is not LoadpointKey.PLAN_TIME:
         return LOADPOINT_RULES[key].parse(value, ctx)
     if value is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,28 +23,41 @@ from .loadpoint import Decision, Loadpoint
 from .model import (
     BatteryMode,
     ChargerCommand,
+    ChargerConfig,
     CycleResult,
     Event,
+    EventType,
     LoadpointConfig,
+    LoadpointReadings,
     MeterReading,
+    Mode,
     SettingError,
     SiteConfig,
     SiteReadings,
+    VehicleReading,
 )
 from .session import SessionLog
 from .settings import (
     CLEAR_WORDS,
+    VEHICLE_KEYS,
     LoadpointKey,
     LoadpointSettings,
+    SettingContext,
     SiteKey,
     SiteSettings,
+    VehicleSettings,
     apply_loadpoint_settings,
     apply_site_settings,
+    apply_vehicle_settings,
+    find_vehicle,
     loadpoint_key,
+    parse_mode,
     restore_site_settings,
+    restore_vehicle_settings,
     site_key,
 )
 from .tariff import Rate, Tariff, TariffRates, current_rate
+from .vehicle import build_fleet
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,6 +66,9 @@ EXTERNAL_BATTERY_MODE_S = 60.0
 # evcc HEAD: a battery below prioritySoc keeps at least this much residual export.
 PRIORITY_RESIDUAL_W = 100.0
 HEALTH_GRACE_S = 60.0
+# evcc: after a car connects, a loadpoint without a vehicle of its own looks this long for the
+# vehicle whose integration says it is plugged in
+VEHICLE_DETECT_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +132,13 @@ class Site:
         self.loadpoints = [
             Loadpoint(i, lp, lp_settings[i], config.voltage) for i, lp in enumerate(loadpoints)
         ]
+        # every vehicle by its API name; each loadpoint's own one is at it when it starts
+        self.vehicles, own = build_fleet(loadpoints, config.vehicles)
+        for lp, name in zip(self.loadpoints, own, strict=True):
+            lp.join_fleet(self.vehicles, name)
+        # the settings of vehicles at no loadpoint (at one, they are part of its settings)
+        self.parked: dict[str, VehicleSettings] = {}
+        self.vehicle_modes: dict[str, Mode] = {}  # evcc's vehicle mode: set when it arrives
         self.tariffs: dict[str, Tariff] = dict(tariffs or {})
         self.interval_s = interval_s
         self.measurements = SiteMeasurements()
@@ -180,13 +203,16 @@ class Site:
         self.prices = Prices(self._price_now("grid", now), self._price_now("feedin", now))
         for lp, lp_readings in zip(self.loadpoints, readings.loadpoints, strict=True):
             try:
+                lp_readings = _with_vehicle_reading(lp_readings, readings.vehicles, lp.vehicle_name)
                 for event_type in lp.observe(now, lp_readings, share, price):
                     events.append(Event(lp.index, event_type, now))
+                    self._vehicle_on_event(lp, event_type, now)
                 finished = lp.take_finished_session()
                 if finished is not None:
                     self.sessions.upsert(finished)
             except Exception as err:  # one loadpoint's bug must not stop the others
                 failed[lp.index] = self._loadpoint_failed(lp, "reading", err)
+        self._detect_vehicles(now, readings.vehicles, failed)
         self._finish_measurements(m)
         self.measurements = m
         if self.config.grid_configured and readings.grid is None:
@@ -391,13 +417,18 @@ class Site:
         """Several loadpoint settings as one change: validated together, stored together, one
         decision. A bad value raises `SettingError` and changes nothing."""
         lp = self.loadpoint(index)
+        changes = list(changes)
+        if any(loadpoint_key(key) is LoadpointKey.VEHICLE for key, _value in changes):
+            if len(changes) > 1:
+                raise SettingError("the vehicle is set on its own")
+            trial, stored = apply_loadpoint_settings(lp.settings, changes, lp.setting_context(now))
+            self._assign(lp, trial.vehicle)
+            return stored, self.reevaluate(index, now)
         previous = lp.settings
         trial, stored = apply_loadpoint_settings(previous, changes, lp.setting_context(now))
         lp.settings = trial
         if trial.mode != previous.mode:
             lp.mode_changed(trial.mode)
-        if trial.vehicle_present != previous.vehicle_present:
-            lp.vehicle_changed()
         try:
             return stored, self.reevaluate(index, now)
         except Exception:
@@ -432,6 +463,156 @@ class Site:
         ]
         return self.update_loadpoint_settings(index, changes, now)[1]
 
+    # --- vehicles ------------------------------------------------------------------------------
+
+    def vehicle_name(self, wanted: str) -> str:
+        """The API name of the vehicle called `wanted` (name or title); unknown → SettingError."""
+        name = find_vehicle(self.vehicles, wanted)
+        if name is None:
+            raise SettingError(f"vehicle not found: {wanted}")
+        return name
+
+    def vehicle_owner(self, name: str) -> Loadpoint | None:
+        """The loadpoint the vehicle `name` is at, or None."""
+        return next((lp for lp in self.loadpoints if lp.vehicle_name == name), None)
+
+    def vehicle_settings(self, name: str) -> VehicleSettings:
+        """The settings of vehicle `name`: its loadpoint's part, or its own while at none."""
+        owner = self.vehicle_owner(name)
+        if owner is not None:
+            return VehicleSettings.of(owner.settings)
+        return self.parked.get(name) or VehicleSettings()
+
+    def update_vehicle_settings(
+        self, wanted: str, changes: Iterable[tuple[LoadpointKey | str, object]], now: datetime
+    ) -> tuple[dict[LoadpointKey, object], int | None, ChargerCommand | None]:
+        """Settings of a vehicle (evcc's `vehicles/<name>/…`) as one change, wherever it is: at a
+        loadpoint they are that loadpoint's (which is re-decided: its index and command are
+        returned), else they wait for the vehicle. Only `VEHICLE_KEYS`; bad → SettingError."""
+        name = self.vehicle_name(wanted)
+        changes = list(changes)
+        for key, _value in changes:
+            if loadpoint_key(key) not in VEHICLE_KEYS:
+                raise SettingError(f"{loadpoint_key(key).value} is not a vehicle setting")
+        owner = self.vehicle_owner(name)
+        if owner is not None:
+            stored, command = self.update_loadpoint_settings(owner.index, changes, now)
+            return stored, owner.index, command
+        ctx = SettingContext(now, ChargerConfig(), self.vehicles[name], self.vehicles)
+        self.parked[name], stored = apply_vehicle_settings(
+            self.vehicle_settings(name), changes, ctx
+        )
+        return stored, None, None
+
+    def set_vehicle_plan(
+        self, wanted: str, now: datetime, time: object, soc: object
+    ) -> tuple[dict[LoadpointKey, object], int | None, ChargerCommand | None]:
+        """A vehicle's SoC plan as one change: `soc` % by `time`."""
+        changes = [(LoadpointKey.PLAN_SOC, soc), (LoadpointKey.PLAN_TIME, time)]
+        return self.update_vehicle_settings(wanted, changes, now)
+
+    def clear_vehicle_plan(
+        self, wanted: str, now: datetime
+    ) -> tuple[dict[LoadpointKey, object], int | None, ChargerCommand | None]:
+        changes = [
+            (LoadpointKey.PLAN_TIME, None),
+            (LoadpointKey.PLAN_SOC, 0),
+            (LoadpointKey.PLAN_ENERGY, 0),
+        ]
+        return self.update_vehicle_settings(wanted, changes, now)
+
+    def set_vehicle_mode(self, wanted: str, value: object) -> Mode | None:
+        """evcc's vehicle mode: the charge mode a loadpoint takes when this vehicle arrives;
+        None / "" clears it."""
+        name = self.vehicle_name(wanted)
+        if value is None or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
+            self.vehicle_modes.pop(name, None)
+            return None
+        mode = parse_mode(value)
+        self.vehicle_modes[name] = mode
+        return mode
+
+    def start_vehicle_detection(self, index: int, now: datetime) -> ChargerCommand | None:
+        """evcc's PATCH vehicle: forget the vehicle at the loadpoint and look for the one whose
+        integration says it is plugged in (the loadpoint's own vehicle if none is found)."""
+        lp = self.loadpoint(index)
+        self._assign(lp, "")
+        if lp.connected and self.vehicles:
+            lp.detecting_since = now
+        return self.reevaluate(index, now)
+
+    def _assign(self, lp: Loadpoint, chosen: str | None) -> None:
+        """Put vehicle `chosen` (None: the loadpoint's own, "": none) at `lp`. The vehicle it
+        had keeps its settings for later; one taken from another loadpoint leaves that one
+        without a vehicle (evcc); the new vehicle brings its settings and its mode."""
+        target = lp.default_vehicle if chosen is None else chosen
+        chosen = None if target == lp.default_vehicle else target
+        current = lp.vehicle_name
+        if target == current:
+            lp.settings.vehicle = chosen
+            return
+        if current:
+            self.parked[current] = VehicleSettings.of(lp.settings)
+        incoming = VehicleSettings()
+        if target:
+            other = self.vehicle_owner(target)
+            if other is not None:
+                incoming = VehicleSettings.of(other.settings)
+                other.settings = VehicleSettings().applied_to(other.settings)
+                other.settings.vehicle = ""
+                other.vehicle_changed()
+            else:
+                incoming = self.parked.pop(target, VehicleSettings())
+            lp.detecting_since = None
+        lp.settings = incoming.applied_to(lp.settings)
+        lp.settings.vehicle = chosen
+        lp.vehicle_changed()
+        mode = self.vehicle_modes.get(target) if target else None
+        if mode is not None and mode != lp.settings.mode:
+            lp.settings.mode = mode
+            lp.mode_changed(mode)
+
+    def _free_for(self, name: str, lp: Loadpoint) -> bool:
+        """Vehicle `name` may come to `lp`: it is at no loadpoint, at `lp`, or at one without a
+        car (a loadpoint's own vehicle waits there while it is away)."""
+        owner = self.vehicle_owner(name)
+        return owner is None or owner is lp or not owner.connected
+
+    def _vehicle_on_event(self, lp: Loadpoint, event: EventType, now: datetime) -> None:
+        """evcc: a car that connects is the loadpoint's own vehicle, else the one detected; when
+        it leaves, the loadpoint's own vehicle is back (if it is not charging elsewhere)."""
+        own = lp.default_vehicle
+        if event is EventType.CONNECT:
+            if own and self._free_for(own, lp):
+                self._assign(lp, None)
+            elif len(self.vehicles) > 0:
+                self._assign(lp, "")
+                lp.detecting_since = now
+        elif event is EventType.DISCONNECT:
+            self._assign(lp, None if own and self._free_for(own, lp) else "")
+
+    def _detect_vehicles(
+        self, now: datetime, readings: Mapping[str, VehicleReading], failed: Mapping[int, str]
+    ) -> None:
+        """evcc's detection by status: the one vehicle free for the loadpoint whose integration
+        says it is plugged in; more than one or none → go on looking, for `VEHICLE_DETECT_S`."""
+        for lp in self.loadpoints:
+            since = lp.detecting_since
+            if since is None or lp.index in failed:
+                continue
+            if not lp.connected or (now - since).total_seconds() > VEHICLE_DETECT_S:
+                lp.detecting_since = None
+                continue
+            plugged = [
+                name
+                for name, reading in readings.items()
+                if reading.values is not None
+                and reading.values.connected
+                and self._free_for(name, lp)
+            ]
+            if len(plugged) == 1:
+                self._assign(lp, plugged[0])
+
     def reevaluate(self, index: int, now: datetime) -> ChargerCommand | None:
         """Decide one loadpoint again with the last readings (after a setting changed)."""
         lp = self.loadpoint(index)
@@ -463,6 +644,13 @@ class Site:
         return {
             "settings": self.settings.to_dict(),
             "loadpoints": [lp.to_dict() for lp in self.loadpoints],
+            "vehicles": {
+                name: {
+                    "settings": self.parked[name].to_dict() if name in self.parked else None,
+                    "mode": self.vehicle_modes[name].value if name in self.vehicle_modes else None,
+                }
+                for name in self.vehicles
+            },
             "sessions": self.sessions.to_dict(),
         }
 
@@ -482,8 +670,43 @@ class Site:
             loadpoints = []
         for lp, lp_data in zip(self.loadpoints, loadpoints, strict=False):
             lp.restore(lp_data, now)
+        self._restore_vehicles(values.get("vehicles"), now)
         if values.get("sessions") is not None:
             self.sessions = SessionLog.from_dict(values["sessions"])
+
+    def _restore_vehicles(self, data: object, now: datetime) -> None:
+        """Parked settings and modes of the vehicles that still exist; one at a loadpoint has
+        its settings there already."""
+        if data is None:
+            return
+        if not isinstance(data, Mapping):
+            _LOGGER.warning("Stored vehicles ignored: not an object")
+            return
+        for name, entry in data.items():
+            if name not in self.vehicles or not isinstance(entry, Mapping):
+                continue
+            if entry.get("mode") is not None:
+                try:
+                    self.vehicle_modes[name] = parse_mode(entry["mode"])
+                except SettingError as err:
+                    _LOGGER.warning("Stored mode of vehicle %s ignored: %s", name, err)
+            if entry.get("settings") is not None and self.vehicle_owner(name) is None:
+                ctx = SettingContext(now, ChargerConfig(), self.vehicles[name], self.vehicles)
+                self.parked[name] = restore_vehicle_settings(entry["settings"], ctx)
+
+
+def _with_vehicle_reading(
+    readings: LoadpointReadings, vehicles: Mapping[str, VehicleReading], name: str
+) -> LoadpointReadings:
+    """A loadpoint's readings with those of the vehicle at it (its sources win)."""
+    reading = vehicles.get(name) if name else None
+    if reading is None:
+        return readings
+    return replace(
+        readings,
+        vehicle_soc=reading.soc if reading.soc is not None else readings.vehicle_soc,
+        vehicle=reading.values if reading.values is not None else readings.vehicle,
+    )
 
 
 def _battery_soc(batteries: Sequence[MeterReading]) -> tuple[float | None, float | None]:

@@ -5,7 +5,8 @@ peaks at about 8 kW around 13:00 local time, with passing clouds), a home that u
 watts with peaks at meal times, a 10 kWh home battery behind its own zero-grid controller, and
 one wallbox (3 phases, switchable to 1 phase, 32 A hardware) with an ID.3-like car (58 kWh,
 11 kW on-board charger). The car is plugged in when the demo starts; afterwards it leaves every
-morning at 07:30 and comes back at 17:30 with a lower state of charge.
+morning at 07:30 and comes back at 17:30 with a lower state of charge. A second car (a Zoe) stands
+at home unplugged: it can be chosen at the wallbox (its settings are its own).
 
 The physics are the simulator's (`devices/simulated.py`). Nothing runs in the background: every
 read moves the simulation forward to the clock's present time, so the demo lives as fast as the
@@ -21,7 +22,7 @@ from itertools import pairwise
 from typing import Any, Final
 
 from ..core.clock import Clock
-from ..core.devices import Device, LoadpointDevices, SiteDevices
+from ..core.devices import Device, LoadpointDevices, SiteDevices, VehicleDevices
 from ..core.model import (
     BatteryMode,
     ChargerCommand,
@@ -73,6 +74,13 @@ DRIVE_KM: Final = DRIVE_SOC * KM_PER_SOC
 START_ODOMETER_KM: Final = 12_345.0
 VEHICLE_OWN_LIMIT: Final = 90.0  # the charge limit set in the car
 PRECONDITION: Final = timedelta(minutes=20)  # the car warms itself before it leaves
+# the household's second car: parked at home, not plugged in (it is chosen at the Carport, or
+# the Carport detects it while the ID.3 is away)
+SECOND_TITLE: Final = "Zoe"
+SECOND_KWH: Final = 52.0
+SECOND_SOC: Final = 64.0
+SECOND_KM_PER_SOC: Final = 3.9
+SECOND_ODOMETER_KM: Final = 48_210.0
 STEP_S: Final = 10.0  # physics step while catching up
 LONG_STEP_S: Final = 60.0  # physics step for gaps longer than an hour
 MAX_CATCH_UP: Final = timedelta(hours=6)  # a longer pause is skipped, not replayed
@@ -329,8 +337,14 @@ class DemoSite:
                 capacity_kwh=VEHICLE_KWH,
                 phases=3,
                 max_current=VEHICLE_MAX_CURRENT,
-                reports=frozenset({"range", "odometer", "limit_soc", "climater"}),
+                reports=frozenset({"range", "odometer", "limit_soc", "climater", "connected"}),
             ),
+        )
+        second = VehicleConfig(
+            title=SECOND_TITLE,
+            capacity_kwh=SECOND_KWH,
+            phases=3,
+            reports=frozenset({"range", "odometer", "connected"}),
         )
         return SiteDevices(
             config=SiteConfig(
@@ -340,6 +354,7 @@ class DemoSite:
                 battery_configured=True,
                 battery_controllable=True,
                 battery_chargeable=True,
+                vehicles=(second,),
             ),
             battery_control=DemoBatteryControl(self),
             grid=SimulatedMeter(self, "grid", "Demo grid meter"),
@@ -352,6 +367,7 @@ class DemoSite:
                     vehicle=DemoVehicleValues(self),
                 )
             ],
+            vehicles=[VehicleDevices(second, DemoSecondCarSoc(), DemoSecondCarValues())],
         )
 
 
@@ -384,6 +400,29 @@ class DemoVehicleValues(Device):
             odometer_km=round(site.odometer_km, 1),
             limit_soc=VEHICLE_OWN_LIMIT,
             climater_active=not site.away and leaving,
+            connected=not site.away,
+        )
+
+
+class DemoSecondCarSoc(Device):
+    """The second car's SoC sensor (it stands at home: the SoC stays)."""
+
+    name = "Demo second car SoC"
+
+    async def async_read(self) -> float:
+        return SECOND_SOC
+
+
+class DemoSecondCarValues(Device):
+    """The second car's app: range, odometer, not plugged in."""
+
+    name = "Demo second car values"
+
+    async def async_read(self) -> VehicleValues:
+        return VehicleValues(
+            range_km=round(SECOND_SOC * SECOND_KM_PER_SOC, 1),
+            odometer_km=SECOND_ODOMETER_KM,
+            connected=False,
         )
 
 

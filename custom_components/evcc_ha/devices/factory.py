@@ -48,6 +48,7 @@ from ..const import (
     CONF_PV_POWER,
     CONF_VEHICLE_CAPACITY,
     CONF_VEHICLE_CLIMATER,
+    CONF_VEHICLE_CONNECTED,
     CONF_VEHICLE_LIMIT,
     CONF_VEHICLE_ODOMETER,
     CONF_VEHICLE_PHASES,
@@ -61,9 +62,10 @@ from ..const import (
     LOGGER,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
+    SUBENTRY_VEHICLE,
 )
 from ..core.clock import Clock
-from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices
+from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices, VehicleDevices
 from ..core.model import (
     BatteryMode,
     ChargerConfig,
@@ -97,6 +99,7 @@ __all__ = [
     "build_loadpoint",
     "loadpoint_subentries",
     "modbus_meter_subentries",
+    "vehicle_subentries",
 ]
 
 ChargerBuilder = Callable[[HomeAssistant, ModbusHub, str, Mapping[str, Any], float], Charger]
@@ -106,6 +109,11 @@ ChargerBuilder = Callable[[HomeAssistant, ModbusHub, str, Mapping[str, Any], flo
 def loadpoint_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
     """The loadpoint subentries of a site in creation order (the order of `SiteDevices.loadpoints`)."""
     return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_LOADPOINT]
+
+
+def vehicle_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """The vehicle subentries of a site in creation order (`SiteConfig.vehicles`)."""
+    return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_VEHICLE]
 
 
 def _entity_charger(
@@ -153,6 +161,7 @@ _VEHICLE_VALUE_KEYS: Final = {
     "odometer": CONF_VEHICLE_ODOMETER,
     "limit_soc": CONF_VEHICLE_LIMIT,
     "climater": CONF_VEHICLE_CLIMATER,
+    "connected": CONF_VEHICLE_CONNECTED,
 }
 
 
@@ -187,31 +196,9 @@ def build_loadpoint(
     charger = builder(hass, hub, title, data, max_current)
     phases_switchable = data.get(CONF_CHARGER_PHASES) is not None
     charge_meter_power: str | None = data.get(CONF_CHARGE_METER_POWER)
-    vehicle: VehicleConfig | None = None
-    soc: EntitySoc | None = None
-    values: EntityVehicle | None = None
+    vehicle = soc = values = None
     if vehicle_title := data.get(CONF_VEHICLE_TITLE):
-        soc_entity: str | None = data.get(CONF_VEHICLE_SOC)
-        value_entities = {name: data.get(key) for name, key in _VEHICLE_VALUE_KEYS.items()}
-        reports = frozenset(name for name, entity in value_entities.items() if entity)
-        vehicle = VehicleConfig(
-            title=vehicle_title,
-            capacity_kwh=float(data.get(CONF_VEHICLE_CAPACITY, DEFAULT_VEHICLE_CAPACITY)),
-            phases=int(data.get(CONF_VEHICLE_PHASES, DEFAULT_VEHICLE_PHASES)),
-            has_soc=soc_entity is not None,
-            reports=reports,
-        )
-        if reports:
-            values = EntityVehicle(
-                hass,
-                f"{vehicle_title} values",
-                range_entity=value_entities["range"],
-                odometer_entity=value_entities["odometer"],
-                limit_entity=value_entities["limit_soc"],
-                climater_entity=value_entities["climater"],
-            )
-        if soc_entity is not None:
-            soc = EntitySoc(hass, f"{vehicle_title} SoC", soc_entity)
+        vehicle, soc, values = build_vehicle(hass, vehicle_title, data)
     config = LoadpointConfig(
         title=title,
         charger=ChargerConfig(
@@ -229,6 +216,36 @@ def build_loadpoint(
         else EntityMeter(hass, f"{title} charge meter", charge_meter_power)
     )
     return LoadpointDevices(config=config, charger=charger, meter=meter, soc=soc, vehicle=values)
+
+
+def build_vehicle(
+    hass: HomeAssistant, title: str, data: Mapping[str, Any]
+) -> tuple[VehicleConfig, EntitySoc | None, EntityVehicle | None]:
+    """A vehicle from the `CONF_VEHICLE_…` fields of a loadpoint or vehicle subentry: what it
+    is, its SoC sensor and the other entities of its car integration."""
+    soc_entity: str | None = data.get(CONF_VEHICLE_SOC)
+    value_entities = {name: data.get(key) for name, key in _VEHICLE_VALUE_KEYS.items()}
+    reports = frozenset(name for name, entity in value_entities.items() if entity)
+    vehicle = VehicleConfig(
+        title=title,
+        capacity_kwh=float(data.get(CONF_VEHICLE_CAPACITY, DEFAULT_VEHICLE_CAPACITY)),
+        phases=int(data.get(CONF_VEHICLE_PHASES, DEFAULT_VEHICLE_PHASES)),
+        has_soc=soc_entity is not None,
+        reports=reports,
+    )
+    values = None
+    if reports:
+        values = EntityVehicle(
+            hass,
+            f"{title} values",
+            range_entity=value_entities["range"],
+            odometer_entity=value_entities["odometer"],
+            limit_entity=value_entities["limit_soc"],
+            climater_entity=value_entities["climater"],
+            connected_entity=value_entities["connected"],
+        )
+    soc = EntitySoc(hass, f"{title} SoC", soc_entity) if soc_entity is not None else None
+    return vehicle, soc, values
 
 
 def _site_meters(
@@ -319,6 +336,10 @@ async def async_build_devices(
     battery += modbus.get(Usage.BATTERY, [])
     aux = modbus.get(Usage.AUX, []) + modbus.get(Usage.CHARGE, [])
     control = _battery_control(hass, entry.options) if battery else None
+    vehicles = [
+        VehicleDevices(*build_vehicle(hass, subentry.title, subentry.data))
+        for subentry in vehicle_subentries(entry)
+    ]
     return SiteDevices(
         config=SiteConfig(
             title=entry.title,
@@ -327,7 +348,9 @@ async def async_build_devices(
             battery_configured=bool(battery),
             battery_controllable=control is not None,
             battery_chargeable=control is not None and _can_charge(control),
+            vehicles=tuple(vehicle.config for vehicle in vehicles),
         ),
+        vehicles=vehicles,
         battery_control=control,
         grid=grid,
         pv=pv,

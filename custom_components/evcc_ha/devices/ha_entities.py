@@ -397,8 +397,10 @@ class EntitySoc(_EntityReader):
 
 class EntityVehicle(_EntityReader):
     """Range and odometer (sensors in km or mi), the car's own charge limit (sensor or number
-    in %) and its climater (binary_sensor, switch, input_boolean or climate; on / not off =
-    active) from a car's integration. Each is optional; one without a value is None."""
+    in %), its climater (binary_sensor, switch, input_boolean or climate; on / not off =
+    active) and whether it is plugged in (binary_sensor or input_boolean; on = plugged in, for
+    vehicle detection) from a car's integration. Each is optional; one without a value is
+    None."""
 
     def __init__(
         self,
@@ -409,12 +411,14 @@ class EntityVehicle(_EntityReader):
         odometer_entity: str | None = None,
         limit_entity: str | None = None,
         climater_entity: str | None = None,
+        connected_entity: str | None = None,
     ) -> None:
         super().__init__(hass, name)
         self.range_entity = range_entity
         self.odometer_entity = odometer_entity
         self.limit_entity = limit_entity
         self.climater_entity = climater_entity
+        self.connected_entity = connected_entity
 
     def _km(self, entity_id: str | None) -> float | None:
         state = self._optional_state(entity_id)
@@ -440,6 +444,9 @@ class EntityVehicle(_EntityReader):
             odometer_km=self._km(self.odometer_entity),
             limit_soc=None if limit is None else self._percent(limit),
             climater_active=self._climater(),
+            connected=None
+            if (plug := self._optional_state(self.connected_entity)) is None
+            else self._on_off(plug),
         )
 
 
