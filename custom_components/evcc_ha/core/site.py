@@ -139,6 +139,7 @@ class Site:
         # the settings of vehicles at no loadpoint (at one, they are part of its settings)
         self.parked: dict[str, VehicleSettings] = {}
         self.vehicle_modes: dict[str, Mode] = {}  # evcc's vehicle mode: set when it arrives
+        self._vehicle_readings: Mapping[str, VehicleReading] = {}  # of the last cycle
         self.tariffs: dict[str, Tariff] = dict(tariffs or {})
         self.interval_s = interval_s
         self.measurements = SiteMeasurements()
@@ -212,6 +213,7 @@ class Site:
                     self.sessions.upsert(finished)
             except Exception as err:  # one loadpoint's bug must not stop the others
                 failed[lp.index] = self._loadpoint_failed(lp, "reading", err)
+        self._vehicle_readings = readings.vehicles
         self._detect_vehicles(now, readings.vehicles, failed)
         self._finish_measurements(m)
         self.measurements = m
@@ -539,6 +541,7 @@ class Site:
         self._assign(lp, "")
         if lp.connected and self.vehicles:
             lp.detecting_since = now
+            self._detect_vehicles(now, self._vehicle_readings, {})  # what the cars said last
         return self.reevaluate(index, now)
 
     def _assign(self, lp: Loadpoint, chosen: str | None) -> None:
