@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.evcc_ha.const import (
+    CONF_CO2_ENTITY,
     CONF_DEMO,
     CONF_FEEDIN_PRICE,
     CONF_FEEDIN_PRICE_ENTITY,
@@ -460,4 +461,64 @@ async def test_demo_prices_a_plan_and_the_smart_cost_limit(
             {"config_entry_id": entry.entry_id, "limit": float("nan")},
             blocking=True,
         )
+
+    # smart feed-in priority: the demo's feed-in pays 0.08; a limit at or below it pauses pv
+    feedin = "number.carport_smart_feed_in_priority_limit"
+    assert hass.states.get(feedin).state == "unknown"  # off
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": feedin, "value": 0.05}, blocking=True
+    )
+    await tick(hass, freezer)
+    lp = state_doc(entry)["loadpoints"][0]
+    assert (lp["smartFeedInPriorityLimit"], lp["smartFeedInPriorityActive"]) == (0.05, True)
+    assert float(hass.states.get(feedin).state) == 0.05
+    await hass.services.async_call(
+        DOMAIN,
+        "set_smart_feed_in_priority_limit",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+    )
+    await tick(hass, freezer)
+    assert hass.states.get(feedin).state == "unknown"
+    assert state_doc(entry)["loadpoints"][0]["smartFeedInPriorityActive"] is False
+    # the demo's CO₂ curve is its co2 tariff
+    assert 240 <= state_doc(entry)["tariffCo2"] <= 420
+    status, body = await tariff_rates(hass_client, "co2")
+    assert status == 200 and len(body["rates"]) > 96
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_co2_intensity_sensor_is_the_co2_tariff(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_client: Any
+) -> None:
+    """A grid CO₂ sensor (CO2 Signal's unit) becomes evcc's co2 tariff: `tariffCo2` and the
+    green-share weighted home and loadpoint values, `/api/tariff/co2`; a sensor without a CO₂
+    unit is refused in the form."""
+    freezer.move_to(at(DAY, 9, 0))
+    entry = await real_site(hass)
+    assert await tariff_rates(hass_client, "co2") == (404, {"error": "tariff not available"})
+    result = await options_to_tariffs(hass, entry)
+    hass.states.async_set("sensor.grid_co2", "0.38", {"unit_of_measurement": "kg/kWh"})
+    hass.states.async_set("sensor.fossil_share", "62", {"unit_of_measurement": "%"})
+    result = await configure(hass, result, {CONF_CO2_ENTITY: "sensor.fossil_share"})
+    assert result["errors"] == {CONF_CO2_ENTITY: "invalid_co2_sensor"}
+    result = await configure(hass, result, {CONF_CO2_ENTITY: "sensor.missing"})
+    assert result["errors"] == {CONF_CO2_ENTITY: "entity_not_found"}
+    result = await configure(hass, result, {CONF_CO2_ENTITY: "sensor.grid_co2"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await tick(hass, freezer)
+    doc = state_doc(entry)
+    assert doc["tariffCo2"] == 380  # kg/kWh → g/kWh
+    # no PV, no battery: everything comes from the grid
+    assert (doc["tariffCo2Home"], doc["tariffCo2Loadpoints"]) == (380, 380)
+    status, body = await tariff_rates(hass_client, "co2")
+    assert status == 200 and [rate["value"] for rate in body["rates"]] == [380]
+    # CO2 Signal's own unit; a value no grid has is not used
+    hass.states.async_set("sensor.grid_co2", "212", {"unit_of_measurement": "gCO2eq/kWh"})
+    await tick(hass, freezer)
+    assert state_doc(entry)["tariffCo2"] == 212
+    hass.states.async_set("sensor.grid_co2", "-5", {"unit_of_measurement": "gCO2eq/kWh"})
+    await tick(hass, freezer)
+    assert "tariffCo2" not in state_doc(entry)
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -52,7 +52,7 @@ from .coordinator import (
 from .core.controller import Controller
 from .core.site import Site
 from .core.tariff import FixedTariff
-from .devices.demo import DEMO_FEEDIN_PRICE, DemoSolarForecast
+from .devices.demo import DEMO_FEEDIN_PRICE, DemoCo2Tariff, DemoSolarForecast
 from .devices.factory import async_build_site_devices
 from .devices.modbus.client import ModbusHub
 from .devices.solar_forecast import EntitySolarForecast
@@ -126,6 +126,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
             price_entities.append(demo_prices)
         tariffs.setdefault("feedin", FixedTariff(DEMO_FEEDIN_PRICE, tz=tz))
         tariffs.setdefault("solar", DemoSolarForecast(demo))
+        tariffs.setdefault("co2", DemoCo2Tariff(demo))
     solar: EntitySolarForecast | None = None
     if forecast_entities := entry.options.get(CONF_SOLAR_FORECAST):
         solar = EntitySolarForecast(

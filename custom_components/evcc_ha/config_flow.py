@@ -89,6 +89,7 @@ from .const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CO2_ENTITY,
     CONF_CONTROL_PROFILE,
     CONF_DEMO,
     CONF_FEEDIN_PRICE,
@@ -178,7 +179,7 @@ from .devices.modbus.kinds import (
 from .devices.modbus.probe import async_probe as async_modbus_probe
 from .devices.price_entity import PriceParseError, PriceSummary, summary
 from .devices.solar_forecast import ForecastError, async_read_solar_forecast
-from .devices.tariffs import async_read_price_entity
+from .devices.tariffs import async_read_price_entity, co2_sensor_problem
 
 
 def clean_site_title(raw: str) -> str | None:
@@ -732,7 +733,12 @@ class EvccOptionsFlow(OptionsFlow):
         placeholders = {"detail": "", "currency": self.hass.config.currency or "EUR"}
         if user_input is not None:
             values = {key: user_input.get(key) for key in _TARIFF_KEYS}
-            for key in (CONF_GRID_ZONES, CONF_GRID_PRICE_ENTITY, CONF_FEEDIN_PRICE_ENTITY):
+            for key in (
+                CONF_GRID_ZONES,
+                CONF_GRID_PRICE_ENTITY,
+                CONF_FEEDIN_PRICE_ENTITY,
+                CONF_CO2_ENTITY,
+            ):
                 values[key] = str(values[key] or "").strip() or None
             values[CONF_SOLAR_FORECAST] = list(values[CONF_SOLAR_FORECAST] or []) or None
             errors, detail = self._validate_tariffs(values)
@@ -795,6 +801,10 @@ class EvccOptionsFlow(OptionsFlow):
                 errors[CONF_FEEDIN_PRICE_ENTITY] = "feedin_price_twice"
             elif problem := price_sensor_problem(self.hass, values[CONF_FEEDIN_PRICE_ENTITY]):
                 errors[CONF_FEEDIN_PRICE_ENTITY] = problem
+        if values[CONF_CO2_ENTITY] and (
+            problem := co2_sensor_problem(self.hass, values[CONF_CO2_ENTITY])
+        ):
+            errors[CONF_CO2_ENTITY] = problem
         return errors, detail
 
     def _with_tariffs(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -845,6 +855,7 @@ _TARIFF_KEYS = (
     CONF_FEEDIN_PRICE,
     CONF_FEEDIN_PRICE_ENTITY,
     CONF_SOLAR_FORECAST,
+    CONF_CO2_ENTITY,
 )
 
 
@@ -864,6 +875,7 @@ def _tariff_schema() -> vol.Schema:
             vol.Optional(CONF_SOLAR_FORECAST): _entities(
                 EntityFilterSelectorConfig(domain="sensor"), multiple=True
             ),
+            vol.Optional(CONF_CO2_ENTITY): _entities(EntityFilterSelectorConfig(domain="sensor")),
         }
     )
 

@@ -57,6 +57,7 @@ CONF_GRID_PRICE_ENTITY: Final = "grid_price_entity"  # an entity with today's/to
 CONF_FEEDIN_PRICE: Final = "feedin_price"
 CONF_FEEDIN_PRICE_ENTITY: Final = "feedin_price_entity"  # a sensor with the feed-in price
 CONF_SOLAR_FORECAST: Final = "solar_forecast"  # entities of forecast integrations (optional)
+CONF_CO2_ENTITY: Final = "co2_entity"  # a sensor of the grid's CO₂ intensity, g/kWh (optional)
 DEFAULT_API_HOST: Final = "0.0.0.0"
 DEFAULT_API_PORT: Final = 7070
 

@@ -26,6 +26,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import EvccConfigEntry, EvccCoordinator
 from .core.model import LoadpointConfig, SiteConfig
 from .core.settings import MAX_PRECONDITION_S, MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
+from .core.site import Site
+from .core.tariff import Tariff
 from .entity import EvccEntity, add_loadpoint_entities
 
 PARALLEL_UPDATES = 1
@@ -46,6 +48,7 @@ class EvccNumberEntityDescription(NumberEntityDescription):
     step_fn: Callable[[LoadpointConfig], float] | None = None
     enabled_fn: Callable[[LoadpointConfig], bool] = lambda _: True
     price: bool = False  # a price: unit is the site's currency per kWh
+    tariff: str = "planner"  # a price limit exists where this tariff does
     needs_battery: bool = False  # only on sites with a home battery
     # the setting's value from the number and the state document (a part of a compound setting)
     to_setting: Callable[[float, dict[str, Any]], object] = lambda value, _doc: value
@@ -145,6 +148,13 @@ LOADPOINT_NUMBERS: tuple[EvccNumberEntityDescription, ...] = (
     _number("disable_delay", LoadpointKey.DISABLE_DELAY, _DELAY),
     # unknown while off; the action evcc_ha.set_smart_cost_limit without a limit switches it off
     _number("smart_cost_limit", LoadpointKey.SMART_COST_LIMIT, _PRICE),
+    # likewise; evcc_ha.set_smart_feed_in_priority_limit without a limit switches it off
+    _number(
+        "smart_feed_in_priority_limit",
+        LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT,
+        _PRICE,
+        tariff="feedin",
+    ),
     _number(
         "battery_boost_limit",
         LoadpointKey.BATTERY_BOOST_LIMIT,
@@ -200,10 +210,16 @@ async def async_setup_entry(
         lambda lp: (
             EvccLoadpointNumber(coordinator, description, lp.index)
             for description in LOADPOINT_NUMBERS
-            if (not description.price or coordinator.site.planner_tariff() is not None)
+            if (not description.price or _tariff_of(coordinator.site, description) is not None)
             and (not description.needs_battery or config.battery_configured)
         ),
     )
+
+
+def _tariff_of(site: Site, description: EvccNumberEntityDescription) -> Tariff | None:
+    if description.tariff == "planner":
+        return site.planner_tariff()
+    return site.tariffs.get(description.tariff)
 
 
 class EvccLoadpointNumber(EvccEntity, NumberEntity):

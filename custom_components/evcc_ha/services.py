@@ -24,6 +24,7 @@ from .entity import loadpoint_identifier, setting_error
 SERVICE_SET_PLAN: Final = "set_plan"
 SERVICE_CLEAR_PLAN: Final = "clear_plan"
 SERVICE_SET_SMART_COST_LIMIT: Final = "set_smart_cost_limit"
+SERVICE_SET_SMART_FEED_IN_PRIORITY_LIMIT: Final = "set_smart_feed_in_priority_limit"
 SERVICE_SET_REPEATING_PLANS: Final = "set_repeating_plans"
 ATTR_PLANS: Final = "plans"
 ATTR_LIMIT: Final = "limit"
@@ -172,14 +173,15 @@ async def _async_clear_plan(hass: HomeAssistant, call: ServiceCall) -> None:
             raise setting_error(err, LoadpointKey.PLAN_TIME) from err
 
 
-async def _async_set_smart_cost_limit(hass: HomeAssistant, call: ServiceCall) -> None:
+async def _async_set_limit(hass: HomeAssistant, call: ServiceCall, key: LoadpointKey) -> None:
+    """A smart limit (price per kWh) of the targeted loadpoints; none = off."""
     limit = call.data.get(ATTR_LIMIT)
     targets = _targets(hass, dict(call.data))
     for controller, index in targets:
         try:
-            await controller.async_set_loadpoint(index, LoadpointKey.SMART_COST_LIMIT, limit)
+            await controller.async_set_loadpoint(index, key, limit)
         except (SettingError, CommandError) as err:
-            raise setting_error(err, LoadpointKey.SMART_COST_LIMIT) from err
+            raise setting_error(err, key) from err
 
 
 async def _async_set_repeating_plans(hass: HomeAssistant, call: ServiceCall) -> None:
@@ -206,7 +208,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, SERVICE_SET_PLAN, set_plan, schema=SET_PLAN_SCHEMA)
 
     async def set_smart_cost_limit(call: ServiceCall) -> None:
-        await _async_set_smart_cost_limit(hass, call)
+        await _async_set_limit(hass, call, LoadpointKey.SMART_COST_LIMIT)
+
+    async def set_smart_feed_in_priority_limit(call: ServiceCall) -> None:
+        await _async_set_limit(hass, call, LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT)
 
     hass.services.async_register(DOMAIN, SERVICE_CLEAR_PLAN, clear_plan, schema=CLEAR_PLAN_SCHEMA)
     hass.services.async_register(
@@ -214,6 +219,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_SET_SMART_COST_LIMIT,
         set_smart_cost_limit,
         schema=SET_SMART_COST_LIMIT_SCHEMA,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_SMART_FEED_IN_PRIORITY_LIMIT,
+        set_smart_feed_in_priority_limit,
+        schema=SET_SMART_COST_LIMIT_SCHEMA,  # the same fields
     )
 
     async def set_repeating_plans(call: ServiceCall) -> None:

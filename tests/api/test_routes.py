@@ -722,6 +722,32 @@ async def test_smart_cost_limit_routes(start_server: Callable[..., EvccApiServer
         await srv.stop()
 
 
+async def test_smart_feed_in_priority_routes(start_server: Callable[..., EvccApiServer]) -> None:
+    backend = await tariff_backend()  # feed-in 0.08 from 10:00 UTC for 4 hours
+    async with serving(start_server, backend) as client:
+        doc = await state(client)
+        assert doc["smartFeedInPriorityAvailable"] is True  # a feed-in tariff of rates
+        assert lp_of(doc)["smartFeedInPriorityLimit"] is None
+        path = "/api/loadpoints/1/smartfeedinprioritylimit"
+        assert await fetch(client, "POST", f"{path}/0.07") == (200, JSON, 0.07)
+        lp = lp_of(await state(client))
+        assert (lp["smartFeedInPriorityLimit"], lp["smartFeedInPriorityActive"]) == (0.07, True)
+        assert await fetch(client, "POST", f"{path}/0.09") == (200, JSON, 0.09)
+        await backend.cycle(status={0: "B"}, soc={0: 70.0})
+        lp = lp_of(await state(client))
+        assert (lp["smartFeedInPriorityActive"], lp["smartFeedInPriorityNextStart"]) == (
+            False,
+            None,
+        )
+        status, _, body = await fetch(client, "POST", f"{path}/5000")
+        assert status == 400 and "smartFeedInPriorityLimit" in body["error"]
+        assert await fetch(client, "DELETE", path) == (200, JSON, None)
+        assert (await fetch(client, "POST", "/api/smartfeedinprioritylimit/-0.5"))[0] == 200
+        assert lp_of(await state(client))["smartFeedInPriorityLimit"] == -0.5
+        assert (await fetch(client, "DELETE", "/api/smartfeedinprioritylimit"))[0] == 200
+        assert lp_of(await state(client))["smartFeedInPriorityLimit"] is None
+
+
 # --- plan strategy (evcc's JSON body) ------------------------------------------------------------
 
 

@@ -181,6 +181,7 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
     ("vehicles/zoe/mode", "now", "mode", "now", "turbo"),
     ("loadpoints/1/smartCostLimit", "0.25", "smartCostLimit", 0.25, "nan"),
     ("loadpoints/1/smartCostLimit", "null", "smartCostLimit", None, None),
+    ("loadpoints/1/smartFeedInPriorityLimit", "0.1", "smartFeedInPriorityLimit", 0.1, "lots"),
     ("vehicles/id_3/minSoc", "15", "minSoc", 15, "x"),
     ("vehicles/id_3/limitSoc", "80", "limitSoc", 80, "200"),
     (

@@ -200,6 +200,7 @@ LOADPOINT_SETTERS: Final[Mapping[str, Setter]] = {
     "vehicle": Setter(LoadpointKey.VEHICLE),  # a vehicle name or title; none / - : a guest car
     "batteryBoostLimit": Setter(LoadpointKey.BATTERY_BOOST_LIMIT),
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),
+    "smartFeedInPriorityLimit": Setter(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT),
     # the seed document's form with the value in the topic
     "target/soc/+": Setter(LoadpointKey.LIMIT_SOC, value_in_topic=True),
     "target/energy/+": Setter(LoadpointKey.LIMIT_ENERGY, value_in_topic=True),
@@ -211,6 +212,7 @@ SITE_SETTERS: Final[Mapping[str, Setter]] = {
     "prioritySoc": Setter(SiteKey.PRIORITY_SOC),
     "residualPower": Setter(SiteKey.RESIDUAL_POWER),
     "smartCostLimit": Setter(LoadpointKey.SMART_COST_LIMIT),  # every loadpoint's
+    "smartFeedInPriorityLimit": Setter(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT),  # every lp's
     "batteryDischargeControl": Setter(SiteKey.BATTERY_DISCHARGE_CONTROL),
     "batteryGridChargeLimit": Setter(SiteKey.BATTERY_GRID_CHARGE_LIMIT),
     "batteryMode": Setter(battery_mode=True),  # normal / hold / charge; null ends it

@@ -72,7 +72,7 @@ Envelope = Literal["result", "bare", "text", "csv", "html", "ws"]
 Handler = Callable[["Call"], Awaitable[object]]
 
 JQ_MAX_LENGTH = 4096
-TARIFF_KINDS = ("grid", "feedin", "planner", "solar")
+TARIFF_KINDS = ("grid", "feedin", "planner", "solar", "co2")
 
 # evcc's path parameter regexes (spec §1.2); an id longer than this cannot name a loadpoint
 MAX_ID_DIGITS = 6
@@ -328,13 +328,17 @@ async def _sessions(call: Call) -> object:
     return [session_to_json(s, tz) for s in sessions]
 
 
-async def _site_smart_cost_limit(call: Call) -> object:
-    """evcc's site route: the limit of every loadpoint (DELETE: off)."""
-    value = call.params.get("value") if call.request.method == "POST" else None
-    stored: object = None
-    for index in range(len(call.backend.site.loadpoints)):
-        stored = await call.set_lp(index, LoadpointKey.SMART_COST_LIMIT, value)
-    return stored
+def _site_limit(key: LoadpointKey) -> Handler:
+    """evcc's site route of a smart limit: the limit of every loadpoint (DELETE: off)."""
+
+    async def handler(call: Call) -> object:
+        value = call.params.get("value") if call.request.method == "POST" else None
+        stored: object = None
+        for index in range(len(call.backend.site.loadpoints)):
+            stored = await call.set_lp(index, key, value)
+        return stored
+
+    return handler
 
 
 async def _telemetry_get(call: Call) -> object:
@@ -375,8 +379,11 @@ def _lp_setting(key: LoadpointKey) -> Handler:
     return handler
 
 
-async def _smart_cost_limit_delete(call: Call) -> object:
-    return await call.set_lp(call.loadpoint(), LoadpointKey.SMART_COST_LIMIT, None)
+def _limit_delete(key: LoadpointKey) -> Handler:
+    async def handler(call: Call) -> object:
+        return await call.set_lp(call.loadpoint(), key, None)
+
+    return handler
 
 
 async def _target_time_set(call: Call) -> object:
@@ -599,9 +606,11 @@ def _routes() -> tuple[Route, ...]:
         r("POST", f"/api/bufferstartsoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.BUFFER_START_SOC), "bare", "Battery buffer start SoC (%).", site_err, _NUMBER),
         r("POST", f"/api/prioritysoc/{{value:{UFLOAT}}}", _site_setting(SiteKey.PRIORITY_SOC), "bare", "Battery priority SoC (%).", site_err, _NUMBER),
         r("POST", f"/api/residualpower/{{value:{SFLOAT}}}", _site_setting(SiteKey.RESIDUAL_POWER), "bare", "Grid residual power (W).", site_err, _NUMBER),
-        r("POST", f"/api/smartcostlimit/{{value:{SFLOAT}}}", _site_smart_cost_limit, "bare", "Smart cost limit (price per kWh) of every loadpoint: charge at full power in pv/minpv while the price is at most this.", site_err, _NUMBER),
-        r("DELETE", "/api/smartcostlimit", _site_smart_cost_limit, "bare", "Switch the smart cost limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
-        r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin`, `planner` or `solar` tariff (solar: the forecast W), each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
+        r("POST", f"/api/smartcostlimit/{{value:{SFLOAT}}}", _site_limit(LoadpointKey.SMART_COST_LIMIT), "bare", "Smart cost limit (price per kWh) of every loadpoint: charge at full power in pv/minpv while the price is at most this.", site_err, _NUMBER),
+        r("DELETE", "/api/smartcostlimit", _site_limit(LoadpointKey.SMART_COST_LIMIT), "bare", "Switch the smart cost limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
+        r("POST", f"/api/smartfeedinprioritylimit/{{value:{SFLOAT}}}", _site_limit(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT), "bare", "Smart feed-in priority limit (price per kWh) of every loadpoint: pv pauses and minpv charges at its minimum while the feed-in price is at least this.", site_err, _NUMBER),
+        r("DELETE", "/api/smartfeedinprioritylimit", _site_limit(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT), "bare", "Switch the smart feed-in priority limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
+        r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin`, `planner`, `solar` or `co2` tariff (solar: the forecast W; co2: g/kWh), each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
         r("POST", "/api/batterydischargecontrol/{value:[a-z0-9]+}", _site_setting(SiteKey.BATTERY_DISCHARGE_CONTROL), "bare", "Hold the home battery while a car charges fast or cheaply, `true`/`false`/`1`/`0` (needs battery control).", site_err, _BOOL),
         r("POST", f"/api/batterygridchargelimit/{{value:{SFLOAT}}}", _site_setting(SiteKey.BATTERY_GRID_CHARGE_LIMIT), "bare", "Charge the home battery from the grid while the price is at most this (per kWh; needs battery control).", site_err, _NUMBER),
@@ -643,7 +652,9 @@ def _routes() -> tuple[Route, ...]:
         r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/priority/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.PRIORITY), "bare", "Loadpoint priority (whole number ≥ 0).", lp_err, _INTEGER),
         r("POST", LP + f"/smartcostlimit/{{value:{SFLOAT}}}", _lp_setting(LoadpointKey.SMART_COST_LIMIT), "bare", "Smart cost limit (price per kWh): charge at full power in pv/minpv while the price is at most this.", lp_err, _NUMBER),
-        r("DELETE", LP + "/smartcostlimit", _smart_cost_limit_delete, "bare", "Switch the smart cost limit off → null.", (403, 404), {"type": "number", "nullable": True}),
+        r("DELETE", LP + "/smartcostlimit", _limit_delete(LoadpointKey.SMART_COST_LIMIT), "bare", "Switch the smart cost limit off → null.", (403, 404), {"type": "number", "nullable": True}),
+        r("POST", LP + f"/smartfeedinprioritylimit/{{value:{SFLOAT}}}", _lp_setting(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT), "bare", "Smart feed-in priority limit (price per kWh): pv pauses and minpv charges at its minimum (1 phase where it can switch) while the feed-in price is at least this.", lp_err, _NUMBER),
+        r("DELETE", LP + "/smartfeedinprioritylimit", _limit_delete(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT), "bare", "Switch the smart feed-in priority limit off → null.", (403, 404), {"type": "number", "nullable": True}),
         # vehicles: the vehicle configured at a loadpoint; name = slug of its title, or the title
         r("POST", VEHICLE + f"/minsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.MIN_SOC), "bare", "Vehicle minimum SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),
         r("POST", VEHICLE + f"/limitsoc/{{value:{UFLOAT}}}", _vehicle_soc(LoadpointKey.LIMIT_SOC), "bare", "Vehicle limit SoC (%) → `{soc}`.", lp_err, _obj(soc=_INTEGER)),

@@ -213,11 +213,23 @@ def _tariff_keys(site: Site) -> dict[str, Any]:
     ):
         if (price := prices.effective(share)) is not None:
             doc[key] = _number(price)
+    if prices.co2 is not None:
+        doc["tariffCo2"] = _number(prices.co2)
+    for key, share in (
+        ("tariffCo2Home", m.green_share_home),
+        ("tariffCo2Loadpoints", m.green_share_loadpoints),
+    ):
+        if (co2 := prices.effective_co2(share)) is not None:
+            doc[key] = _number(co2)
     planner = site.planner_tariff()
     if planner is None:
         doc["smartCostType"] = None
     else:
         doc["smartCostType"] = "priceforecast" if planner.dynamic else "pricestatic"
+    # evcc: the smart limits are offered where the tariff changes over the day
+    doc["smartCostAvailable"] = planner is not None and planner.dynamic
+    feedin = site.tariffs.get("feedin")
+    doc["smartFeedInPriorityAvailable"] = feedin is not None and feedin.dynamic
     return doc
 
 
@@ -230,6 +242,7 @@ def _forecast_keys(site: Site, now: datetime, tz: tzinfo | None) -> dict[str, An
         ("grid", site.tariffs.get("grid")),
         ("feedin", site.tariffs.get("feedin")),
         ("planner", site.planner_tariff()),
+        ("co2", site.tariffs.get("co2")),
     ):
         if tariff is not None and tariff.dynamic and (rates := tariff.rates(now)):
             forecast[key] = [[r.start_ts, r.end_ts, _number(r.price)] for r in rates]
@@ -341,7 +354,7 @@ def _loadpoint(lp: Loadpoint, now: datetime) -> dict[str, Any]:
                 if lp.session_cost is not None and lp.session_energy_wh > 0
                 else None
             ),
-            "sessionCo2PerKWh": None,
+            "sessionCo2PerKWh": _optional(lp.session_co2_per_kwh),
             "chargeDuration": _seconds(lp.charge_duration),
             "connectedDuration": _seconds(connected_for),
             "chargeRemainingDuration": _seconds(lp.remaining_duration()),
@@ -404,6 +417,10 @@ def _loadpoint(lp: Loadpoint, now: datetime) -> dict[str, Any]:
             "smartCostLimit": _optional(s.smart_cost_limit),
             "smartCostActive": lp.smart_cost_active,
             "smartCostNextStart": format_time(lp.smart_cost_next_start),
+            # feed in rather than charge while it pays (evcc's smart feed-in priority)
+            "smartFeedInPriorityLimit": _optional(s.smart_feed_in_priority_limit),
+            "smartFeedInPriorityActive": lp.smart_feed_in_active,
+            "smartFeedInPriorityNextStart": format_time(lp.smart_feed_in_next_start),
             # charge the car from the home battery once (evcc's battery boost)
             "batteryBoost": s.battery_boost,
             "batteryBoostLimit": s.battery_boost_limit,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -42,7 +42,7 @@ from .settings import (
     restore_loadpoint_settings,
 )
 from .soc import SocEstimator, remaining_charge_duration, remaining_energy_wh
-from .tariff import TariffRates, current_rate
+from .tariff import Rate, TariffRates, current_rate
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,6 +111,25 @@ class Decision:
     battery_soc: float | None = None
     residual_power: float = 0.0
     priority_adjustment: float = 0.0  # see SiteMeasurements.priority_adjustment
+    feedin_rates: Sequence[Rate] = ()  # the feed-in tariff (smart feed-in priority)
+
+
+def _smart_limit(
+    now: datetime, limit: float | None, rates: Sequence[Rate], *, below: bool
+) -> tuple[bool, datetime | None]:
+    """evcc's checkSmartLimit: does the rate now meet the limit (at most it with `below`, at
+    least it without); if not, when the next rate that does starts."""
+    if limit is None:
+        return False, None
+    rate = current_rate(rates, now)
+
+    def meets(price: float) -> bool:
+        return price <= limit if below else price >= limit
+
+    if rate is not None and meets(rate.price):
+        return True, None
+    ts = now.timestamp()
+    return False, next((r.start for r in rates if r.start_ts > ts and meets(r.price)), None)
 
 
 class Loadpoint:
@@ -164,6 +183,7 @@ class Loadpoint:
         self._session_to_log: Session | None = None
         self.session_solar_wh = 0.0
         self.session_cost: float | None = None  # currency; None while no price is known
+        self.session_co2: float | None = None  # g CO₂eq; None while no CO₂ tariff tells
         self.charge_duration = 0.0
         self.connected_since: datetime | None = None
         self.planner = Planner()
@@ -174,6 +194,10 @@ class Loadpoint:
         self._plans_locked_with: tuple[object, ...] | None = None
         self.smart_cost_active = False
         self.smart_cost_next_start: datetime | None = None
+        # evcc's smart feed-in priority: while feeding in pays at least the limit, pv pauses
+        # and minpv charges at its minimum
+        self.smart_feed_in_active = False
+        self.smart_feed_in_next_start: datetime | None = None
         # the site's vehicles by name and this loadpoint's own one (`join_fleet`)
         self.fleet: Mapping[str, VehicleConfig] = {}
         self.default_vehicle = ""
@@ -203,6 +227,12 @@ class Loadpoint:
     @property
     def session_energy_wh(self) -> float:
         return self.energy.session_wh
+
+    @property
+    def session_co2_per_kwh(self) -> float | None:
+        """evcc's sessionCo2PerKWh: the session's g CO₂eq per charged kWh."""
+        kwh = self.energy.session_wh / 1000.0
+        return self.session_co2 / kwh if self.session_co2 is not None and kwh > 0 else None
 
     @property
     def session_solar_percentage(self) -> float:
@@ -424,19 +454,14 @@ class Loadpoint:
         s = self.settings
         return s.plan_time is not None or s.smart_cost_limit is not None
 
-    def _update_smart_cost(self, now: datetime, rates: TariffRates | None) -> None:
-        """evcc's checkSmartLimit: is the price now at most the limit, else when next."""
-        limit = self.settings.smart_cost_limit
-        self.smart_cost_active, self.smart_cost_next_start = False, None
-        if limit is None or rates is None:
-            return
-        rate = current_rate(rates.rates, now)
-        if rate is not None and rate.price <= limit:
-            self.smart_cost_active = True
-            return
-        ts = now.timestamp()
-        self.smart_cost_next_start = next(
-            (r.start for r in rates.rates if r.start_ts > ts and r.price <= limit), None
+    def _update_smart_limits(
+        self, now: datetime, rates: TariffRates | None, feedin: Sequence[Rate]
+    ) -> None:
+        self.smart_cost_active, self.smart_cost_next_start = _smart_limit(
+            now, self.settings.smart_cost_limit, rates.rates if rates else (), below=True
+        )
+        self.smart_feed_in_active, self.smart_feed_in_next_start = _smart_limit(
+            now, self.settings.smart_feed_in_priority_limit, feedin, below=False
         )
 
     def _update_plan(self, now: datetime, rates: TariffRates | None) -> None:
@@ -480,8 +505,10 @@ class Loadpoint:
         readings: LoadpointReadings,
         green_share: float,
         price: float | None = None,
+        co2: float | None = None,
     ) -> list[EventType]:
-        """Take this cycle's readings; returns the status events that happened."""
+        """Take this cycle's readings (`price` per kWh and `co2` g/kWh of the energy that flowed
+        since the last cycle); returns the status events that happened."""
         if readings.vehicle is not None:
             self.vehicle_values = readings.vehicle
         charger = readings.charger
@@ -494,7 +521,9 @@ class Loadpoint:
         status = charger.status
         self.status = status
         # measure first, so a stop is logged with the energy of its last interval
-        self._measure(now, readings, charger, green_share, price, was_charging=previous == Status.C)
+        self._measure(
+            now, readings, charger, green_share, price, co2, was_charging=previous == Status.C
+        )
         events = self._transition(now, previous, status, charger)
         self._sync_charger(now, charger)
         self.last_update = now
@@ -529,6 +558,7 @@ class Loadpoint:
         self.energy.reset_session()
         self.session_solar_wh = 0.0
         self.session_cost = None
+        self.session_co2 = None
         self.charge_duration = 0.0
         self.connected_since = now
         self.pv_timer = ELAPSED  # pv may act at once after connect
@@ -569,6 +599,7 @@ class Loadpoint:
         session.price = self.session_cost
         kwh = session.charged_energy
         session.price_per_kwh = self.session_cost / kwh if self.session_cost and kwh > 0 else None
+        session.co2_per_kwh = self.session_co2_per_kwh
         session.meter_stop = self.charge_total_kwh
 
     def take_finished_session(self) -> Session | None:
@@ -583,6 +614,7 @@ class Loadpoint:
         charger: ChargerReading,
         green_share: float,
         price: float | None,
+        co2: float | None,
         *,
         was_charging: bool,
     ) -> None:
@@ -612,6 +644,8 @@ class Loadpoint:
         self.session_solar_wh += added * green_share
         if price is not None and added > 0:
             self.session_cost = (self.session_cost or 0.0) + added / 1000.0 * price
+        if co2 is not None and added > 0:
+            self.session_co2 = (self.session_co2 or 0.0) + added / 1000.0 * co2
         if was_charging and self.charging and dt > 0:
             self.charge_duration += dt
         # SoC: a vehicle source wins over the charger; estimated between readings
@@ -681,7 +715,7 @@ class Loadpoint:
             return None
         self.last_decision = decision
         self._update_boost(decision)
-        self._update_smart_cost(now, rates)
+        self._update_smart_limits(now, rates, decision.feedin_rates)
         self._update_plan(now, rates)
         phases_command = self._fix_configured_phases(now)
         settings = self.settings
@@ -709,6 +743,16 @@ class Loadpoint:
             self.pv_timer = ELAPSED
             self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0
             current = settings.max_current
+        elif self.smart_feed_in_active:
+            # feeding in pays at least the limit (evcc): pv pauses, minpv takes its minimum on
+            # one phase where the charger can switch
+            self._reset_phase_timer()
+            self.pv_timer = ELAPSED  # pv may switch on at once when it is over
+            self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0
+            current = 0.0
+            if settings.mode == Mode.MINPV:
+                phases_command = self._min_phases(now) or phases_command
+                current = settings.min_current
         else:
             force = False
             scaled, current = self._pv_max_current(now, decision)
@@ -734,6 +778,16 @@ class Loadpoint:
             return None
         self._switch_phases(now, 3)
         return 3
+
+    def _min_phases(self, now: datetime) -> int | None:
+        """Minimum charging uses 1p when automatic switching may (evcc's minCharging)."""
+        charger = self.config.charger
+        if not charger.phases_switchable or self.settings.phases_configured != 0:
+            return None
+        if self.physical_phases == 1 or not self._phase_cooldown_over(now):
+            return None
+        self._switch_phases(now, 1)
+        return 1
 
     def _switch_phases(self, now: datetime, phases: int) -> None:
         self._switched_phases = phases
@@ -1058,6 +1112,7 @@ class Loadpoint:
             "session": self.session.to_dict() if self.session else None,
             "session_solar_wh": self.session_solar_wh,
             "session_cost": self.session_cost,
+            "session_co2": self.session_co2,
             "charge_duration": self.charge_duration,
             "status": self.status.value if self.status else None,
             "connected_since": self.connected_since.isoformat() if self.connected_since else None,
@@ -1092,6 +1147,7 @@ class Loadpoint:
         self.session_solar_wh = stored.number(values, "session_solar_wh", 0.0, high=1e9)
         self.session_solar_wh = min(self.session_solar_wh, self.energy.session_wh)
         self.session_cost = stored.optional_number(values, "session_cost", low=-1e9, high=1e9)
+        self.session_co2 = stored.optional_number(values, "session_co2", low=0.0, high=1e12)
         self.charge_duration = stored.number(values, "charge_duration", 0.0, high=1e9)
         status = values.get("status")
         if status is not None:

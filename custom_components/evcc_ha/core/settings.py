@@ -69,6 +69,7 @@ class LoadpointKey(StrEnum):
     CONTROL_PROFILE = "controlProfile"
     PHASE_SWITCH_COOLDOWN = "phaseSwitchCooldown"
     SMART_COST_LIMIT = "smartCostLimit"
+    SMART_FEED_IN_PRIORITY_LIMIT = "smartFeedInPriorityLimit"
     BATTERY_BOOST = "batteryBoost"
     BATTERY_BOOST_LIMIT = "batteryBoostLimit"
     VEHICLE = "vehicle"  # the vehicle at the loadpoint, by name ("": none, a guest car)
@@ -149,6 +150,9 @@ class LoadpointSettings:
     # evcc's "charge when cheap": full power in pv/minpv while the price is at most this (per
     # kWh, the planner tariff's currency); None = off
     smart_cost_limit: float | None = None
+    # evcc's smart feed-in priority: pv pauses (minpv charges at its minimum) while the feed-in
+    # price is at least this (per kWh); None = off
+    smart_feed_in_priority_limit: float | None = None
     # Beyond evcc: "smooth" filters the surplus and switches the charger and its phases far less
     control_profile: ControlProfile = ControlProfile.EVCC
 
@@ -617,11 +621,13 @@ CLEAR_WORDS: Final = frozenset({"", "null", "none", "nil", "-"})
 MAX_PRICE: Final = 1_000.0  # per kWh: far beyond any tariff
 
 
-def _parse_smart_cost_limit(value: object, _ctx: SettingContext) -> float | None:
+def _price_limit(name: str) -> Callable[[object, SettingContext], float | None]:
     """A price limit per kWh, or None (off) for null / "" / "null" / "none" / "-"."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
-        return None
-    return _ranged(parse_float(value, "smartCostLimit"), "smartCostLimit", -MAX_PRICE, MAX_PRICE)
+
+    def parse(value: object, _ctx: SettingContext) -> float | None:
+        return _optional_price(name)(value)
+
+    return parse
 
 
 LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
@@ -667,7 +673,10 @@ LOADPOINT_RULES: Mapping[LoadpointKey, SettingRule] = {
     LoadpointKey.PHASE_SWITCH_COOLDOWN: SettingRule(
         "phase_switch_cooldown", _number("phaseSwitchCooldown", 0, MAX_DURATION_S, " s")
     ),
-    LoadpointKey.SMART_COST_LIMIT: SettingRule("smart_cost_limit", _parse_smart_cost_limit),
+    LoadpointKey.SMART_COST_LIMIT: SettingRule("smart_cost_limit", _price_limit("smartCostLimit")),
+    LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT: SettingRule(
+        "smart_feed_in_priority_limit", _price_limit("smartFeedInPriorityLimit")
+    ),
     LoadpointKey.BATTERY_BOOST: SettingRule(
         "battery_boost", lambda value, _ctx: parse_bool(value, "batteryBoost"), _check_boost
     ),

@@ -77,12 +77,17 @@ class Prices:
 
     grid: float | None = None
     feedin: float | None = None
+    co2: float | None = None  # gCO₂eq/kWh of grid energy (the co2 tariff)
 
     def effective(self, green_share: float) -> float | None:
         """evcc's effective price of energy with this green share: grid·(1−share) + feed-in·share."""
         if self.grid is None:
             return None
         return self.grid * (1.0 - green_share) + (self.feedin or 0.0) * green_share
+
+    def effective_co2(self, green_share: float) -> float | None:
+        """evcc's effective CO₂ of energy with this green share: grid CO₂ · (1 − share)."""
+        return None if self.co2 is None else self.co2 * (1.0 - green_share)
 
 
 @dataclass(slots=True)
@@ -200,12 +205,16 @@ class Site:
         # energy counted now flowed since the last cycle: weigh it with that cycle's share and
         # that cycle's prices
         share = self.measurements.green_share_loadpoints
-        price = self.prices.effective(share)
-        self.prices = Prices(self._price_now("grid", now), self._price_now("feedin", now))
+        price, co2 = self.prices.effective(share), self.prices.effective_co2(share)
+        self.prices = Prices(
+            self._price_now("grid", now),
+            self._price_now("feedin", now),
+            self._price_now("co2", now),
+        )
         for lp, lp_readings in zip(self.loadpoints, readings.loadpoints, strict=True):
             try:
                 lp_readings = _with_vehicle_reading(lp_readings, readings.vehicles, lp.vehicle_name)
-                for event_type in lp.observe(now, lp_readings, share, price):
+                for event_type in lp.observe(now, lp_readings, share, price, co2):
                     events.append(Event(lp.index, event_type, now))
                     self._vehicle_on_event(lp, event_type, now)
                 finished = lp.take_finished_session()
@@ -223,6 +232,9 @@ class Site:
         self.last_update = now
         commands: list[ChargerCommand | None] = [None] * count
         rates = self.planner_rates(now) if any(lp.needs_rates for lp in self.loadpoints) else None
+        feedin: Sequence[Rate] = ()
+        if any(lp.settings.smart_feed_in_priority_limit is not None for lp in self.loadpoints):
+            feedin = self.rates("feedin", now) or ()
         running_power = m.site_power
         for lp in self._by_priority():
             if lp.index in failed:
@@ -242,6 +254,7 @@ class Site:
                     battery_soc=m.battery_soc,
                     residual_power=self.settings.residual_power,
                     priority_adjustment=m.priority_adjustment,
+                    feedin_rates=feedin,
                 )
                 command = lp.decide(now, decision, rates)
                 running_power += lp.expected_power_change(command, was_enabled, effective_before)
@@ -623,6 +636,9 @@ class Site:
         if previous is None or self.last_update is None or not lp.available:
             return None
         rates = self.planner_rates(now) if lp.needs_rates else None
+        if lp.settings.smart_feed_in_priority_limit is not None:
+            # a limit set just now: the last cycle did not look at the feed-in tariff
+            previous = replace(previous, feedin_rates=self.rates("feedin", now) or ())
         return lp.decide(now, previous, rates)
 
     def command_failed(self, index: int) -> None:

@@ -81,6 +81,10 @@ SECOND_KWH: Final = 52.0
 SECOND_SOC: Final = 64.0
 SECOND_KM_PER_SOC: Final = 3.9
 SECOND_ODOMETER_KM: Final = 48_210.0
+# the grid's CO₂ intensity (g/kWh): coal and gas at night, less while the sun shines on the
+# country's solar plants too
+CO2_NIGHT: Final = 420.0
+CO2_SOLAR_DROP: Final = 180.0
 STEP_S: Final = 10.0  # physics step while catching up
 LONG_STEP_S: Final = 60.0  # physics step for gaps longer than an hour
 MAX_CATCH_UP: Final = timedelta(hours=6)  # a longer pause is skipped, not replayed
@@ -426,8 +430,8 @@ class DemoSecondCarValues(Device):
         )
 
 
-class DemoSolarForecast:
-    """The demo's solar forecast (a solar tariff of W): its clear-sky curve in quarter hours
+class DemoCurve:
+    """A curve of the demo household's sky as a dynamic tariff: `value` of each quarter hour
     from today's local midnight over three days; new each day (`version`)."""
 
     dynamic = True
@@ -438,6 +442,10 @@ class DemoSolarForecast:
         self._rates: list[Rate] = []
         self.version = 0
 
+    def value(self, middle: datetime) -> float:
+        """The curve in the middle of a quarter hour (W for the forecast, g/kWh for CO₂)."""
+        return self.site.clear_sky_power(middle)
+
     def rates(self, now: datetime) -> Sequence[Rate]:
         local = now.astimezone(self.site.tz) if self.site.tz is not None else now
         if local.date() != self._day:
@@ -445,8 +453,7 @@ class DemoSolarForecast:
             midnight = datetime.combine(self._day, time(), local.tzinfo)
             slots = [midnight + k * DAY_AHEAD_SLOT for k in range(3 * 96 + 1)]
             self._rates = [
-                Rate(a, b, round(self.site.clear_sky_power(a + DAY_AHEAD_SLOT / 2), 1))
-                for a, b in pairwise(slots)
+                Rate(a, b, round(self.value(a + DAY_AHEAD_SLOT / 2), 1)) for a, b in pairwise(slots)
             ]
             self.version += 1
         return [rate for rate in self._rates if rate.end > now]
@@ -454,6 +461,18 @@ class DemoSolarForecast:
     def price_at(self, when: datetime) -> float | None:
         rate = current_rate(self.rates(when), when)
         return rate.price if rate is not None else None
+
+
+class DemoSolarForecast(DemoCurve):
+    """The demo's solar forecast (a solar tariff of W): its clear-sky curve."""
+
+
+class DemoCo2Tariff(DemoCurve):
+    """The demo grid's CO₂ intensity (evcc's co2 tariff, g/kWh): lower while the sun shines
+    (the country's solar plants see the same sky)."""
+
+    def value(self, middle: datetime) -> float:
+        return CO2_NIGHT - CO2_SOLAR_DROP * self.site.clear_sky_power(middle) / PV_PEAK_W
 
 
 def _time(value: object) -> datetime | None:

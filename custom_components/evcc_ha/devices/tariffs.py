@@ -10,6 +10,8 @@ plans start late) with one log line, and one more when prices are back; control 
 
 from __future__ import annotations
 
+import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -24,6 +26,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 
 from ..const import (
+    CONF_CO2_ENTITY,
     CONF_FEEDIN_PRICE,
     CONF_FEEDIN_PRICE_ENTITY,
     CONF_GRID_PRICE,
@@ -225,8 +228,13 @@ class SensorPriceTariff:
             value = float(state.state)
         except ValueError:
             return None
-        unit = parse_unit(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT), currency=self.currency)
-        return value * (unit.factor if unit is not None else 1.0)
+        factor = self._factor(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT))
+        return value * factor if factor is not None and math.isfinite(value) else None
+
+    def _factor(self, unit_text: object) -> float | None:
+        """What turns the sensor's value into the tariff's unit (None: it cannot be used)."""
+        unit = parse_unit(unit_text, currency=self.currency)
+        return unit.factor if unit is not None else 1.0
 
     def rates(self, now: datetime) -> list[Rate]:
         price = self.price_at(now)
@@ -235,6 +243,46 @@ class SensorPriceTariff:
         day: date = now.astimezone(self.tz).date()
         start = datetime.combine(day, time(), self.tz)
         return [Rate(start, datetime.combine(day + timedelta(days=1), time(), self.tz), price)]
+
+
+# gCO₂eq/kWh as CO2 Signal / Electricity Maps write it, g/kWh, kg/kWh (and kgCO2/MWh = g/kWh)
+_CO2_UNIT = re.compile(r"^(k?g)\s*(?:co2|co₂)?(?:eq|e|-eq)?\s*/\s*([km]?wh)$", re.IGNORECASE)
+MAX_CO2 = 5_000.0  # g/kWh: lignite is about 1 100
+
+
+def co2_factor(unit_text: object) -> float | None:
+    """The factor from a CO₂ intensity unit to g/kWh; None for anything else."""
+    match = _CO2_UNIT.match(str(unit_text or "").strip())
+    if match is None:
+        return None
+    mass = 1000.0 if match.group(1).lower() == "kg" else 1.0
+    energy = {"wh": 1000.0, "kwh": 1.0, "mwh": 0.001}[match.group(2).lower()]
+    return mass * energy
+
+
+class SensorCo2Tariff(SensorPriceTariff):
+    """evcc's co2 tariff from a sensor of the grid's CO₂ intensity (CO2 Signal, Electricity
+    Maps, a template): its value now in g CO₂eq/kWh; no forecast."""
+
+    def __init__(self, hass: HomeAssistant, entity_id: str, *, tz: tzinfo) -> None:
+        super().__init__(hass, entity_id, tz=tz, currency="")
+
+    def _factor(self, unit_text: object) -> float | None:
+        return co2_factor(unit_text)
+
+    def price_at(self, when: datetime) -> float | None:
+        value = super().price_at(when)
+        return value if value is not None and 0.0 <= value <= MAX_CO2 else None
+
+
+def co2_sensor_problem(hass: HomeAssistant, entity_id: str) -> str | None:
+    """Why an entity cannot be the CO₂ tariff (None: it can)."""
+    state = hass.states.get(entity_id)
+    if state is None:
+        return "entity_not_found"
+    if co2_factor(state.attributes.get(ATTR_UNIT_OF_MEASUREMENT)) is None:
+        return "invalid_co2_sensor"
+    return None
 
 
 def build_tariffs(
@@ -257,4 +305,6 @@ def build_tariffs(
         tariffs["feedin"] = SensorPriceTariff(hass, entity_id, tz=tz, currency=currency)
     elif options.get(CONF_FEEDIN_PRICE) is not None:
         tariffs["feedin"] = FixedTariff(float(options[CONF_FEEDIN_PRICE]), tz=tz)
+    if entity_id := options.get(CONF_CO2_ENTITY):
+        tariffs["co2"] = SensorCo2Tariff(hass, entity_id, tz=tz)
     return tariffs, watched
