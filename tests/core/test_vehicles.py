@@ -180,3 +180,13 @@ def test_settings_stored_before_vehicles_could_move_are_migrated() -> None:
     site.restore({"loadpoints": [{"settings": {"vehicle_present": False, "min_soc": 20}}]}, T0)
     a = site.loadpoints[0]
     assert a.vehicle is None and a.settings.min_soc == 20
+
+
+def test_a_stored_vehicle_at_two_loadpoints_stays_at_the_first(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    site = two_loadpoint_site()
+    site.restore({"loadpoints": [{"settings": {}}, {"settings": {"vehicle": "id_3"}}]}, T0)
+    a, b = site.loadpoints
+    assert (a.vehicle, b.vehicle) == (ID3, None)
+    assert "Stored vehicle id_3 of B ignored" in caplog.text

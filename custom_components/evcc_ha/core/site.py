@@ -689,6 +689,16 @@ class Site:
             loadpoints = []
         for lp, lp_data in zip(self.loadpoints, loadpoints, strict=False):
             lp.restore(lp_data, now)
+        seen: set[str] = set()
+        for lp in self.loadpoints:  # a vehicle is at one loadpoint at most
+            name = lp.vehicle_name
+            if name and name in seen:
+                _LOGGER.warning(
+                    "Stored vehicle %s of %s ignored: it is elsewhere", name, lp.config.title
+                )
+                lp.settings.vehicle = ""
+                lp.vehicle_changed()
+            seen.add(name)
         self._restore_vehicles(values.get("vehicles"), now)
         if values.get("sessions") is not None:
             self.sessions = SessionLog.from_dict(values["sessions"])
