@@ -3,8 +3,10 @@ minpv charges at its minimum (one phase where the charger switches)."""
 
 from __future__ import annotations
 
+import pytest
+
 from custom_components.evcc_ha.api.state import build_state
-from custom_components.evcc_ha.core.model import ChargerConfig, Mode
+from custom_components.evcc_ha.core.model import ChargerConfig, Mode, SettingError
 from custom_components.evcc_ha.core.settings import LoadpointKey
 from custom_components.evcc_ha.core.tariff import FixedTariff, parse_zones
 
@@ -51,10 +53,6 @@ def test_minpv_charges_at_its_minimum_on_one_phase() -> None:
 def test_the_limit_is_checked_like_a_price() -> None:
     d = driver(Mode.PV)
     for bad in ("nan", "abc", 1e9):
-        try:
+        with pytest.raises(SettingError, match="smartFeedInPriorityLimit"):
             d.set(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT, bad)
-        except ValueError as err:
-            assert "smartFeedInPriorityLimit" in str(err)
-        else:
-            raise AssertionError(bad)
     assert d.lp.settings.smart_feed_in_priority_limit is None

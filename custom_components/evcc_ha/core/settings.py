@@ -692,16 +692,23 @@ _LOADPOINT_KEY_OF_FIELD: Mapping[str, LoadpointKey] = {
 _VEHICLE_FIELDS: Final = tuple(LOADPOINT_RULES[key].field for key in VEHICLE_KEYS)
 
 
+def vehicle_changes(
+    changes: Iterable[tuple[str, object]],
+) -> list[tuple[LoadpointKey, object]]:
+    """The changes with their keys, each a vehicle's (`VEHICLE_KEYS`); another → SettingError."""
+    keyed = [(loadpoint_key(name), value) for name, value in changes]
+    for key, _value in keyed:
+        if key not in VEHICLE_KEYS:
+            raise SettingError(f"{key.value} is not a vehicle setting")
+    return keyed
+
+
 def apply_vehicle_settings(
     settings: VehicleSettings, changes: Iterable[tuple[str, object]], ctx: SettingContext
 ) -> tuple[VehicleSettings, dict[LoadpointKey, object]]:
     """Validate settings of a vehicle that is at no loadpoint, by the loadpoint rules; a key
     that is not a vehicle's (`VEHICLE_KEYS`) is refused."""
-    changes = list(changes)
-    for name, _value in changes:
-        key = loadpoint_key(name)
-        if key not in VEHICLE_KEYS:
-            raise SettingError(f"{key.value} is not a vehicle setting")
+    changes = vehicle_changes(changes)
     trial, stored = apply_loadpoint_settings(settings.applied_to(LoadpointSettings()), changes, ctx)
     return VehicleSettings.of(trial), stored
 

@@ -39,7 +39,6 @@ from .model import (
 from .session import SessionLog
 from .settings import (
     CLEAR_WORDS,
-    VEHICLE_KEYS,
     LoadpointKey,
     LoadpointSettings,
     SettingContext,
@@ -55,6 +54,7 @@ from .settings import (
     restore_site_settings,
     restore_vehicle_settings,
     site_key,
+    vehicle_changes,
 )
 from .tariff import Rate, Tariff, TariffRates, current_rate
 from .vehicle import build_fleet
@@ -505,10 +505,7 @@ class Site:
         loadpoint they are that loadpoint's (which is re-decided: its index and command are
         returned), else they wait for the vehicle. Only `VEHICLE_KEYS`; bad → SettingError."""
         name = self.vehicle_name(wanted)
-        changes = list(changes)
-        for key, _value in changes:
-            if loadpoint_key(key) not in VEHICLE_KEYS:
-                raise SettingError(f"{loadpoint_key(key).value} is not a vehicle setting")
+        changes = vehicle_changes(changes)
         owner = self.vehicle_owner(name)
         if owner is not None:
             stored, command = self.update_loadpoint_settings(owner.index, changes, now)
