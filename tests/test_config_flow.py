@@ -31,6 +31,7 @@ from custom_components.evcc_ha.const import (
     CONF_BATTERY_POWER,
     CONF_BATTERY_SOC,
     CONF_DEMO,
+    CONF_DEMO_HISTORY_DAYS,
     CONF_GRID_ENERGY,
     CONF_GRID_INVERT,
     CONF_GRID_POWER,
@@ -46,6 +47,7 @@ from custom_components.evcc_ha.const import (
     SUBENTRY_MODBUS_METER,
     SUBENTRY_VEHICLE,
 )
+from custom_components.evcc_ha.devices.demo_history import DEMO_HISTORY_DAYS
 
 pytestmark = pytest.mark.usefixtures("mock_setup_entry")
 
@@ -176,7 +178,12 @@ async def test_user_creates_demo_entry(hass: HomeAssistant, mock_setup_entry: As
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Demo Home"
-    assert result["data"] == {CONF_SITE_TITLE: "Demo Home", CONF_DEMO: True}
+    # a new demo site has lived a few days before it starts (sessions, statistics)
+    assert result["data"] == {
+        CONF_SITE_TITLE: "Demo Home",
+        CONF_DEMO: True,
+        CONF_DEMO_HISTORY_DAYS: DEMO_HISTORY_DAYS,
+    }
     entry = result["result"]
     assert re.fullmatch(r"[0-9a-f]{32}", entry.unique_id)  # generated, not from the title
     assert entry.version == 1

@@ -15,6 +15,9 @@ from custom_components.evcc_ha.core.clock import ManualClock
 from custom_components.evcc_ha.core.model import ChargerCommand, Status
 from custom_components.evcc_ha.devices.demo import (
     PV_PEAK_W,
+    SECOND_DRIVE_KM,
+    SECOND_ODOMETER_KM,
+    DemoSecondCarValues,
     DemoSite,
     DemoVehicleValues,
     build_demo_devices,
@@ -132,6 +135,36 @@ def test_long_pause_is_skipped_not_replayed() -> None:
     clock.advance(3 * 24 * 3600)
     demo.advance()
     assert demo.last == clock.now()
+
+
+def test_second_car_visits_on_wednesdays_and_saturdays() -> None:
+    """While the ID.3 is away on a Wednesday or Saturday, the Zoe takes the Carport from 10:00 to
+    16:00 (less charged than it left), its app says it is plugged in; then the ID.3 is back."""
+    clock = ManualClock(at(12, day=23))  # a Tuesday
+    demo = DemoSite(clock, tz=BERLIN)
+    zoe = DemoSecondCarValues(demo)
+    soc = demo.second.soc
+    assert asyncio.run(zoe.async_read()).connected is False
+    clock.set(at(9, 30, day=24))
+    assert read_all(demo)[3] is Status.A  # the ID.3 left at 07:30, the Zoe is not here yet
+    clock.set(at(11, day=24))
+    assert read_all(demo)[3] in (Status.B, Status.C)
+    assert demo.charger.vehicle is demo.second
+    values = asyncio.run(zoe.async_read())
+    assert values.connected is True
+    assert values.odometer_km == pytest.approx(SECOND_ODOMETER_KM + SECOND_DRIVE_KM)
+    assert demo.second.soc == pytest.approx(soc - 25)
+    saved = demo.to_dict()  # a restart during the visit keeps the Zoe plugged in
+    again = DemoSite(clock, tz=BERLIN)
+    again.restore(saved)
+    assert again.charger.vehicle is again.second and again.to_dict() == saved
+    clock.set(at(16, 30, day=24))
+    assert read_all(demo)[3] is Status.A
+    assert asyncio.run(zoe.async_read()).connected is False
+    clock.set(at(17, 40, day=24))
+    assert read_all(demo)[3] is Status.B and demo.charger.vehicle is demo.vehicle
+    clock.set(at(11, day=25))  # Thursday: no visit
+    assert read_all(demo)[3] is Status.A
 
 
 def test_state_round_trip() -> None:

@@ -92,6 +92,7 @@ from .const import (
     CONF_CO2_ENTITY,
     CONF_CONTROL_PROFILE,
     CONF_DEMO,
+    CONF_DEMO_HISTORY_DAYS,
     CONF_FEEDIN_PRICE,
     CONF_FEEDIN_PRICE_ENTITY,
     CONF_GRID_ENERGY,
@@ -143,6 +144,7 @@ from .const import (
 from .core.model import ControlProfile
 from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
+from .devices.demo_history import DEMO_HISTORY_DAYS
 from .devices.ha_entities import (
     ENERGY_UNITS,
     POWER_UNITS,
@@ -551,7 +553,11 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
                 if user_input[CONF_DEMO]:
                     return self.async_create_entry(
                         title=title,
-                        data={CONF_SITE_TITLE: title, CONF_DEMO: True},
+                        data={
+                            CONF_SITE_TITLE: title,
+                            CONF_DEMO: True,
+                            CONF_DEMO_HISTORY_DAYS: DEMO_HISTORY_DAYS,
+                        },
                         options=self._new_site_options(),
                     )
                 return await self.async_step_meters()

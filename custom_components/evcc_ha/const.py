@@ -19,6 +19,7 @@ MAX_SITE_TITLE_LENGTH: Final = 64
 
 # Demo site: simulated meters, charger and car (entry data).
 CONF_DEMO: Final = "demo"
+CONF_DEMO_HISTORY_DAYS: Final = "demo_history_days"  # a new demo site has lived these days
 
 # Site options (options flow): control interval and meters (Home Assistant entities).
 CONF_INTERVAL: Final = "interval"

@@ -25,6 +25,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_DEMO_HISTORY_DAYS,
     CONF_INTERVAL,
     DEFAULT_INTERVAL,
     DOMAIN,
@@ -38,7 +39,8 @@ from .const import (
 from .core.controller import Controller, CycleReport
 from .core.model import Event as CoreEvent
 from .core.site import Site
-from .devices.demo import DEMO_LOADPOINT_SETTINGS, DemoSite
+from .devices.demo import DemoSite, apply_demo_settings
+from .devices.demo_history import demo_history
 
 if TYPE_CHECKING:
     from .api.mqtt import MqttApi
@@ -166,17 +168,29 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
         if stored is not None:
             LOGGER.warning("Stored state of %s ignored: not a site", self.config_entry.title)
         if self.demo is not None:
-            # the demo car also has a weekday plan (80 % by 07:00, before it leaves at 07:30)
-            weekdays = {
-                "weekdays": [1, 2, 3, 4, 5],
-                "time": "07:00",
-                "tz": str(self.hass.config.time_zone),
-                "soc": 80,
-                "active": True,
-            }
-            settings = {**DEMO_LOADPOINT_SETTINGS, "repeatingPlans": [weekdays]}
-            for lp in self.site.loadpoints:
-                self.site.update_loadpoint_settings(lp.index, settings.items(), now)
+            await self._async_demo_past(now)
+            apply_demo_settings(self.site, self.demo, now, str(self.hass.config.time_zone))
+
+    async def _async_demo_past(self, now: datetime) -> None:
+        """A new demo site has lived its history days (simulated in a worker thread): their
+        sessions are logged and the household goes on from where they left it."""
+        assert self.demo is not None
+        days = self.config_entry.data.get(CONF_DEMO_HISTORY_DAYS)
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 31:
+            return
+        tz = dt_util.get_default_time_zone()
+        past = await self.hass.async_add_executor_job(
+            demo_history, now, tz, str(self.hass.config.time_zone), days
+        )
+        self.demo.restore(past.demo_state)
+        self.site.sessions = past.sessions
+        self.site.battery_mode = past.battery_mode
+        LOGGER.info(
+            "Demo site %s: %d days lived before it started (%d sessions)",
+            self.config_entry.title,
+            days,
+            len(past.sessions.listed()),
+        )
 
     @callback
     def async_start(self) -> None:

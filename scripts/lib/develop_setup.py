@@ -40,10 +40,12 @@ from custom_components.evcc_ha.const import (  # noqa: E402
     CONF_API_PORT,
     CONF_API_READ_ONLY,
     CONF_DEMO,
+    CONF_DEMO_HISTORY_DAYS,
     CONF_SITE_TITLE,
     DEFAULT_API_PORT,
     DOMAIN,
 )
+from custom_components.evcc_ha.devices.demo_history import DEMO_HISTORY_DAYS  # noqa: E402
 
 # Matches homeassistant.components.onboarding (STORAGE_KEY "onboarding", version 4).
 ONBOARDING_STORAGE_VERSION = 4
@@ -107,7 +109,7 @@ async def ensure_owner_and_token(
 
 
 # The demo site: simulated devices, and the evcc API on its own port (loopback only).
-DEMO_DATA = {CONF_DEMO: True}
+DEMO_DATA = {CONF_DEMO: True, CONF_DEMO_HISTORY_DAYS: DEMO_HISTORY_DAYS}
 DEMO_OPTIONS = {
     CONF_API_ENABLED: True,
     CONF_API_HOST: "127.0.0.1",

@@ -150,6 +150,33 @@ def test_new_settings_survive_a_restart_and_garbage_is_dropped() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("stored", "restored", "first_command"),
+    [
+        ("hold", BatteryMode.HOLD, BatteryMode.NORMAL),  # a hold a restart cut short ends
+        ("normal", BatteryMode.NORMAL, None),
+        ("unknown", BatteryMode.UNKNOWN, None),  # never set: the battery is left alone
+        ("boost", BatteryMode.UNKNOWN, None),  # garbage: dropped
+        (None, BatteryMode.UNKNOWN, None),  # stored before battery modes were kept
+    ],
+)
+def test_the_battery_mode_survives_a_restart(
+    stored: str | None, restored: BatteryMode, first_command: BatteryMode | None
+) -> None:
+    d = Driver(mode=Mode.PV, battery=True, controllable=True)
+    saved = d.site.to_dict()
+    assert saved["battery_mode"] == "unknown"
+    saved["battery_mode"] = stored
+    again = Driver(mode=Mode.PV, battery=True, controllable=True)
+    again.site.restore(saved, d.now)
+    assert again.site.battery_mode is restored
+    assert again.cycle(grid=0, battery=battery(60)).battery_mode is first_command
+    # without battery control the stored mode means nothing
+    bare = Driver(mode=Mode.PV, battery=True)
+    bare.site.restore(saved, d.now)
+    assert bare.site.battery_mode is BatteryMode.UNKNOWN
+
+
 def test_battery_mode_from_outside_lasts_a_minute() -> None:
     """evcc's batterymode: applied in the next cycle, kept while it is sent again within 60 s,
     back to normal once it ends (then the site's own rules)."""

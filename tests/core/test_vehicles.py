@@ -130,6 +130,34 @@ def test_detection_takes_the_one_plugged_in_free_vehicle() -> None:
     assert b.vehicle_soc == 44.0 and a.vehicle_soc is None
 
 
+def unplugged(name: str) -> dict[str, VehicleReading]:
+    return {name: VehicleReading(values=VehicleValues(connected=False))}
+
+
+@pytest.mark.parametrize(
+    ("own", "others", "expected"),
+    [
+        (plugged("id_3"), plugged("tesla"), ID3),  # evcc: the loadpoint's own vehicle
+        ({}, plugged("tesla"), ID3),  # its integration tells nothing: the own vehicle
+        (unplugged("id_3"), plugged("tesla"), TESLA),  # it says it is not here: detected
+        (unplugged("id_3"), {}, ID3),  # nobody else says plugged in: the own vehicle stays
+    ],
+)
+def test_own_vehicle_that_says_unplugged_leaves_room_for_the_detected_one(
+    own: dict[str, VehicleReading],
+    others: dict[str, VehicleReading],
+    expected: VehicleConfig,
+) -> None:
+    site = two_loadpoint_site()
+    a = site.loadpoints[0]
+    site.update(T0, readings(Status.A, Status.A))
+    site.update(
+        T0 + timedelta(seconds=30), readings(Status.B, Status.A, vehicles={**own, **others})
+    )
+    assert a.vehicle == expected
+    assert site.vehicle_owner("id_3") is (a if expected is ID3 else None)
+
+
 def test_detection_gives_up_after_ten_minutes() -> None:
     site = two_loadpoint_site()
     b = site.loadpoints[1]

@@ -216,7 +216,7 @@ class Site:
                 lp_readings = _with_vehicle_reading(lp_readings, readings.vehicles, lp.vehicle_name)
                 for event_type in lp.observe(now, lp_readings, share, price, co2):
                     events.append(Event(lp.index, event_type, now))
-                    self._vehicle_on_event(lp, event_type, now)
+                    self._vehicle_on_event(lp, event_type, now, readings.vehicles)
                 finished = lp.take_finished_session()
                 if finished is not None:
                     self.sessions.upsert(finished)
@@ -591,13 +591,24 @@ class Site:
         owner = self.vehicle_owner(name)
         return owner is None or owner is lp or not owner.connected
 
-    def _vehicle_on_event(self, lp: Loadpoint, event: EventType, now: datetime) -> None:
+    def _vehicle_on_event(
+        self,
+        lp: Loadpoint,
+        event: EventType,
+        now: datetime,
+        vehicles: Mapping[str, VehicleReading],
+    ) -> None:
         """evcc: a car that connects is the loadpoint's own vehicle, else the one detected; when
-        it leaves, the loadpoint's own vehicle is back (if it is not charging elsewhere)."""
+        it leaves, the loadpoint's own vehicle is back (if it is not charging elsewhere).
+        Beyond evcc: when the own vehicle's integration says it is not plugged in, detection
+        runs all the same, so another car that says it is takes the loadpoint."""
         own = lp.default_vehicle
         if event is EventType.CONNECT:
             if own and self._free_for(own, lp):
                 self._assign(lp, None)
+                values = reading.values if (reading := vehicles.get(own)) else None
+                if values is not None and values.connected is False and len(self.vehicles) > 1:
+                    lp.detecting_since = now
             elif len(self.vehicles) > 0:
                 self._assign(lp, "")
                 lp.detecting_since = now
@@ -668,6 +679,7 @@ class Site:
                 for name in self.vehicles
             },
             "sessions": self.sessions.to_dict(),
+            "battery_mode": self.battery_mode.value,
         }
 
     def restore(self, data: object, now: datetime) -> None:
@@ -699,6 +711,18 @@ class Site:
         self._restore_vehicles(values.get("vehicles"), now)
         if values.get("sessions") is not None:
             self.sessions = SessionLog.from_dict(values["sessions"])
+        self._restore_battery_mode(values.get("battery_mode"))
+
+    def _restore_battery_mode(self, value: object) -> None:
+        """The mode the battery was last given, so that a hold or grid charge a restart cut
+        short is ended when it is not wanted any more (evcc forgets it and leaves the battery
+        held)."""
+        if value is None or not self.config.battery_controllable:
+            return
+        if value in BatteryMode.__members__.values():
+            self.battery_mode = BatteryMode(str(value))
+        else:
+            _LOGGER.warning("Stored battery mode ignored: %r", value)
 
     def _restore_vehicles(self, data: object, now: datetime) -> None:
         """Parked settings and modes of the vehicles that still exist; one at a loadpoint has

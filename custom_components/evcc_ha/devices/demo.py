@@ -16,6 +16,7 @@ coordinator reads it and costs nothing while nobody does. Pure Python, no Home A
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
@@ -33,6 +34,7 @@ from ..core.model import (
     VehicleConfig,
     VehicleValues,
 )
+from ..core.site import Site
 from ..core.tariff import Rate, current_rate
 from .simulated import (
     SimBattery,
@@ -46,8 +48,11 @@ from .simulated import (
 __all__ = [
     "DEMO_FEEDIN_PRICE",
     "DEMO_LOADPOINT_SETTINGS",
+    "DEMO_SITE_SETTINGS",
     "DemoSite",
     "DemoSolarForecast",
+    "RatesAhead",
+    "apply_demo_settings",
     "build_demo_devices",
     "demo_day_ahead_prices",
     "demo_prices_published",
@@ -74,13 +79,20 @@ DRIVE_KM: Final = DRIVE_SOC * KM_PER_SOC
 START_ODOMETER_KM: Final = 12_345.0
 VEHICLE_OWN_LIMIT: Final = 90.0  # the charge limit set in the car
 PRECONDITION: Final = timedelta(minutes=20)  # the car warms itself before it leaves
-# the household's second car: parked at home, not plugged in (it is chosen at the Carport, or
-# the Carport detects it while the ID.3 is away)
+# the household's second car: parked at home, not plugged in, except on Wednesdays and Saturdays
+# from 10:00 to 16:00 while the ID.3 is away: then it takes the Carport (which detects it, as the
+# ID.3 says it is not plugged in)
 SECOND_TITLE: Final = "Zoe"
 SECOND_KWH: Final = 52.0
 SECOND_SOC: Final = 64.0
+SECOND_MAX_CURRENT: Final = 32.0  # 22 kW on-board charger
 SECOND_KM_PER_SOC: Final = 3.9
 SECOND_ODOMETER_KM: Final = 48_210.0
+SECOND_VISIT_WEEKDAYS: Final = (2, 5)  # Wednesday, Saturday (Python's numbering)
+SECOND_ARRIVE: Final = time(10, 0)
+SECOND_LEAVE: Final = time(16, 0)
+SECOND_DRIVE_SOC: Final = 25.0  # % used on the drives between two visits
+SECOND_DRIVE_KM: Final = SECOND_DRIVE_SOC * SECOND_KM_PER_SOC
 # the grid's CO₂ intensity (g/kWh): coal and gas at night, less while the sun shines on the
 # country's solar plants too
 CO2_NIGHT: Final = 420.0
@@ -90,8 +102,17 @@ LONG_STEP_S: Final = 60.0  # physics step for gaps longer than an hour
 MAX_CATCH_UP: Final = timedelta(hours=6)  # a longer pause is skipped, not replayed
 SNAPSHOT_MAX_AGE_S: Final = 1.0  # reads this close together see the same moment
 
-DEMO_LOADPOINT_SETTINGS: Final[dict[str, object]] = {"mode": "pv", "limitSoc": 80}
-"""Settings a freshly created demo site starts with (before any stored settings exist)."""
+DEMO_LOADPOINT_SETTINGS: Final[dict[str, object]] = {
+    "mode": "pv",
+    "limitSoc": 80,
+    "smartCostLimit": 0.19,  # charge from the grid on the cheapest night and noon slots
+}
+"""Loadpoint settings a freshly created demo site starts with (before stored settings exist)."""
+DEMO_SITE_SETTINGS: Final[dict[str, object]] = {
+    "bufferSoc": 80,  # above 80 % the home battery may help the car in pv mode
+    "batteryGridChargeLimit": 0.17,  # top the battery up from the grid on the cheapest slots
+}
+PLAN_BEFORE_DEPARTURE: Final = timedelta(minutes=30)
 
 
 DEMO_FEEDIN_PRICE: Final = 0.08  # currency per kWh
@@ -163,6 +184,16 @@ class DemoSite:
             max_current=CHARGER_MAX_CURRENT,
             vehicle=self.vehicle,
         )
+        self.second = SimVehicle(
+            SECOND_TITLE,
+            SECOND_KWH,
+            SECOND_SOC,
+            phases=3,
+            max_current=SECOND_MAX_CURRENT,
+            efficiency=0.9,
+        )
+        self.second_visiting = False  # the second car is plugged in at the Carport
+        self.second_odometer_km = SECOND_ODOMETER_KM
         self.battery = SimBattery(BATTERY_KWH, 50.0, BATTERY_MAX_W, BATTERY_MAX_W)
         self.sim = SimSite([self.charger], self.battery)
         self.last: datetime = start
@@ -216,7 +247,9 @@ class DemoSite:
         return round(HOME_BASE_W + wobble + meals, 1)
 
     def _schedule(self, when: datetime) -> None:
-        """The car leaves in the morning and comes back in the evening, less charged."""
+        """The car leaves in the morning and comes back in the evening, less charged; on
+        Saturdays the second car takes the Carport while it is away."""
+        self._second_schedule(when)
         vehicle = self.vehicle
         if not self.away and vehicle.depart is not None and when >= vehicle.depart:
             self.away = True
@@ -226,6 +259,27 @@ class DemoSite:
             vehicle.soc = max(MIN_SOC_AFTER_DRIVE, vehicle.soc - DRIVE_SOC)
             self.odometer_km += DRIVE_KM
             vehicle.depart = self._next_local(when, DEPART)
+
+    def _second_schedule(self, when: datetime) -> None:
+        second = self.second
+        if self.second_visiting:
+            if second.depart is not None and when >= second.depart:
+                self.second_visiting = False
+                second.arrive = second.depart = None
+                self.charger.vehicle = self.vehicle
+            return
+        local = self._local(when)
+        if (
+            self.away
+            and local.weekday() in SECOND_VISIT_WEEKDAYS
+            and SECOND_ARRIVE <= local.time() < SECOND_LEAVE
+        ):
+            self.second_visiting = True
+            second.soc = max(MIN_SOC_AFTER_DRIVE, second.soc - SECOND_DRIVE_SOC)
+            self.second_odometer_km += SECOND_DRIVE_KM
+            second.arrive = when
+            second.depart = datetime.combine(local.date(), SECOND_LEAVE, tzinfo=local.tzinfo)
+            self.charger.vehicle = second
 
     # --- time --------------------------------------------------------------------------------
 
@@ -293,6 +347,12 @@ class DemoSite:
                 "phases": charger.phases,
                 "energy_kwh": charger.energy_kwh,
             },
+            "second": {
+                "soc": self.second.soc,
+                "visiting": self.second_visiting,
+                "depart": self.second.depart.isoformat() if self.second.depart else None,
+                "odometer_km": self.second_odometer_km,
+            },
             "battery": {"soc": battery.soc, "mode": battery.mode.value},
             "meters": {
                 "grid_import_kwh": self.sim.grid_import_kwh,
@@ -317,6 +377,15 @@ class DemoSite:
             self.charger.current = float(charger.get("current", 0.0))
             self.charger.phases = int(charger.get("phases", 3))
             self.charger.energy_kwh = float(charger.get("energy_kwh", 0.0))
+            second = data.get("second", {})
+            self.second.soc = float(second.get("soc", self.second.soc))
+            self.second_odometer_km = float(second.get("odometer_km", self.second_odometer_km))
+            self.second.depart = _time(second.get("depart"))
+            self.second_visiting = bool(second.get("visiting")) and self.second.depart is not None
+            self.second.arrive = None
+            if not self.second_visiting:
+                self.second.depart = None
+            self.charger.vehicle = self.second if self.second_visiting else self.vehicle
             self.battery.soc = float(data.get("battery", {}).get("soc", self.battery.soc))
             self.battery.mode = BatteryMode(data.get("battery", {}).get("mode", "normal"))
             self.sim.grid_import_kwh = float(meters.get("grid_import_kwh", 0.0))
@@ -348,6 +417,7 @@ class DemoSite:
             title=SECOND_TITLE,
             capacity_kwh=SECOND_KWH,
             phases=3,
+            max_current=SECOND_MAX_CURRENT,
             reports=frozenset({"range", "odometer", "connected"}),
         )
         return SiteDevices(
@@ -371,7 +441,7 @@ class DemoSite:
                     vehicle=DemoVehicleValues(self),
                 )
             ],
-            vehicles=[VehicleDevices(second, DemoSecondCarSoc(), DemoSecondCarValues())],
+            vehicles=[VehicleDevices(second, DemoSecondCarSoc(self), DemoSecondCarValues(self))],
         )
 
 
@@ -409,25 +479,51 @@ class DemoVehicleValues(Device):
 
 
 class DemoSecondCarSoc(Device):
-    """The second car's SoC sensor (it stands at home: the SoC stays)."""
+    """The second car's SoC sensor."""
 
     name = "Demo second car SoC"
 
+    def __init__(self, site: DemoSite) -> None:
+        self.site = site
+
     async def async_read(self) -> float:
-        return SECOND_SOC
+        self.site.advance()
+        return self.site.second.reported_soc() or 0.0
 
 
 class DemoSecondCarValues(Device):
-    """The second car's app: range, odometer, not plugged in."""
+    """The second car's app: range, odometer, plugged in while it visits the Carport."""
 
     name = "Demo second car values"
 
+    def __init__(self, site: DemoSite) -> None:
+        self.site = site
+
     async def async_read(self) -> VehicleValues:
+        site = self.site
+        site.advance()
         return VehicleValues(
-            range_km=round(SECOND_SOC * SECOND_KM_PER_SOC, 1),
-            odometer_km=SECOND_ODOMETER_KM,
-            connected=False,
+            range_km=round(site.second.soc * SECOND_KM_PER_SOC, 1),
+            odometer_km=round(site.second_odometer_km, 1),
+            connected=site.second_visiting,
         )
+
+
+class RatesAhead:
+    """Rates and the part of them that has not ended yet, cut once per rate (a tariff is asked
+    several times per cycle)."""
+
+    def __init__(self, rates: Sequence[Rate] = ()) -> None:
+        self.rates = list(rates)
+        self._ends = [rate.end_ts for rate in self.rates]
+        self._cut = -1
+        self._ahead: list[Rate] = []
+
+    def after(self, now: datetime) -> list[Rate]:
+        cut = bisect_right(self._ends, now.timestamp())
+        if cut != self._cut:
+            self._cut, self._ahead = cut, self.rates[cut:]
+        return self._ahead
 
 
 class DemoCurve:
@@ -439,7 +535,7 @@ class DemoCurve:
     def __init__(self, site: DemoSite) -> None:
         self.site = site
         self._day: date | None = None
-        self._rates: list[Rate] = []
+        self._rates = RatesAhead()
         self.version = 0
 
     def value(self, middle: datetime) -> float:
@@ -452,11 +548,14 @@ class DemoCurve:
             self._day = local.date()
             midnight = datetime.combine(self._day, time(), local.tzinfo)
             slots = [midnight + k * DAY_AHEAD_SLOT for k in range(3 * 96 + 1)]
-            self._rates = [
-                Rate(a, b, round(self.value(a + DAY_AHEAD_SLOT / 2), 1)) for a, b in pairwise(slots)
-            ]
+            self._rates = RatesAhead(
+                [
+                    Rate(a, b, round(self.value(a + DAY_AHEAD_SLOT / 2), 1))
+                    for a, b in pairwise(slots)
+                ]
+            )
             self.version += 1
-        return [rate for rate in self._rates if rate.end > now]
+        return self._rates.after(now)
 
     def price_at(self, when: datetime) -> float | None:
         rate = current_rate(self.rates(when), when)
@@ -477,6 +576,37 @@ class DemoCo2Tariff(DemoCurve):
 
 def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _weekly(weekdays: list[int], at: str, soc: int, tz: str, *, active: bool) -> dict[str, object]:
+    return {"weekdays": weekdays, "time": at, "tz": tz, "soc": soc, "active": active}
+
+
+def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> None:
+    """The settings a freshly created demo site starts with, so that every feature has a value:
+    pv mode with a limit and a smart cost limit at the wallbox, a battery buffer and a grid
+    charge limit for the home battery, three repeating plans per car (evcc's clients show
+    three) and a one-off plan for the ID.3's first departure. `tz` is the plans' time zone."""
+    site_settings = list(DEMO_SITE_SETTINGS.items())
+    for key, value in site_settings:
+        site.set_site_setting(key, value)
+    id3 = [
+        _weekly([1, 2, 3, 4, 5], "07:00", 80, tz, active=True),  # before it leaves at 07:30
+        _weekly([6, 0], "07:00", 60, tz, active=True),
+        _weekly([5], "07:00", 100, tz, active=False),  # a long Friday trip, now and then
+    ]
+    settings = {**DEMO_LOADPOINT_SETTINGS, "repeatingPlans": id3}
+    for lp in site.loadpoints:
+        site.update_loadpoint_settings(lp.index, settings.items(), now)
+    depart = demo.vehicle.depart
+    if depart is not None:
+        site.set_plan(0, now, (depart - PLAN_BEFORE_DEPARTURE).astimezone(UTC), soc=90)
+    zoe = [
+        _weekly([3, 6], "15:30", 80, tz, active=True),  # before it leaves the Carport at 16:00
+        _weekly([6], "15:30", 100, tz, active=False),
+        _weekly([0], "10:00", 90, tz, active=False),
+    ]
+    site.update_vehicle_settings(SECOND_TITLE, [("repeatingPlans", zoe)], now)
 
 
 def build_demo_devices(clock: Clock, *, tz: tzinfo | None = None) -> SiteDevices:

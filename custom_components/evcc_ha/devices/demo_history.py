@@ -1,0 +1,130 @@
+"""The demo site's past: a freshly created demo site starts with days already lived.
+
+`async_demo_history` runs the demo household from `days` before now up to now through the same
+`Controller` and `Site` every host runs (on a manual clock, one cycle per simulated minute), with
+the demo's day-ahead prices, feed-in price, solar forecast and CO₂ curve as tariffs and the
+settings of `apply_demo_settings`. What comes out is real output of the controller: the charging
+sessions it logged (so session lists, statistics and the clients' session totals have values
+from the start), the mode it last gave the home battery, and the household's physical state at
+the end (car and battery SoC, odometers, meter totals), which the live demo takes over. Pure Python, no Home Assistant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Final
+
+from ..core.clock import ManualClock
+from ..core.controller import Controller
+from ..core.model import BatteryMode
+from ..core.session import SessionLog
+from ..core.site import Site
+from ..core.tariff import FixedTariff, Rate, Tariff, current_rate
+from .demo import (
+    DEMO_FEEDIN_PRICE,
+    DemoCo2Tariff,
+    DemoSite,
+    DemoSolarForecast,
+    RatesAhead,
+    apply_demo_settings,
+    demo_day_ahead_prices,
+    demo_prices_published,
+)
+
+__all__ = ["DEMO_HISTORY_DAYS", "DemoHistory", "DemoPrices", "async_demo_history", "demo_history"]
+
+DEMO_HISTORY_DAYS: Final = 6
+"""Days a demo site created in the UI (or by scripts/develop) has lived before it starts. Six
+always hold a whole visit of the second car: its visits start at most 96 h apart (Saturday to
+Wednesday) and last 6 h, and the first one can come only after the ID.3 first left (at most
+27.5 h after the start)."""
+HISTORY_INTERVAL_S: Final = 60.0  # one control cycle per simulated minute
+
+
+class DemoPrices:
+    """The demo's day-ahead prices as a dynamic tariff: today's quarter hours, and tomorrow's
+    from 13:00 (what the demo's price sensor shows at that moment)."""
+
+    dynamic = True
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+        self.version = 0
+        self._days: tuple[date, ...] = ()
+        self._rates = RatesAhead()
+
+    def rates(self, now: datetime) -> Sequence[Rate]:
+        days = tuple(demo_prices_published(now, self.tz))
+        if days != self._days:
+            self._days = days
+            self._rates = RatesAhead(
+                [
+                    Rate(start, end, price)
+                    for day in days
+                    for start, end, price in demo_day_ahead_prices(day, self.tz)
+                ]
+            )
+            self.version += 1
+        return self._rates.after(now)
+
+    def price_at(self, when: datetime) -> float | None:
+        rate = current_rate(self.rates(when), when)
+        return rate.price if rate is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoHistory:
+    """What the demo's past left: its logged sessions and the household's state at the end."""
+
+    sessions: SessionLog
+    demo_state: dict[str, Any]
+    battery_mode: BatteryMode  # the mode the controller last gave the home battery
+    cycles: int
+
+
+def _state(_site: Site, _now: datetime) -> dict[str, Any]:
+    return {}  # nobody reads the past's state documents
+
+
+async def async_demo_history(now: datetime, tz: tzinfo, tz_name: str, days: int) -> DemoHistory:
+    """Live the demo household's last `days` days (see the module docstring)."""
+    if not 0 < days <= 31:
+        raise ValueError("days must be 1..31")
+    start = now - timedelta(days=days)
+    clock = ManualClock(start)
+    demo = DemoSite(clock, tz=tz)
+    devices = demo.site_devices()
+    tariffs: dict[str, Tariff] = {
+        "grid": DemoPrices(tz),
+        "feedin": FixedTariff(DEMO_FEEDIN_PRICE, tz=tz),
+        "solar": DemoSolarForecast(demo),
+        "co2": DemoCo2Tariff(demo),
+    }
+    site = Site(
+        devices.config,
+        [lp.config for lp in devices.loadpoints],
+        tariffs=tariffs,
+        interval_s=HISTORY_INTERVAL_S,
+    )
+    controller = Controller(site, devices, clock, _state)
+    await controller.async_setup()
+    apply_demo_settings(site, demo, start, tz_name)
+    cycles = 0
+    try:
+        while clock.now() < now:
+            clock.set(min(now, clock.now() + timedelta(seconds=HISTORY_INTERVAL_S)))
+            await controller.async_cycle()
+            cycles += 1
+    finally:
+        await controller.async_close()
+    demo.advance(now)
+    return DemoHistory(site.sessions, demo.to_dict(), site.battery_mode, cycles)
+
+
+def demo_history(now: datetime, tz: tzinfo, tz_name: str, days: int) -> DemoHistory:
+    """`async_demo_history` in an event loop of its own (Home Assistant runs it in a worker
+    thread: a few seconds of simulation must not hold up its loop)."""
+    return asyncio.run(async_demo_history(now, tz, tz_name, days))

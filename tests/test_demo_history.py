@@ -1,0 +1,85 @@
+"""A new demo site has lived a few days: the controller's own sessions of both cars, the
+household going on from where those days left it, and the demo's first settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.evcc_ha.const import (
+    CONF_DEMO,
+    CONF_DEMO_HISTORY_DAYS,
+    CONF_SITE_TITLE,
+    DOMAIN,
+)
+from custom_components.evcc_ha.devices.demo import START_ODOMETER_KM
+from custom_components.evcc_ha.devices.demo_history import DemoPrices, demo_history
+
+BERLIN = ZoneInfo("Europe/Berlin")
+THURSDAY_EVENING = datetime(2026, 6, 25, 20, 0, tzinfo=BERLIN)
+
+
+def test_four_days_give_sessions_of_both_cars() -> None:
+    past = demo_history(THURSDAY_EVENING, BERLIN, "Europe/Berlin", 4)
+    assert past.cycles == 4 * 24 * 60
+    sessions = past.sessions.listed()
+    by_car = {s.vehicle for s in sessions}
+    assert by_car == {"ID.3", "Zoe"}  # the Zoe visited on Wednesday and was detected
+    zoe = next(s for s in sessions if s.vehicle == "Zoe")
+    assert zoe.created is not None and zoe.created.astimezone(BERLIN).weekday() == 2
+    assert all(s.loadpoint == "Carport" and s.charged_energy > 0 for s in sessions)
+    assert all(s.price is not None and s.price > 0 for s in sessions)  # priced by the demo tariffs
+    state = past.demo_state
+    assert state["odometer_km"] > START_ODOMETER_KM  # the ID.3 drove every day
+    assert state["meters"]["pv_kwh"] > 100
+    assert datetime.fromisoformat(state["last"]) == THURSDAY_EVENING
+
+
+@pytest.mark.parametrize("days", [0, 32, -1])
+def test_history_days_are_bounded(days: int) -> None:
+    with pytest.raises(ValueError, match="days"):
+        demo_history(THURSDAY_EVENING, BERLIN, "Europe/Berlin", days)
+
+
+def test_demo_prices_show_tomorrow_from_one_o_clock() -> None:
+    prices = DemoPrices(BERLIN)
+    morning = prices.rates(datetime(2026, 6, 25, 9, 0, tzinfo=BERLIN))
+    afternoon = prices.rates(datetime(2026, 6, 25, 14, 0, tzinfo=BERLIN))
+    assert morning[-1].end == datetime(2026, 6, 26, tzinfo=BERLIN)
+    assert afternoon[-1].end == datetime(2026, 6, 27, tzinfo=BERLIN)
+    assert afternoon[0].start == datetime(2026, 6, 25, 14, 0, tzinfo=BERLIN)
+    assert prices.price_at(datetime(2026, 6, 25, 14, 5, tzinfo=BERLIN)) == afternoon[0].price
+
+
+async def test_new_demo_entry_starts_with_its_past(hass: HomeAssistant) -> None:
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Demo site",
+        data={CONF_SITE_TITLE: "Demo site", CONF_DEMO: True, CONF_DEMO_HISTORY_DAYS: 2},
+        unique_id="demo_site",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    controller = entry.runtime_data.coordinator.controller
+    doc = controller.state()
+    # the ID.3 charged for its first departure (the one-off plan) at the least
+    sessions = controller.site.sessions.listed()
+    assert "ID.3" in {s.vehicle for s in sessions}
+    assert len({s.id for s in sessions}) == len(sessions)  # logged with ids of their own
+    assert doc["statistics"]["total"]["chargedKWh"] > 0
+    # the demo's first settings: every feature has a value
+    assert (doc["bufferSoc"], doc["batteryGridChargeLimit"]) == (80, 0.17)
+    lp = doc["loadpoints"][0]
+    assert lp["smartCostLimit"] == 0.19
+    vehicles = doc["vehicles"]
+    assert len(vehicles["id_3"]["repeatingPlans"]) == 3
+    assert len(vehicles["zoe"]["repeatingPlans"]) == 3
+    assert vehicles["id_3"]["plan"]["soc"] == 90
+    assert float(hass.states.get("sensor.carport_vehicle_odometer").state) > START_ODOMETER_KM
+    assert await hass.config_entries.async_unload(entry.entry_id)
