@@ -16,12 +16,14 @@ from custom_components.evcc_ha.api.state import (
 )
 from custom_components.evcc_ha.core.model import (
     ChargerConfig,
+    ChargerReading,
     LoadpointConfig,
     LoadpointReadings,
     MeterReading,
     Mode,
     SettingError,
     SiteReadings,
+    Status,
     VehicleConfig,
 )
 from custom_components.evcc_ha.core.session import Session
@@ -278,3 +280,27 @@ async def test_build_state_does_not_touch_the_clock_or_site() -> None:
     before = b.site.to_dict()
     build_state(b.site, datetime(2030, 1, 1, tzinfo=UTC))
     assert b.site.to_dict() == before
+
+
+@pytest.mark.parametrize(
+    ("charger_voltages", "meter_voltages", "expected"),
+    [
+        ((230.0, 0.0, 0.0), None, [230, 0, 0]),  # the charger's own meter
+        ((230.0, 0.0, 0.0), (229.4, 231.0, 230.2), [229.4, 231, 230.2]),  # the charge meter wins
+        (None, None, None),  # no device reports them: not in the state (evcc: not published)
+    ],
+)
+def test_charge_voltages_come_from_the_charge_meter(
+    charger_voltages: tuple[float, float, float] | None,
+    meter_voltages: tuple[float, float, float] | None,
+    expected: list[float] | None,
+) -> None:
+    site = make_site([garage()])
+    charger = ChargerReading(status=Status.C, enabled=True, voltages=charger_voltages)
+    meter = MeterReading(power=1400.0, voltages=meter_voltages) if meter_voltages else None
+    readings = SiteReadings(
+        grid=MeterReading(power=0.0), loadpoints=(LoadpointReadings(charger, meter),)
+    )
+    site.update(T0, readings)
+    lp = build_state(site, T0)["loadpoints"][0]
+    assert lp.get("chargeVoltages") == expected

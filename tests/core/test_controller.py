@@ -110,6 +110,8 @@ async def test_a_hanging_device_times_out_alone() -> None:
         ChargerReading(status=Status.B, enabled=False, power=math.nan),
         ChargerReading(status=Status.B, enabled=False, currents=(6.0, math.inf, 6.0)),
         ChargerReading(status=Status.B, enabled=False, phases=7),
+        ChargerReading(status=Status.B, enabled=False, voltages=(230.0, -230.0, 230.0)),
+        ChargerReading(status=Status.B, enabled=False, voltages=(230.0, 1e6, 230.0)),
         ChargerReading(status=Status.B, enabled=False, energy=-1.0),
         ChargerReading(status="F", enabled=False),  # type: ignore[arg-type]
     ],

@@ -340,6 +340,8 @@ def _loadpoint(lp: Loadpoint, now: datetime) -> dict[str, Any]:
     }
     if lp.charge_currents is not None:
         doc["chargeCurrents"] = [_number(c) for c in lp.charge_currents]
+    if lp.charge_voltages is not None:
+        doc["chargeVoltages"] = [_number(v) for v in lp.charge_voltages]
     if lp.charge_total_kwh is not None:
         doc["chargeTotalImport"] = _number(lp.charge_total_kwh)
     doc.update(

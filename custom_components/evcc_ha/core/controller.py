@@ -61,6 +61,7 @@ LOG_REPEAT_S: Final = 60.0
 MAX_METER_POWER_W: Final = 10_000_000.0
 MAX_CHARGER_POWER_W: Final = 500_000.0
 MAX_CHARGER_CURRENT_A: Final = 1_000.0
+MAX_PHASE_VOLTAGE_V: Final = 1_000.0  # far beyond any household phase (230 V, 120 V)
 MAX_ENERGY_KWH: Final = 1e12
 
 StateBuilder = Callable[[Site, datetime], dict[str, Any]]
@@ -466,6 +467,14 @@ def _check_optional(value: object, what: str, low: float, high: float) -> None:
         _require(_finite(value) and low <= float(value) <= high, what, value)  # type: ignore[arg-type]
 
 
+def _check_voltages(value: object) -> None:
+    """Phase voltages: three values from 0 (a phase that is not there) to `MAX_PHASE_VOLTAGE_V`."""
+    _check_triple(value, "voltages", MAX_PHASE_VOLTAGE_V)
+    if value is not None:
+        assert isinstance(value, tuple)
+        _require(all(v >= 0 for v in value), "voltages", value)
+
+
 def _check_triple(value: object, what: str, limit: float) -> None:
     if value is None:
         return
@@ -486,6 +495,7 @@ async def _checked_meter(meter: Meter) -> MeterReading:
     _check_optional(reading.capacity, "capacity", 0.0, MAX_ENERGY_KWH)
     _check_triple(reading.currents, "currents", MAX_CHARGER_CURRENT_A * 10)
     _check_triple(reading.powers, "powers", MAX_METER_POWER_W)
+    _check_voltages(reading.voltages)
     return reading
 
 
@@ -511,6 +521,7 @@ async def _checked_charger(charger: Charger) -> ChargerReading:
             offered,
         )
     _check_triple(reading.currents, "currents", MAX_CHARGER_CURRENT_A)
+    _check_voltages(reading.voltages)
     _require(reading.phases in (None, 1, 2, 3), "phases", reading.phases)
     return reading
 

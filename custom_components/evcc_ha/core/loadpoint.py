@@ -154,6 +154,7 @@ class Loadpoint:
         self.status: Status | None = None
         self.charge_power = 0.0
         self.charge_currents: tuple[float, float, float] | None = None
+        self.charge_voltages: tuple[float, float, float] | None = None  # of the charge meter
         self.charge_total_kwh: float | None = None
         self.measured_phases = 0  # 0 = unknown
         self._switched_phases = config.charger.phases  # what a 1p/3p charger is switched to
@@ -630,6 +631,7 @@ class Loadpoint:
             power = 0.0
         self.charge_power = max(0.0, power)
         self.charge_currents = currents
+        self.charge_voltages = meter.voltages if meter and meter.voltages else charger.voltages
         total = meter.energy if meter is not None and meter.energy is not None else charger.energy
         self.charge_total_kwh = total
         if charger.phases in (1, 3) and self.config.charger.phases_switchable:

@@ -175,6 +175,7 @@ class MeterReading:
     capacity: float | None = None  # kWh (battery)
     currents: Triple | None = None  # A, signed like the phase power
     powers: Triple | None = None  # W
+    voltages: Triple | None = None  # V per phase (line to neutral)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ class ChargerReading:
     power: float | None = None  # W, the charger's own meter
     energy: float | None = None  # kWh, the charger's meter total
     currents: Triple | None = None  # A per phase
+    voltages: Triple | None = None  # V per phase, from the charger's own meter
     offered_current: float | None = None  # A, what the charger says it offers
     phases: int | None = None  # 1 or 3, currently switched (1p3p chargers)
     soc: float | None = None  # % vehicle SoC when the charger or a vehicle source knows it

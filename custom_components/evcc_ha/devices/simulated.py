@@ -251,6 +251,12 @@ class SimCharger:
             power=current * phases * self.voltage,
             energy=self.energy_kwh,
             currents=currents,
+            # the charger's meter sees the supply on the phases its contactors switched on
+            voltages=(
+                self.voltage,
+                self.voltage if self.phases >= 3 and self.connected_phases >= 3 else 0.0,
+                self.voltage if self.phases >= 3 and self.connected_phases >= 3 else 0.0,
+            ),
             offered_current=self.current if self.enabled else None,
             phases=self.phases,
             soc=soc,

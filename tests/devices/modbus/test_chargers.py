@@ -53,6 +53,7 @@ async def test_phoenix_reads_status_enable_current_and_meter(
         power=10350.0,
         energy=1234.567,  # holding 904, uint32 Wh low word first
         currents=(15.0, 14.0, 13.0),
+        voltages=(230.0, 231.0, 229.0),  # input 108, read with the currents in one request
         offered_current=13.0,
     )
 
@@ -212,6 +213,7 @@ async def test_alfen_reads(hub: ModbusHub, modbus_server: ServerFactory) -> None
         power=10650.5,
         energy=4321.9875,  # float64 Wh
         currents=(15.5, 15.25, 15.0),
+        voltages=(230.0, 231.0, 232.0),  # holding 306
         offered_current=10.5,
         phases=3,
     )
@@ -354,6 +356,7 @@ async def test_heidelberg_reads(
         power=10900.0,
         energy=3456.789,
         currents=(15.8, 15.7, 15.6),
+        voltages=(230.0, 231.0, 229.0),  # input 10–12
         offered_current=16.0,
     )
 
@@ -514,3 +517,11 @@ async def test_charger_diagnostics_have_raw_registers_and_no_host(
     assert isinstance(registers, dict)
     assert registers["holding:1201"] == ascii_registers("C2", 5)
     assert "127.0.0.1" not in repr(diagnostics)
+
+
+async def test_heidelberg_voltage_garbage_is_an_error(
+    hub: ModbusHub, modbus_server: ServerFactory
+) -> None:
+    charger, _ = await _heidelberg(hub, modbus_server, heidelberg(voltages=(230, 2000, 229)))
+    with pytest.raises(DeviceError, match="not a phase voltage"):
+        await charger.async_read()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from pymodbus.constants import ExcCodes
 
@@ -32,7 +34,9 @@ async def _sdm(
 async def test_sdm630_grid(hub: ModbusHub, modbus_server: ServerFactory, framing: Framing) -> None:
     device = sdm630(unit_id=2)
     meter = await _sdm(hub, modbus_server, device, Usage.GRID, framing)
-    assert await meter.async_read() == MeterReading(
+    reading = await meter.async_read()
+    assert reading.voltages == pytest.approx((230.1, 231.2, 229.3))  # float32 on the wire
+    assert replace(reading, voltages=None) == MeterReading(
         power=400.0,
         energy=12345.5,  # import
         currents=(5.5, -4.25, 0.5),  # signed like the phase power
@@ -46,7 +50,9 @@ async def test_sdm630_pv_negates_and_counts_the_export(
 ) -> None:
     device = sdm630(power=-3000.0, powers=(-1000.0, -1000.0, -1000.0), currents=(4.5, 4.5, 4.5))
     meter = await _sdm(hub, modbus_server, device, Usage.PV, Framing.RTU_OVER_TCP)
-    assert await meter.async_read() == MeterReading(
+    reading = await meter.async_read()
+    assert reading.voltages == pytest.approx((230.1, 231.2, 229.3))  # voltages keep their sign
+    assert replace(reading, voltages=None) == MeterReading(
         power=3000.0,
         energy=6789.25,  # export
         currents=(4.5, 4.5, 4.5),
@@ -95,8 +101,11 @@ async def test_sdm630_probe_checks_voltages(hub: ModbusHub, modbus_server: Serve
     assert found["power"] == 400.0
     assert found["voltages"] == pytest.approx([230.1, 231.2, 229.3])
     device.set("input", 0x0000, NAN32)
-    with pytest.raises(DeviceError, match="voltages"):
+    with pytest.raises(DeviceError, match="voltage L1"):
         await meter.async_probe()
+    device.set("input", 0x0000, f32(-230.0))
+    with pytest.raises(DeviceError, match="not a phase voltage"):
+        await meter.async_read()
 
 
 GENERIC = [

@@ -34,6 +34,7 @@ from .codec import (
     check_current,
     check_energy,
     check_power,
+    check_voltage,
     decode,
     decode_ascii,
     decode_many,
@@ -113,6 +114,7 @@ class _ModbusCharger(Device):
 PHX_STATUS: Final = 100  # input: low byte = IEC 61851 letter
 PHX_VOLTAGES: Final = 108  # input: 3 × int32, low word first (V)
 PHX_CURRENTS: Final = 114  # input: 3 × int32, low word first (A); power follows at 120
+# (read with the voltages in one request from PHX_VOLTAGES)
 PHX_ENABLE: Final = 400  # coil
 PHX_CURRENT: Final = 528  # holding: A, or 0.1 A with the extended Wallbe firmware
 PHX_ENERGY: Final = 904  # holding: uint32 Wh, low word first (Phoenix firmware)
@@ -126,8 +128,8 @@ class PhoenixEvEthCharger(_ModbusCharger):
     Unit id 255 (DIP switch 10 on). Status: input 100, low byte an ASCII letter. Enable: coil 400.
     Current: holding 528 in A, or in 0.1 A with the extended Wallbe firmware (detected as evcc
     does: 528 reads ≥ 60 at setup; ``milli_current`` forces it). Meter (present when input 108,
-    the L1 voltage, reads > 0): currents input 114–119 and power 120–121 (int32, low word
-    first), energy holding 904 (uint32 Wh, low word first) or, Wallbe, 2980 (uint64 Wh).
+    the L1 voltage, reads > 0): voltages input 108–113, currents 114–119 and power 120–121
+    (int32, low word first, one request), energy holding 904 (uint32 Wh, low word first) or, Wallbe, 2980 (uint64 Wh).
     """
 
     def __init__(
@@ -172,15 +174,20 @@ class PhoenixEvEthCharger(_ModbusCharger):
         if offered > _MAX_OFFERED_A:
             raise RegisterMapError(f"{self.name}: offered current {offered:g} A is not plausible")
         power = energy = None
-        currents = None
+        currents = voltages = None
         if self.has_meter:
-            meter = await self.unit.read_input(PHX_CURRENTS, 8)
-            i1, i2, i3 = (
-                check_current(v, "phase current")
+            meter = await self.unit.read_input(PHX_VOLTAGES, 14)  # voltages, currents, power
+            u1, u2, u3 = (
+                check_voltage(v, "phase voltage")
                 for v in decode_many(meter[0:6], DataType.INT32, 3, WordOrder.LITTLE)
             )
+            voltages = (u1, u2, u3)
+            i1, i2, i3 = (
+                check_current(v, "phase current")
+                for v in decode_many(meter[6:12], DataType.INT32, 3, WordOrder.LITTLE)
+            )
             currents = (i1, i2, i3)
-            power = check_power(decode(meter[6:8], DataType.INT32, WordOrder.LITTLE))
+            power = check_power(decode(meter[12:14], DataType.INT32, WordOrder.LITTLE))
             if self.milli:
                 wh = decode(
                     await self.unit.read_holding(PHX_ENERGY_WALLBE, 4),
@@ -199,6 +206,7 @@ class PhoenixEvEthCharger(_ModbusCharger):
             power=power,
             energy=energy,
             currents=currents,
+            voltages=voltages,
             offered_current=round(offered, 1),
         )
 
@@ -313,6 +321,7 @@ class AlfenCharger(_ModbusCharger):
             phases = (await self.unit.read_holding(ALFEN_PHASES, 1))[0]
             if phases not in (1, 3):
                 raise RegisterMapError(f"{self.name}: phases register holds {phases}")
+        u1, u2, u3 = (check_voltage(v, "phase voltage") for v in await self._floats(ALFEN_VOLTAGES))
         i1, i2, i3 = (check_current(v, "phase current") for v in await self._floats(ALFEN_CURRENTS))
         power = check_power(decode(await self.unit.read_holding(ALFEN_POWER, 2), DataType.FLOAT32))
         wh = decode(await self.unit.read_holding(ALFEN_ENERGY, 4), DataType.FLOAT64)
@@ -330,6 +339,7 @@ class AlfenCharger(_ModbusCharger):
             power=power,
             energy=energy,
             currents=(i1, i2, i3),
+            voltages=(u1, u2, u3),
             offered_current=round(setpoint, 2),
             phases=phases,
         )
@@ -481,6 +491,7 @@ class HeidelbergCharger(_ModbusCharger):
         if raw_current > _MAX_OFFERED_A * 10:
             raise RegisterMapError(f"{self.name}: current register holds {raw_current}")
         currents = tuple(check_current(r / 10.0, "phase current") for r in block[1:4])
+        u1, u2, u3 = (check_voltage(float(r), "phase voltage") for r in block[5:8])
         power = check_power(float(block[9]))
         energy = check_energy(decode(block[12:14], DataType.UINT32) / 1000.0)
         self._raw_current = raw_current
@@ -493,6 +504,7 @@ class HeidelbergCharger(_ModbusCharger):
             power=power,
             energy=energy,
             currents=(i1, i2, i3),
+            voltages=(u1, u2, u3),
             offered_current=raw_current / 10.0,
         )
 

@@ -38,6 +38,7 @@ __all__ = [
 # Plausibility limits of one household device (the controller has looser ones on top).
 MAX_POWER_W: Final = 1_000_000.0
 MAX_CURRENT_A: Final = 1_000.0
+MAX_VOLTAGE_V: Final = 1_000.0
 MAX_ENERGY_KWH: Final = 1e9
 
 
@@ -162,6 +163,14 @@ def check_current(value: float, what: str = "current") -> float:
     if abs(current) > MAX_CURRENT_A:
         raise RegisterMapError(f"{what} {current:g} A is beyond any household device")
     return current + 0.0
+
+
+def check_voltage(value: float, what: str = "voltage") -> float:
+    """A phase voltage in V: 0 (no phase) up to `MAX_VOLTAGE_V`."""
+    voltage = _finite(value, what)
+    if not 0.0 <= voltage <= MAX_VOLTAGE_V:
+        raise RegisterMapError(f"{what} {voltage:g} V is not a phase voltage")
+    return voltage + 0.0
 
 
 def check_energy(value: float, what: str = "energy") -> float:

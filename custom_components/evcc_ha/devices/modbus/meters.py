@@ -41,6 +41,7 @@ from .codec import (
     check_current,
     check_energy,
     check_power,
+    check_voltage,
     decode,
     decode_many,
     register_count,
@@ -84,17 +85,15 @@ class Sdm630Meter(Device):
         return {**self.unit.diagnostics(), "usage": str(self.usage)}
 
     async def async_read(self) -> MeterReading:
-        reading, _voltages = await self._read()
-        return reading
+        return await self._read()
 
     async def async_probe(self) -> dict[str, object]:
         """One reading plus the phase voltages (nothing is written)."""
-        reading, voltages = await self._read()
-        if not all(0.0 <= v <= 1000.0 for v in voltages):
-            raise RegisterMapError(f"{self.name}: voltages {voltages} are not plausible")
+        reading = await self._read()
+        voltages = list(reading.voltages or ())
         return {"power": reading.power, "energy": reading.energy, "voltages": voltages}
 
-    async def _read(self) -> tuple[MeterReading, list[float]]:
+    async def _read(self) -> MeterReading:
         phases = decode_many(await self.unit.read_input(SDM_PHASES, 18), DataType.FLOAT32, 9)
         total = decode(await self.unit.read_input(SDM_POWER, 2), DataType.FLOAT32)
         energy_import, energy_export = decode_many(
@@ -107,13 +106,15 @@ class Sdm630Meter(Device):
             for n, (i, p) in enumerate(zip(phases[3:6], powers, strict=True))
         ]
         energy = energy_export if _negated_usage(self.usage) else energy_import
-        reading = MeterReading(
+        return MeterReading(
             power=check_power(sign * total),
             energy=check_energy(energy),
             currents=_triple(currents),
             powers=_triple(powers),
+            voltages=_triple(
+                [check_voltage(v, f"voltage L{n + 1}") for n, v in enumerate(phases[0:3])]
+            ),
         )
-        return reading, phases[0:3]
 
 
 def _triple(values: list[float]) -> Triple:
