@@ -16,7 +16,9 @@ from custom_components.evcc_ha.const import (
     CONF_SITE_TITLE,
     DOMAIN,
 )
-from custom_components.evcc_ha.devices.demo import START_ODOMETER_KM
+from custom_components.evcc_ha.core.clock import ManualClock
+from custom_components.evcc_ha.core.site import Site
+from custom_components.evcc_ha.devices.demo import START_ODOMETER_KM, DemoSite, apply_demo_settings
 from custom_components.evcc_ha.devices.demo_history import DemoPrices, demo_history
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -37,6 +39,33 @@ def test_four_days_give_sessions_of_both_cars() -> None:
     assert state["odometer_km"] > START_ODOMETER_KM  # the ID.3 drove every day
     assert state["meters"]["pv_kwh"] > 100
     assert datetime.fromisoformat(state["last"]) == THURSDAY_EVENING
+
+
+@pytest.mark.parametrize(
+    ("now", "plugged"),
+    [
+        (datetime(2026, 6, 25, 12, 0, tzinfo=BERLIN), False),  # the ID.3 is at work
+        (datetime(2026, 6, 25, 22, 0, tzinfo=BERLIN), True),
+    ],
+)
+def test_first_settings_after_the_past_whether_the_car_is_home_or_not(
+    now: datetime, plugged: bool
+) -> None:
+    """The live demo takes the past's household at any time of day; the one-off plan exists
+    only while the ID.3 is at home (before its next departure)."""
+    past = demo_history(now, BERLIN, "Europe/Berlin", 1)
+    clock = ManualClock(now)
+    demo = DemoSite(clock, tz=BERLIN)
+    demo.restore(past.demo_state)
+    assert demo.away is not plugged
+    devices = demo.site_devices()
+    site = Site(devices.config, [lp.config for lp in devices.loadpoints])
+    apply_demo_settings(site, demo, now, "Europe/Berlin")
+    plan = site.loadpoints[0].settings.plan_time
+    assert (plan is not None) is plugged
+    if plan is not None:
+        assert demo.vehicle.depart is not None and now < plan < demo.vehicle.depart
+    assert len(site.vehicle_settings("zoe").repeating_plans) == 3
 
 
 @pytest.mark.parametrize("days", [0, 32, -1])

@@ -586,7 +586,7 @@ def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> N
     """The settings a freshly created demo site starts with, so that every feature has a value:
     pv mode with a limit and a smart cost limit at the wallbox, a battery buffer and a grid
     charge limit for the home battery, three repeating plans per car (evcc's clients show
-    three) and a one-off plan for the ID.3's first departure. `tz` is the plans' time zone."""
+    three) and a one-off plan for the ID.3's next departure when it is at home. `tz` is the plans' time zone."""
     site_settings = list(DEMO_SITE_SETTINGS.items())
     for key, value in site_settings:
         site.set_site_setting(key, value)
@@ -599,7 +599,8 @@ def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> N
     for lp in site.loadpoints:
         site.update_loadpoint_settings(lp.index, settings.items(), now)
     depart = demo.vehicle.depart
-    if depart is not None:
+    if not demo.away and depart is not None and depart - PLAN_BEFORE_DEPARTURE > now:
+        # the car is at home (a plan of a car that is away would be cleared when it arrives)
         site.set_plan(0, now, (depart - PLAN_BEFORE_DEPARTURE).astimezone(UTC), soc=90)
     zoe = [
         _weekly([3, 6], "15:30", 80, tz, active=True),  # before it leaves the Carport at 16:00
