@@ -4,6 +4,7 @@ household going on from where those days left it, and the demo's first settings.
 from __future__ import annotations
 
 from datetime import datetime
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -111,4 +112,26 @@ async def test_new_demo_entry_starts_with_its_past(hass: HomeAssistant) -> None:
     assert len(vehicles["zoe"]["repeatingPlans"]) == 3
     assert vehicles["id_3"]["plan"]["soc"] == 90
     assert float(hass.states.get("sensor.carport_vehicle_odometer").state) > START_ODOMETER_KM
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_past_that_fails_leaves_a_demo_without_one(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Demo site",
+        data={CONF_SITE_TITLE: "Demo site", CONF_DEMO: True, CONF_DEMO_HISTORY_DAYS: 2},
+        unique_id="demo_site",
+    )
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.evcc_ha.coordinator.demo_history", side_effect=RuntimeError("boom")
+    ):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert "starts without its past" in caplog.text
+    controller = entry.runtime_data.coordinator.controller
+    assert controller.site.sessions.listed() == []
+    assert controller.state()["bufferSoc"] == 80  # the first settings all the same
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -179,9 +179,13 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
         if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 31:
             return
         tz = dt_util.get_default_time_zone()
-        past = await self.hass.async_add_executor_job(
-            demo_history, now, tz, str(self.hass.config.time_zone), days
-        )
+        try:
+            past = await self.hass.async_add_executor_job(
+                demo_history, now, tz, str(self.hass.config.time_zone), days
+            )
+        except Exception:  # a demo without its past is still a demo
+            LOGGER.exception("Demo site %s starts without its past", self.config_entry.title)
+            return
         self.demo.restore(past.demo_state)
         self.site.sessions = past.sessions
         self.site.battery_mode = past.battery_mode
