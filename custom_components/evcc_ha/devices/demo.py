@@ -5,8 +5,10 @@ peaks at about 8 kW around 13:00 local time, with passing clouds), a home that u
 watts with peaks at meal times, a 10 kWh home battery behind its own zero-grid controller, and
 one wallbox (3 phases, switchable to 1 phase, 32 A hardware) with an ID.3-like car (58 kWh,
 11 kW on-board charger). The car is plugged in when the demo starts; afterwards it leaves every
-morning at 07:30 and comes back at 17:30 with a lower state of charge. A second car (a Zoe) stands
-at home unplugged: it can be chosen at the wallbox (its settings are its own).
+morning at 07:30 and comes back at 17:30 with a lower state of charge. A second car (a Zoe, 22 kW)
+takes the wallbox on Wednesdays and Saturdays from 10:00 to 16:00 while the ID.3 is away; it can
+be chosen at the wallbox any time (its settings are its own). `apply_demo_settings` gives a new
+demo site a setting for every feature; `demo_history.py` gives it days already lived.
 
 The physics are the simulator's (`devices/simulated.py`). Nothing runs in the background: every
 read moves the simulation forward to the clock's present time, so the demo lives as fast as the
@@ -248,7 +250,7 @@ class DemoSite:
 
     def _schedule(self, when: datetime) -> None:
         """The car leaves in the morning and comes back in the evening, less charged; on
-        Saturdays the second car takes the Carport while it is away."""
+        Wednesdays and Saturdays the second car takes the Carport while it is away."""
         self._second_schedule(when)
         vehicle = self.vehicle
         if not self.away and vehicle.depart is not None and when >= vehicle.depart:
@@ -586,9 +588,9 @@ def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> N
     """The settings a freshly created demo site starts with, so that every feature has a value:
     pv mode with a limit and a smart cost limit at the wallbox, a battery buffer and a grid
     charge limit for the home battery, three repeating plans per car (evcc's clients show
-    three) and a one-off plan for the ID.3's next departure when it is at home. `tz` is the plans' time zone."""
-    site_settings = list(DEMO_SITE_SETTINGS.items())
-    for key, value in site_settings:
+    three) and a one-off plan for the ID.3's next departure when it is at home. `tz` is the
+    plans' time zone."""
+    for key, value in DEMO_SITE_SETTINGS.items():
         site.set_site_setting(key, value)
     id3 = [
         _weekly([1, 2, 3, 4, 5], "07:00", 80, tz, active=True),  # before it leaves at 07:30
