@@ -19,8 +19,13 @@ from custom_components.evcc_ha.const import (
 )
 from custom_components.evcc_ha.core.clock import ManualClock
 from custom_components.evcc_ha.core.site import Site
-from custom_components.evcc_ha.devices.demo import START_ODOMETER_KM, DemoSite, apply_demo_settings
-from custom_components.evcc_ha.devices.demo_history import DemoPrices, demo_history
+from custom_components.evcc_ha.devices.demo import (
+    START_ODOMETER_KM,
+    DemoPrices,
+    DemoSite,
+    apply_demo_settings,
+)
+from custom_components.evcc_ha.devices.demo_history import demo_history
 
 BERLIN = ZoneInfo("Europe/Berlin")
 THURSDAY_EVENING = datetime(2026, 6, 25, 20, 0, tzinfo=BERLIN)

@@ -18,6 +18,7 @@ coordinator reads it and costs nothing while nobody does. Pure Python, no Home A
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -53,7 +54,6 @@ __all__ = [
     "DEMO_SITE_SETTINGS",
     "DemoSite",
     "DemoSolarForecast",
-    "RatesAhead",
     "apply_demo_settings",
     "build_demo_devices",
     "demo_day_ahead_prices",
@@ -511,7 +511,7 @@ class DemoSecondCarValues(Device):
         )
 
 
-class RatesAhead:
+class _RatesAhead:
     """Rates and the part of them that has not ended yet, cut once per rate (a tariff is asked
     several times per cycle)."""
 
@@ -528,40 +528,80 @@ class RatesAhead:
         return self._ahead
 
 
-class DemoCurve:
-    """A curve of the demo household's sky as a dynamic tariff: `value` of each quarter hour
-    from today's local midnight over three days; new each day (`version`)."""
+class _DemoTariff[K](ABC):
+    """A dynamic tariff of the demo: its rates are made anew whenever `_key(now)` changes (a new
+    day, new prices published), which bumps `version`."""
 
     dynamic = True
 
-    def __init__(self, site: DemoSite) -> None:
-        self.site = site
-        self._day: date | None = None
-        self._rates = RatesAhead()
+    def __init__(self) -> None:
         self.version = 0
+        self._made_for: K | None = None
+        self._rates = _RatesAhead()
 
-    def value(self, middle: datetime) -> float:
-        """The curve in the middle of a quarter hour (W for the forecast, g/kWh for CO₂)."""
-        return self.site.clear_sky_power(middle)
+    @abstractmethod
+    def _key(self, now: datetime) -> K:
+        """What the rates depend on at `now`."""
+
+    @abstractmethod
+    def _make(self, key: K) -> list[Rate]:
+        """The rates for `key`."""
 
     def rates(self, now: datetime) -> Sequence[Rate]:
-        local = now.astimezone(self.site.tz) if self.site.tz is not None else now
-        if local.date() != self._day:
-            self._day = local.date()
-            midnight = datetime.combine(self._day, time(), local.tzinfo)
-            slots = [midnight + k * DAY_AHEAD_SLOT for k in range(3 * 96 + 1)]
-            self._rates = RatesAhead(
-                [
-                    Rate(a, b, round(self.value(a + DAY_AHEAD_SLOT / 2), 1))
-                    for a, b in pairwise(slots)
-                ]
-            )
+        key = self._key(now)
+        if key != self._made_for:
+            self._made_for = key
+            self._rates = _RatesAhead(self._make(key))
             self.version += 1
         return self._rates.after(now)
 
     def price_at(self, when: datetime) -> float | None:
         rate = current_rate(self.rates(when), when)
         return rate.price if rate is not None else None
+
+
+class DemoPrices(_DemoTariff[tuple[date, ...]]):
+    """The demo's day-ahead prices as a dynamic tariff: today's quarter hours, and tomorrow's
+    from 13:00 (what the demo's price sensor shows at that moment; the demo's past uses it)."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        super().__init__()
+        self.tz = tz
+
+    def _key(self, now: datetime) -> tuple[date, ...]:
+        return tuple(demo_prices_published(now, self.tz))
+
+    def _make(self, key: tuple[date, ...]) -> list[Rate]:
+        return [
+            Rate(start, end, price)
+            for day in key
+            for start, end, price in demo_day_ahead_prices(day, self.tz)
+        ]
+
+
+class DemoCurve(_DemoTariff[tuple[date, tzinfo | None]]):
+    """A curve of the demo household's sky as a dynamic tariff: `value` of each quarter hour
+    from today's local midnight over three days; new each day (`version`)."""
+
+    def __init__(self, site: DemoSite) -> None:
+        super().__init__()
+        self.site = site
+
+    def value(self, middle: datetime) -> float:
+        """The curve in the middle of a quarter hour (W for the forecast, g/kWh for CO₂)."""
+        return self.site.clear_sky_power(middle)
+
+    def _key(self, now: datetime) -> tuple[date, tzinfo | None]:
+        local = now.astimezone(self.site.tz) if self.site.tz is not None else now
+        return local.date(), local.tzinfo
+
+    def _make(self, key: tuple[date, tzinfo | None]) -> list[Rate]:
+        day, tz = key
+        midnight = datetime.combine(day, time(), tz)
+        slots = [midnight + k * DAY_AHEAD_SLOT for k in range(3 * 96 + 1)]
+        return [
+            Rate(a, b, round(self.value(a + DAY_AHEAD_SLOT / 2), 1)) for a, b in pairwise(slots)
+        ]
 
 
 class DemoSolarForecast(DemoCurve):

@@ -6,15 +6,15 @@ the demo's day-ahead prices, feed-in price, solar forecast and CO₂ curve as ta
 settings of `apply_demo_settings`. What comes out is real output of the controller: the charging
 sessions it logged (so session lists, statistics and the clients' session totals have values
 from the start), the mode it last gave the home battery, and the household's physical state at
-the end (car and battery SoC, odometers, meter totals), which the live demo takes over. Pure Python, no Home Assistant.
+the end (car and battery SoC, odometers, meter totals), which the live demo takes over. Pure
+Python, no Home Assistant.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from ..core.clock import ManualClock
@@ -22,19 +22,17 @@ from ..core.controller import Controller
 from ..core.model import BatteryMode
 from ..core.session import SessionLog
 from ..core.site import Site
-from ..core.tariff import FixedTariff, Rate, Tariff, current_rate
+from ..core.tariff import FixedTariff, Tariff
 from .demo import (
     DEMO_FEEDIN_PRICE,
     DemoCo2Tariff,
+    DemoPrices,
     DemoSite,
     DemoSolarForecast,
-    RatesAhead,
     apply_demo_settings,
-    demo_day_ahead_prices,
-    demo_prices_published,
 )
 
-__all__ = ["DEMO_HISTORY_DAYS", "DemoHistory", "DemoPrices", "async_demo_history", "demo_history"]
+__all__ = ["DEMO_HISTORY_DAYS", "DemoHistory", "async_demo_history", "demo_history"]
 
 DEMO_HISTORY_DAYS: Final = 6
 """Days a demo site created in the UI (or by scripts/develop) has lived before it starts. Six
@@ -42,37 +40,6 @@ always hold a whole visit of the second car: its visits start at most 96 h apart
 Wednesday) and last 6 h, and the first one can come only after the ID.3 first left (at most
 27.5 h after the start)."""
 HISTORY_INTERVAL_S: Final = 60.0  # one control cycle per simulated minute
-
-
-class DemoPrices:
-    """The demo's day-ahead prices as a dynamic tariff: today's quarter hours, and tomorrow's
-    from 13:00 (what the demo's price sensor shows at that moment)."""
-
-    dynamic = True
-
-    def __init__(self, tz: tzinfo) -> None:
-        self.tz = tz
-        self.version = 0
-        self._days: tuple[date, ...] = ()
-        self._rates = RatesAhead()
-
-    def rates(self, now: datetime) -> Sequence[Rate]:
-        days = tuple(demo_prices_published(now, self.tz))
-        if days != self._days:
-            self._days = days
-            self._rates = RatesAhead(
-                [
-                    Rate(start, end, price)
-                    for day in days
-                    for start, end, price in demo_day_ahead_prices(day, self.tz)
-                ]
-            )
-            self.version += 1
-        return self._rates.after(now)
-
-    def price_at(self, when: datetime) -> float | None:
-        rate = current_rate(self.rates(when), when)
-        return rate.price if rate is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,9 +112,7 @@ class _ModbusCharger(Device):
 # --- Phoenix Contact EV-CC / EV-ETH, Wallbe ------------------------------------------------------
 
 PHX_STATUS: Final = 100  # input: low byte = IEC 61851 letter
-PHX_VOLTAGES: Final = 108  # input: 3 × int32, low word first (V)
-PHX_CURRENTS: Final = 114  # input: 3 × int32, low word first (A); power follows at 120
-# (read with the voltages in one request from PHX_VOLTAGES)
+PHX_VOLTAGES: Final = 108  # input: 3 × int32 V, 3 × int32 A (114), int32 W (120); low word first
 PHX_ENABLE: Final = 400  # coil
 PHX_CURRENT: Final = 528  # holding: A, or 0.1 A with the extended Wallbe firmware
 PHX_ENERGY: Final = 904  # holding: uint32 Wh, low word first (Phoenix firmware)
@@ -129,7 +127,8 @@ class PhoenixEvEthCharger(_ModbusCharger):
     Current: holding 528 in A, or in 0.1 A with the extended Wallbe firmware (detected as evcc
     does: 528 reads ≥ 60 at setup; ``milli_current`` forces it). Meter (present when input 108,
     the L1 voltage, reads > 0): voltages input 108–113, currents 114–119 and power 120–121
-    (int32, low word first, one request), energy holding 904 (uint32 Wh, low word first) or, Wallbe, 2980 (uint64 Wh).
+    (int32, low word first, one request), energy holding 904 (uint32 Wh, low word first) or,
+    Wallbe, 2980 (uint64 Wh).
     """
 
     def __init__(

@@ -84,16 +84,13 @@ class Sdm630Meter(Device):
     def diagnostics(self) -> dict[str, object]:
         return {**self.unit.diagnostics(), "usage": str(self.usage)}
 
-    async def async_read(self) -> MeterReading:
-        return await self._read()
-
     async def async_probe(self) -> dict[str, object]:
         """One reading plus the phase voltages (nothing is written)."""
-        reading = await self._read()
+        reading = await self.async_read()
         voltages = list(reading.voltages or ())
         return {"power": reading.power, "energy": reading.energy, "voltages": voltages}
 
-    async def _read(self) -> MeterReading:
+    async def async_read(self) -> MeterReading:
         phases = decode_many(await self.unit.read_input(SDM_PHASES, 18), DataType.FLOAT32, 9)
         total = decode(await self.unit.read_input(SDM_POWER, 2), DataType.FLOAT32)
         energy_import, energy_export = decode_many(
