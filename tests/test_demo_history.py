@@ -1,9 +1,11 @@
-"""A new demo site has lived a few days: the controller's own sessions of both cars, the
-household going on from where those days left it, and the demo's first settings."""
+"""A new demo site has lived a few days: the controller's own sessions of both cars, the site
+and the household going on from where those days left them (as after a restart), and the
+demo's first settings."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
@@ -11,6 +13,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.evcc_ha.api.state import build_state
 from custom_components.evcc_ha.const import (
     CONF_DEMO,
     CONF_DEMO_HISTORY_DAYS,
@@ -18,23 +21,40 @@ from custom_components.evcc_ha.const import (
     DOMAIN,
 )
 from custom_components.evcc_ha.core.clock import ManualClock
+from custom_components.evcc_ha.core.controller import Controller
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.devices.demo import (
     START_ODOMETER_KM,
     DemoPrices,
     DemoSite,
-    apply_demo_settings,
+    plan_next_departure,
 )
-from custom_components.evcc_ha.devices.demo_history import demo_history
+from custom_components.evcc_ha.devices.demo_history import (
+    DemoHistory,
+    async_demo_history,
+    demo_history,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 THURSDAY_EVENING = datetime(2026, 6, 25, 20, 0, tzinfo=BERLIN)
 
 
+def live_demo(past: DemoHistory, now: datetime) -> tuple[DemoSite, Site, ManualClock]:
+    """The live demo as the coordinator starts it after its past (without Home Assistant)."""
+    clock = ManualClock(now)
+    demo = DemoSite(clock, tz=BERLIN)
+    demo.restore(past.demo_state)
+    devices = demo.site_devices()
+    site = Site(devices.config, [lp.config for lp in devices.loadpoints])
+    site.restore(past.site_state, now)
+    return demo, site, clock
+
+
 def test_four_days_give_sessions_of_both_cars() -> None:
     past = demo_history(THURSDAY_EVENING, BERLIN, "Europe/Berlin", 4)
     assert past.cycles == 4 * 24 * 60
-    sessions = past.sessions.listed()
+    _demo, site, _clock = live_demo(past, THURSDAY_EVENING)
+    sessions = site.sessions.listed()
     by_car = {s.vehicle for s in sessions}
     assert by_car == {"ID.3", "Zoe"}  # the Zoe visited on Wednesday and was detected
     zoe = next(s for s in sessions if s.vehicle == "Zoe")
@@ -57,21 +77,48 @@ def test_four_days_give_sessions_of_both_cars() -> None:
 def test_first_settings_after_the_past_whether_the_car_is_home_or_not(
     now: datetime, plugged: bool
 ) -> None:
-    """The live demo takes the past's household at any time of day; the one-off plan exists
-    only while the ID.3 is at home (before its next departure)."""
+    """The live demo takes the past's site and household at any time of day with the first
+    settings the past started with; the one-off plan exists only while the ID.3 is at home
+    (before its next departure)."""
     past = demo_history(now, BERLIN, "Europe/Berlin", 1)
-    clock = ManualClock(now)
-    demo = DemoSite(clock, tz=BERLIN)
-    demo.restore(past.demo_state)
+    demo, site, _clock = live_demo(past, now)
     assert demo.away is not plugged
-    devices = demo.site_devices()
-    site = Site(devices.config, [lp.config for lp in devices.loadpoints])
-    apply_demo_settings(site, demo, now, "Europe/Berlin")
+    assert site.settings.buffer_soc == 80
+    assert site.loadpoints[0].settings.limit_soc == 80
+    assert len(site.vehicle_settings("id_3").repeating_plans) == 3
+    plan_next_departure(site, demo, now)
     plan = site.loadpoints[0].settings.plan_time
     assert (plan is not None) is plugged
     if plan is not None:
         assert demo.vehicle.depart is not None and now < plan < demo.vehicle.depart
     assert len(site.vehicle_settings("zoe").repeating_plans) == 3
+
+
+async def test_the_live_demo_goes_on_with_the_session_of_its_past() -> None:
+    """At 22:00 the ID.3 has been at home since 17:30 and charged on the battery buffer: the
+    live site's first cycle continues that session (its energy and price), as after a restart,
+    instead of starting an empty one."""
+    now = datetime(2026, 6, 25, 22, 0, tzinfo=BERLIN)
+    past = await async_demo_history(now, BERLIN, "Europe/Berlin", 2)
+    stored = past.site_state["loadpoints"][0]
+    assert stored["status"] == "B" and stored["energy"]["session_wh"] > 1000
+    demo, site, clock = live_demo(past, now)
+    controller = Controller(site, demo.site_devices(), clock, build_state)
+    await controller.async_setup()
+    try:
+        clock.set(now.replace(minute=1))
+        await controller.async_cycle()
+    finally:
+        await controller.async_close()
+    lp = controller.state()["loadpoints"][0]
+    assert lp["connected"] is True
+    assert lp["sessionEnergy"] == pytest.approx(stored["energy"]["session_wh"], abs=1)
+    assert lp["sessionPrice"] == pytest.approx(stored["session_cost"], abs=0.001)
+    assert lp["sessionPricePerKWh"] is not None
+    session = site.loadpoints[0].session
+    assert session is not None and session.created == datetime.fromisoformat(
+        stored["session"]["created"]
+    )
 
 
 @pytest.mark.parametrize("days", [0, 32, -1])
@@ -105,10 +152,23 @@ def demo_entry(hass: HomeAssistant) -> MockConfigEntry:
 async def test_new_demo_entry_starts_with_its_past(hass: HomeAssistant) -> None:
     await hass.config.async_set_time_zone("Europe/Berlin")
     entry = demo_entry(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    pasts: list[DemoHistory] = []
+
+    def lived(*args: Any) -> DemoHistory:
+        pasts.append(demo_history(*args))
+        return pasts[-1]
+
+    # a plain function: the test harness would run a Mock inline, in the event loop
+    with patch("custom_components.evcc_ha.coordinator.demo_history", new=lived):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
     controller = entry.runtime_data.coordinator.controller
     doc = controller.state()
+    # the site goes on from the past's end: its session log, its charge meter baseline
+    stored = pasts[0].site_state
+    assert len(controller.site.sessions.listed()) == len(stored["sessions"]["sessions"])
+    energy = stored["loadpoints"][0]["energy"]["session_wh"]
+    assert doc["loadpoints"][0]["sessionEnergy"] >= energy - 1
     # the ID.3 charged for its first departure (the one-off plan) at the least
     sessions = controller.site.sessions.listed()
     assert "ID.3" in {s.vehicle for s in sessions}

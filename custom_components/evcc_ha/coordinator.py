@@ -39,7 +39,7 @@ from .const import (
 from .core.controller import Controller, CycleReport
 from .core.model import Event as CoreEvent
 from .core.site import Site
-from .devices.demo import DemoSite, apply_demo_settings
+from .devices.demo import DemoSite, apply_demo_settings, plan_next_departure
 from .devices.demo_history import demo_history
 
 if TYPE_CHECKING:
@@ -168,16 +168,19 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
         if stored is not None:
             LOGGER.warning("Stored state of %s ignored: not a site", self.config_entry.title)
         if self.demo is not None:
-            await self._async_demo_past(now)
-            apply_demo_settings(self.site, self.demo, now, str(self.hass.config.time_zone))
+            if await self._async_demo_past(now):
+                plan_next_departure(self.site, self.demo, now)
+            else:
+                apply_demo_settings(self.site, self.demo, now, str(self.hass.config.time_zone))
 
-    async def _async_demo_past(self, now: datetime) -> None:
-        """A new demo site has lived its history days (simulated in a worker thread): their
-        sessions are logged and the household goes on from where they left it."""
+    async def _async_demo_past(self, now: datetime) -> bool:
+        """A new demo site has lived its history days (simulated in a worker thread): the site
+        and the household go on from where they left them, as after a restart. False: no past
+        (none configured, or it failed)."""
         assert self.demo is not None
         days = self.config_entry.data.get(CONF_DEMO_HISTORY_DAYS)
         if not isinstance(days, int) or isinstance(days, bool) or not 0 < days <= 31:
-            return
+            return False
         tz = dt_util.get_default_time_zone()
         try:
             past = await self.hass.async_add_executor_job(
@@ -185,16 +188,16 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
             )
         except Exception:  # a demo without its past is still a demo
             LOGGER.exception("Demo site %s starts without its past", self.config_entry.title)
-            return
+            return False
         self.demo.restore(past.demo_state)
-        self.site.sessions = past.sessions
-        self.site.battery_mode = past.battery_mode
+        self.site.restore(past.site_state, now)
         LOGGER.info(
             "Demo site %s: %d days lived before it started (%d sessions)",
             self.config_entry.title,
             days,
-            len(past.sessions.listed()),
+            len(self.site.sessions.listed()),
         )
+        return True
 
     @callback
     def async_start(self) -> None:

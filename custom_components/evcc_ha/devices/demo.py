@@ -625,11 +625,11 @@ def _weekly(weekdays: list[int], at: str, soc: int, tz: str, *, active: bool) ->
 
 
 def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> None:
-    """The settings a freshly created demo site starts with, so that every feature has a value:
-    pv mode with a limit and a smart cost limit at the wallbox, a battery buffer and a grid
-    charge limit for the home battery, three repeating plans per car (evcc's clients show
-    three) and a one-off plan for the ID.3's next departure when it is at home. `tz` is the
-    plans' time zone."""
+    """The settings a fresh demo household starts with (the ID.3 at the Carport), so that every
+    feature has a value: pv mode with a limit and a smart cost limit at the wallbox, a battery
+    buffer and a grid charge limit for the home battery, three repeating plans per car (evcc's
+    clients show three) and the one-off plan of `plan_next_departure`. `tz` is the plans' time
+    zone."""
     for key, value in DEMO_SITE_SETTINGS.items():
         site.set_site_setting(key, value)
     id3 = [
@@ -640,16 +640,21 @@ def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> N
     settings = {**DEMO_LOADPOINT_SETTINGS, "repeatingPlans": id3}
     for lp in site.loadpoints:
         site.update_loadpoint_settings(lp.index, settings.items(), now)
-    depart = demo.vehicle.depart
-    if not demo.away and depart is not None and depart - PLAN_BEFORE_DEPARTURE > now:
-        # the car is at home (a plan of a car that is away would be cleared when it arrives)
-        site.set_plan(0, now, (depart - PLAN_BEFORE_DEPARTURE).astimezone(UTC), soc=90)
+    plan_next_departure(site, demo, now)
     zoe = [
         _weekly([3, 6], "15:30", 80, tz, active=True),  # before it leaves the Carport at 16:00
         _weekly([6], "15:30", 100, tz, active=False),
         _weekly([0], "10:00", 90, tz, active=False),
     ]
     site.update_vehicle_settings(SECOND_TITLE, [("repeatingPlans", zoe)], now)
+
+
+def plan_next_departure(site: Site, demo: DemoSite, now: datetime) -> None:
+    """A one-off plan, 90 % half an hour before the ID.3's next departure, while it is at home
+    (evcc clears a plan when the car leaves, so a car that is away gets none)."""
+    depart = demo.vehicle.depart
+    if not demo.away and depart is not None and depart - PLAN_BEFORE_DEPARTURE > now:
+        site.set_plan(0, now, (depart - PLAN_BEFORE_DEPARTURE).astimezone(UTC), soc=90)
 
 
 def build_demo_devices(clock: Clock, *, tz: tzinfo | None = None) -> SiteDevices:

@@ -3,11 +3,12 @@
 `async_demo_history` runs the demo household from `days` before now up to now through the same
 `Controller` and `Site` every host runs (on a manual clock, one cycle per simulated minute), with
 the demo's day-ahead prices, feed-in price, solar forecast and CO₂ curve as tariffs and the
-settings of `apply_demo_settings`. What comes out is real output of the controller: the charging
-sessions it logged (so session lists, statistics and the clients' session totals have values
-from the start), the mode it last gave the home battery, and the household's physical state at
-the end (car and battery SoC, odometers, meter totals), which the live demo takes over. Pure
-Python, no Home Assistant.
+settings of `apply_demo_settings`. What comes out is real output of the controller: the site's
+state as it would store it at a stop (settings, the running session, the sessions it logged,
+the mode it last gave the home battery) and the household's physical state at the end (car and
+battery SoC, odometers, meter totals). The live demo takes both over the way a restarted site
+does (`Site.restore`), so session lists, statistics, the clients' session totals and a session
+in progress have values from the start. Pure Python, no Home Assistant.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from typing import Any, Final
 
 from ..core.clock import ManualClock
 from ..core.controller import Controller
-from ..core.model import BatteryMode
-from ..core.session import SessionLog
 from ..core.site import Site
 from ..core.tariff import FixedTariff, Tariff
 from .demo import (
@@ -44,11 +43,11 @@ HISTORY_INTERVAL_S: Final = 60.0  # one control cycle per simulated minute
 
 @dataclass(frozen=True, slots=True)
 class DemoHistory:
-    """What the demo's past left: its logged sessions and the household's state at the end."""
+    """What the demo's past left: the site's stored state (`Site.to_dict`) and the household's
+    (`DemoSite.to_dict`) at its end."""
 
-    sessions: SessionLog
+    site_state: dict[str, Any]
     demo_state: dict[str, Any]
-    battery_mode: BatteryMode  # the mode the controller last gave the home battery
     cycles: int
 
 
@@ -88,7 +87,7 @@ async def async_demo_history(now: datetime, tz: tzinfo, tz_name: str, days: int)
     finally:
         await controller.async_close()
     demo.advance(now)
-    return DemoHistory(site.sessions, demo.to_dict(), site.battery_mode, cycles)
+    return DemoHistory(site.to_dict(), demo.to_dict(), cycles)
 
 
 def demo_history(now: datetime, tz: tzinfo, tz_name: str, days: int) -> DemoHistory:
