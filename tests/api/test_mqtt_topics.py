@@ -50,8 +50,12 @@ def test_site_loadpoint_and_vehicle_topics() -> None:
                 "chargeCurrents": [6, 6, 0],
                 "planTime": "2026-06-22T07:00:00+02:00",
                 "planProjectedStart": None,
+                "smartFeedInPriorityNextStart": "2026-06-22T06:00:00+02:00",
                 "chargeDuration": 2700,
                 "vehicleName": "",
+                "phasesEnabled": 3,
+                "enableThreshold": -500,
+                "limitSoc": 80,
             }
         ],
     }
@@ -88,7 +92,16 @@ def test_site_loadpoint_and_vehicle_topics() -> None:
         "evcc/loadpoints/1/chargeCurrents/l3": "0",
         "evcc/loadpoints/1/chargeCurrents": "12",
         "evcc/loadpoints/1/planTime": "1782104400",  # unix seconds
+        "evcc/loadpoints/1/smartFeedInPriorityNextStart": "1782100800",
         "evcc/loadpoints/1/chargeDuration": "2700",
+        "evcc/loadpoints/1/phasesEnabled": "3",
+        "evcc/loadpoints/1/enableThreshold": "-500",
+        "evcc/loadpoints/1/limitSoc": "80",
+        # the user's document's readable names, beside current evcc's
+        "evcc/loadpoints/1/phases": "3",
+        "evcc/loadpoints/1/enable/threshold": "-500",
+        "evcc/loadpoints/1/target/soc": "80",
+        "evcc/loadpoints/1/target/time": "1782104400",
     }  # null, empty text and an unset time have no topic
 
 

@@ -222,6 +222,12 @@ async def test_settings_telemetry_real_path(client: aiohttp.ClientSession) -> No
     assert (await state(client))["telemetry"] is False
     status, _, body = await fetch(client, "POST", "/api/telemetry/maybe")
     assert (status, body) == (400, {"error": "invalid telemetry: 'maybe'"})
+    # Go's strconv.ParseBool, as evcc: no yes/no, on/off
+    for word in ("yes", "on", "no", "off"):
+        status, _, body = await fetch(client, "POST", f"/api/telemetry/{word}")
+        assert (status, body) == (400, {"error": f"invalid telemetry: '{word}'"})
+    assert (await state(client))["telemetry"] is False
+    assert await fetch(client, "POST", "/api/telemetry/t") == (200, JSON, {"result": True})
 
 
 @pytest.mark.parametrize("name", ["id_3", "ID.3", "id.3"])

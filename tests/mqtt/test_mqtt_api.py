@@ -23,6 +23,7 @@ from custom_components.evcc_ha.const import (
     CONF_SITE_TITLE,
     DOMAIN,
 )
+from tests.fakes import FakeSite, setup_entry, site_entry, use_devices
 
 from .conftest import Broker, until
 
@@ -367,3 +368,29 @@ async def test_battery_mode_from_outside(
     await broker.publish("evcc/site/batteryMode/set", "null")
     await until(lambda: site.battery_mode_external is None)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("mqtt_entry")
+async def test_updated_beats_while_nothing_changes(hass: HomeAssistant, broker: Broker) -> None:
+    """evcc/updated is evcc's heartbeat: a cycle that changes no value still renews it (at
+    most once a second), so a quiet site looks different from a stopped one."""
+    quiet = FakeSite()
+    quiet.garage.connected = False  # no car anywhere: no timer runs, no value moves
+    entry = site_entry()
+    with use_devices(quiet):
+        await setup_entry(hass, entry)
+        await until(lambda: entry.runtime_data.mqtt_api is not None)
+        await asyncio.wait_for(entry.runtime_data.mqtt_api.ready.wait(), 15)
+        coordinator = entry.runtime_data.coordinator
+        await coordinator.async_refresh()
+        before = await broker.retained()
+        await asyncio.sleep(1.1)
+        await coordinator.async_refresh()
+        for _ in range(5):  # the publisher sends on its own task
+            after = await broker.retained()
+            if after["evcc/updated"] != before["evcc/updated"]:
+                break
+        beat_before, beat_after = before.pop("evcc/updated"), after.pop("evcc/updated")
+        assert after == before  # the cycle changed nothing else
+        assert int(beat_after) > int(beat_before)
+        assert await hass.config_entries.async_unload(entry.entry_id)

@@ -186,8 +186,8 @@ class MqttApi:
         }
         own = {f"{self.root}/status", f"{self.root}/updated"}
         changes |= {t: "" for t in self._published if t not in tree and t not in own}
-        if not changes:
-            return
+        # the heartbeat goes out every cycle (at most once a second), as evcc's, also when no
+        # value changed: a quiet site and a stopped one look different
         now = self._monotonic()
         if self._updated_at is None or now - self._updated_at >= UPDATED_EVERY_S:
             self._updated_at = now

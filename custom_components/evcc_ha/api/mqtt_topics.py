@@ -42,9 +42,19 @@ TIME_KEYS: Final = frozenset(
         "planProjectedStart",
         "planProjectedEnd",
         "smartCostNextStart",
+        "smartFeedInPriorityNextStart",
         "time",
     }
 )
+# The user's document's readable loadpoint topics (evcc's old names) → the state key they show.
+SEED_LOADPOINT_TOPICS: Final[Mapping[str, str]] = {
+    "phases": "phasesEnabled",
+    "enable/threshold": "enableThreshold",
+    "disable/threshold": "disableThreshold",
+    "target/soc": "limitSoc",
+    "target/energy": "limitEnergy",
+    "target/time": "planTime",
+}
 # Never published (as evcc: log lines, authentication, release notes).
 SKIPPED_KEYS: Final = frozenset({"log", "auth", "releaseNotes", ""})
 
@@ -126,6 +136,9 @@ def topic_tree(root: str, state: Mapping[str, Any]) -> dict[str, str]:
                 for lp_key, lp_value in loadpoint.items():
                     if lp_key not in SKIPPED_KEYS:
                         _top(tree, f"{root}/loadpoints/{number}/{lp_key}", lp_key, lp_value)
+                for alias, lp_key in SEED_LOADPOINT_TOPICS.items():
+                    if lp_key in loadpoint:
+                        _top(tree, f"{root}/loadpoints/{number}/{alias}", lp_key, loadpoint[lp_key])
         elif key == "vehicles" and isinstance(value, Mapping):
             tree[f"{root}/vehicles"] = str(len(value))
             for name, vehicle in value.items():

@@ -265,14 +265,19 @@ def parse_float(value: object, name: str) -> float:
     return number + 0.0  # no negative zero
 
 
+_TRUE: Final = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+_FALSE: Final = frozenset({"0", "f", "F", "false", "FALSE", "False"})
+
+
 def parse_bool(value: object, name: str) -> bool:
-    """true/false, 1/0, t/f, yes/no, on/off (as evcc's lenient parsing)."""
+    """The words evcc takes (Go's strconv.ParseBool): 1/0, t/f, true/false in three cases;
+    yes/no and on/off are errors there and here."""
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower() if isinstance(value, str | int) else ""
-    if text in ("true", "1", "t", "yes", "on"):
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    if text in _TRUE:
         return True
-    if text in ("false", "0", "f", "no", "off"):
+    if text in _FALSE:
         return False
     raise SettingError(f"invalid {name}: {_shown(value)}")
 
