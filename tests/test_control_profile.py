@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 
 from custom_components.evcc_ha.const import CONF_CONTROL_PROFILE, SUBENTRY_LOADPOINT
 from custom_components.evcc_ha.core.model import ControlProfile
@@ -83,4 +85,50 @@ async def test_profile_chosen_in_the_form_changed_by_select_and_reconfigure(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert _profile(entry) is ControlProfile.EVCC
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_while_the_charger_refuses_commands(hass: HomeAssistant) -> None:
+    """A wallbox whose writes fail does not break the reconfigure form (often opened to fix
+    just such a charger): the profile is stored, the form ends, the loadpoint reloads."""
+    await wallbox_helpers(hass)
+    entry = await real_site(hass)
+    await add_loadpoint(hass, entry, CHARGER)
+    await hass.async_block_till_done()
+    (subentry_id,) = entry.subentries
+    await hass.services.async_call(
+        "input_select",
+        "select_option",
+        {"entity_id": "input_select.wallbox_status", "option": "connected"},
+        blocking=True,
+    )
+    await entry.runtime_data.coordinator.async_refresh()  # the cycle sees the car
+
+    async def refuse(_call: ServiceCall) -> None:
+        raise HomeAssistantError("wallbox offline")
+
+    for domain, service in (
+        ("input_boolean", "turn_on"),
+        ("input_boolean", "turn_off"),
+        ("input_number", "set_value"),
+    ):
+        hass.services.async_register(domain, service, refuse)
+    with pytest.raises(HomeAssistantError):  # the charger refuses: said at the select
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {"entity_id": "select.garage_charge_mode", "option": "now"},
+            blocking=True,
+        )
+
+    form = await _reconfigure(hass, entry, subentry_id)
+    flow = await hass.config_entries.subentries.async_configure(
+        form["flow_id"], {**CHARGER, CONF_CONTROL_PROFILE: "smooth"}
+    )
+    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
+    assert flow["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert _profile(entry) is ControlProfile.SMOOTH
+    assert entry.subentries[subentry_id].data[CONF_CONTROL_PROFILE] == "smooth"
     assert await hass.config_entries.async_unload(entry.entry_id)

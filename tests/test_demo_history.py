@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evcc_ha.api.state import build_state
@@ -24,6 +25,7 @@ from custom_components.evcc_ha.core.clock import ManualClock
 from custom_components.evcc_ha.core.controller import Controller
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.devices.demo import (
+    PLAN_BEFORE_DEPARTURE,
     START_ODOMETER_KM,
     DemoPrices,
     DemoSite,
@@ -181,9 +183,17 @@ async def test_new_demo_entry_starts_with_its_past(hass: HomeAssistant) -> None:
     vehicles = doc["vehicles"]
     assert len(vehicles["id_3"]["repeatingPlans"]) == 3
     assert len(vehicles["zoe"]["repeatingPlans"]) == 3
-    # the one-off plan while the ID.3 is at home (this test runs at any time of day)
-    at_home = not entry.runtime_data.coordinator.demo.away
-    assert (vehicles["id_3"].get("plan", {}).get("soc") == 90) is at_home
+    # the one-off plan while the ID.3 is at home and its departure is more than half an hour
+    # away (this test runs at any time of day)
+    demo = entry.runtime_data.coordinator.demo
+    depart = demo.vehicle.depart
+    planned = (
+        not demo.away and depart is not None and depart - PLAN_BEFORE_DEPARTURE > controller.now()
+    )
+    plan = vehicles["id_3"].get("plan", {})
+    assert (plan.get("soc") == 90) is planned
+    if planned:
+        assert dt_util.parse_datetime(plan["time"]) == depart - PLAN_BEFORE_DEPARTURE
     assert float(hass.states.get("sensor.carport_vehicle_odometer").state) > START_ODOMETER_KM
     assert await hass.config_entries.async_unload(entry.entry_id)
 

@@ -209,3 +209,25 @@ async def test_set_repeating_plans_and_their_switches(
     assert settings(entry, 0).repeating_plans == ()
     await hass.async_block_till_done()
     assert hass.states.get(first).state == "unavailable"
+
+
+async def test_a_change_one_target_refuses_changes_none(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    """Both loadpoints targeted, the second (the Van, no SoC) refuses repeating plans: the
+    Garage's are not changed either (every target is checked before any is changed)."""
+    garage, carport = (device_id(hass, f"{entry.entry_id}_lp{n}") for n in (1, 2))
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass,
+            "set_repeating_plans",
+            {
+                "device_id": [garage, carport],
+                "plans": [{"weekdays": [1], "time": "07:00", "soc": 80}],
+            },
+        )
+    assert err.value.translation_placeholders == {
+        "setting": "repeatingPlans",
+        "error": "repeating plans need a vehicle with a SoC",
+    }
+    assert settings(entry, 0).repeating_plans == ()

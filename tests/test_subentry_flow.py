@@ -529,3 +529,19 @@ async def test_reconfigure_loadpoint_errors(hass: HomeAssistant) -> None:
     check_form(result, *SECTION)
     assert result["errors"] == {CONF_VEHICLE_SOC: "entity_not_found"}
     assert dict(entry.subentries["lp1"].data) == STORED_CHARGER
+
+
+async def test_add_loadpoint_with_a_vehicle_title_in_use(hass: HomeAssistant) -> None:
+    """The vehicle step refuses a vehicle name the site has (compared by slug), as the vehicle
+    subentry does; reconfiguring the loadpoint keeps its own vehicle's name."""
+    add_charger_entities(hass)
+    entry = _site(hass, {**OTHER_LOADPOINT, **STORED_VEHICLE})
+    result = await _start(hass, entry)
+    result = await _configure(hass, result, CHARGER)
+    result = await _configure(hass, result, with_changes(VEHICLE, {CONF_VEHICLE_TITLE: "id 3"}))
+    check_form(result, *SECTION)
+    assert result["step_id"] == "vehicle"
+    assert result["errors"] == {CONF_VEHICLE_TITLE: "duplicate_vehicle"}
+    assert len(entry.subentries) == 1
+    result = await _configure(hass, result, with_changes(VEHICLE, {CONF_VEHICLE_TITLE: "Zoe"}))
+    assert result["type"] is FlowResultType.CREATE_ENTRY

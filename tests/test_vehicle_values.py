@@ -83,7 +83,22 @@ async def test_vehicle_values_from_the_car_integration(hass: HomeAssistant) -> N
     assert "vehicle1_values" in coordinator.data.failed
     assert coordinator.data.loadpoint_ok(0)
     assert hass.states.get("select.garage_charge_mode").state != "unavailable"
-    assert _lp(entry)["vehicleRange"] == 100  # the last good values stay, as in evcc
+    assert _lp(entry)["vehicleRange"] == 100  # the API keeps the last good values, as evcc
+    # the entities of the car's values do not pass them off as current
+    for entity_id in (
+        "sensor.garage_vehicle_range",
+        "sensor.garage_vehicle_odometer",
+        "sensor.garage_vehicle_charge_limit",
+        "binary_sensor.garage_vehicle_climater",
+    ):
+        assert hass.states.get(entity_id).state == "unavailable", entity_id
+    assert hass.states.get("sensor.garage_vehicle_soc").state != "unavailable"
+    # the car is back: so are they
+    set_sensor(hass, "sensor.zoe_range", "90", "km", "distance")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.garage_vehicle_range").state == "90.0"
+    assert hass.states.get("binary_sensor.garage_vehicle_climater").state == "off"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

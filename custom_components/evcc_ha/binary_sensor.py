@@ -29,6 +29,7 @@ class EvccBinarySensorEntityDescription(BinarySensorEntityDescription):
     is_on_fn: Callable[[dict[str, Any]], bool]
     needs_tariff: bool = False  # only on sites with a grid (planner) tariff
     exists_fn: Callable[[Loadpoint], bool] = lambda _lp: True
+    vehicle_values: bool = False  # from the car's integration: unavailable while it fails
 
 
 LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
@@ -67,6 +68,7 @@ LOADPOINT_BINARY_SENSORS: tuple[EvccBinarySensorEntityDescription, ...] = (
         key="vehicle_climater",
         translation_key="vehicle_climater",
         exists_fn=lambda lp: vehicle_reports(lp, "climater"),
+        vehicle_values=True,
         is_on_fn=lambda lp: lp["vehicleClimaterActive"],
     ),
 )

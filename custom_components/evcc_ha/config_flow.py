@@ -141,7 +141,7 @@ from .const import (
     SUBENTRY_MODBUS_METER,
     SUBENTRY_VEHICLE,
 )
-from .core.model import ControlProfile
+from .core.model import CommandError, ControlProfile
 from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
 from .devices.demo_history import DEMO_HISTORY_DAYS
@@ -1267,7 +1267,8 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_TITLE] = "duplicate_title"
             if max_current < MIN_CHARGE_CURRENT:
                 errors[CONF_CHARGER_MAX_CURRENT] = "max_current_too_low"
-            if modbus_address(config) in {modbus_address(other) for other in others}:
+            address = modbus_address(config)
+            if address is not None and address in {modbus_address(o) for o in others}:
                 errors["base"] = "modbus_in_use"
             if not errors:
                 errors, placeholders["detail"] = await _async_modbus_probe(config)
@@ -1298,6 +1299,18 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors, vehicle = validate_vehicle(self.hass, user_input)
+            own = (
+                self._get_reconfigure_subentry().subentry_id
+                if self.source == SOURCE_RECONFIGURE
+                else None
+            )
+            title = vehicle.get(CONF_VEHICLE_TITLE)
+            if (
+                not errors
+                and title is not None
+                and slugify(title) in _vehicle_titles(self._get_entry(), but=own)
+            ):
+                errors[CONF_VEHICLE_TITLE] = "duplicate_vehicle"  # as in the vehicle subentry
             if not errors:
                 return await self._async_finish(self._data | vehicle)
         return self.async_show_form(
@@ -1314,11 +1327,16 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
             # the running loadpoint takes the profile through the one write path (it is stored
             # with the settings before the reload)
             controller = self._get_entry().runtime_data.coordinator.controller
-            await controller.async_set_loadpoint(
-                index,
-                LoadpointKey.CONTROL_PROFILE,
-                data.get(CONF_CONTROL_PROFILE, ControlProfile.EVCC),
-            )
+            try:
+                await controller.async_set_loadpoint(
+                    index,
+                    LoadpointKey.CONTROL_PROFILE,
+                    data.get(CONF_CONTROL_PROFILE, ControlProfile.EVCC),
+                )
+            except CommandError:
+                # stored all the same; the charger refused the command the new profile caused
+                # (the controller logged it) — often the very charger this form is to fix
+                pass
         if self.source == SOURCE_RECONFIGURE:
             return self.async_update_and_abort(
                 self._get_entry(), self._get_reconfigure_subentry(), title=title, data=data
@@ -1415,11 +1433,11 @@ def modbus_config(data: Mapping[str, Any]) -> dict[str, Any]:
     """The Modbus keys of a form, cleaned: blanks dropped, whole numbers as int."""
     config: dict[str, Any] = {}
     for key, value in data.items():
+        if key == CONF_MODBUS_HOST and value is not None:
+            value = str(value).strip()
         if not key.startswith("modbus_") or value in (None, ""):
             continue
-        if key == CONF_MODBUS_HOST:
-            value = str(value).strip()
-        elif key in (CONF_MODBUS_PORT, CONF_MODBUS_UNIT_ID, CONF_MODBUS_REGISTER,
+        if key in (CONF_MODBUS_PORT, CONF_MODBUS_UNIT_ID, CONF_MODBUS_REGISTER,
                      CONF_MODBUS_ENERGY_REGISTER) and isinstance(value, float):  # fmt: skip
             value = int(value)
         config[key] = value
@@ -1443,6 +1461,8 @@ def modbus_address(data: Mapping[str, Any]) -> tuple[object, ...] | None:
 
 async def _async_modbus_probe(config: Mapping[str, Any]) -> tuple[dict[str, str], str]:
     """The connection test of a Modbus form: (errors, a detail for the message)."""
+    if CONF_MODBUS_HOST not in config:  # blank: nothing to connect to
+        return {CONF_MODBUS_HOST: "invalid_host"}, ""
     result = await async_modbus_probe(str(config.get(CONF_MODBUS_KIND)), config)
     if result.error is None:
         return {}, ""

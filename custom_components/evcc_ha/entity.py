@@ -170,11 +170,18 @@ class EvccEntity(CoordinatorEntity[EvccCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Unavailable while the cycle fails or, for loadpoint entities, the charger does."""
-        if not super().available or self.coordinator.data is None:
+        """Unavailable while the cycle fails or, for loadpoint entities, the charger does (or,
+        for a value of the car's integration, that integration: the state document keeps the
+        last good value, as evcc's, the entity does not pass it off as current)."""
+        report = self.coordinator.data
+        if not super().available or report is None:
             return False
-        if self.loadpoint_index is not None:
-            return self.coordinator.data.loadpoint_ok(self.loadpoint_index)
+        if self.loadpoint_index is None:
+            return True
+        if not report.loadpoint_ok(self.loadpoint_index):
+            return False
+        if getattr(self.entity_description, "vehicle_values", False):
+            return report.vehicle_ok(self.loadpoint_doc["vehicleName"], "values")
         return True
 
     async def async_write_setting(self, key: LoadpointKey | SiteKey, value: object) -> None:

@@ -52,6 +52,7 @@ class EvccLoadpointSensorEntityDescription(SensorEntityDescription):
 
     value_fn: Callable[[Doc], StateType | datetime]
     exists_fn: Callable[[Loadpoint], bool] = lambda _: True
+    vehicle_values: bool = False  # from the car's integration: unavailable while it fails
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,7 +199,9 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfLength.KILOMETERS,
         exists_fn=lambda lp: vehicle_reports(lp, "range"),
-        value_fn=lambda lp: _float(lp["vehicleRange"]),
+        vehicle_values=True,
+        # 0: not known (evcc's state has no other word for it; a car at 0 km is at 0 % too)
+        value_fn=lambda lp: _float(lp["vehicleRange"]) or None,
     ),
     EvccLoadpointSensorEntityDescription(
         key="vehicle_odometer",
@@ -207,6 +210,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfLength.KILOMETERS,
         exists_fn=lambda lp: vehicle_reports(lp, "odometer"),
+        vehicle_values=True,
         value_fn=lambda lp: _float(lp["vehicleOdometer"]) or None,  # 0: not known
     ),
     EvccLoadpointSensorEntityDescription(
@@ -216,6 +220,7 @@ LOADPOINT_SENSORS: tuple[EvccLoadpointSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         exists_fn=lambda lp: vehicle_reports(lp, "limit_soc"),
+        vehicle_values=True,
         value_fn=lambda lp: _float(lp["vehicleLimitSoc"]) or None,  # 0: not known
     ),
     EvccLoadpointSensorEntityDescription(

@@ -18,7 +18,8 @@ from .const import DOMAIN
 from .coordinator import EvccConfigEntry
 from .core.controller import Controller
 from .core.model import CommandError, SettingError
-from .core.settings import MAX_ENERGY_KWH, LoadpointKey, parse_time
+from .core.settings import MAX_ENERGY_KWH, LoadpointKey
+from .core.site import plan_changes
 from .entity import loadpoint_identifier, setting_error
 
 SERVICE_SET_PLAN: Final = "set_plan"
@@ -146,16 +147,24 @@ def _targets(hass: HomeAssistant, data: dict[str, Any]) -> list[tuple[Controller
     return targets
 
 
+def _check_all(
+    targets: list[tuple[Controller, int]], changes: list[tuple[LoadpointKey, object]]
+) -> None:
+    """Check the change on every target before making it on any: a value one target refuses
+    (a plan in the past, repeating plans at a loadpoint whose car has no SoC) changes none."""
+    for controller, index in targets:
+        try:
+            controller.check_loadpoint_settings(index, changes)
+        except SettingError as err:
+            raise setting_error(err, changes[-1][0]) from err
+
+
 async def _async_set_plan(hass: HomeAssistant, call: ServiceCall) -> None:
     when: datetime = call.data[ATTR_TIME]
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt_util.get_default_time_zone())
     targets = _targets(hass, dict(call.data))
-    for controller, _index in targets:
-        try:  # validate first, so a time in the past changes none of the targets
-            parse_time(when, controller.now())
-        except SettingError as err:
-            raise setting_error(err, LoadpointKey.PLAN_TIME) from err
+    _check_all(targets, plan_changes(when, call.data.get(ATTR_SOC), call.data.get(ATTR_ENERGY)))
     for controller, index in targets:
         try:
             await controller.async_set_plan(
@@ -177,6 +186,7 @@ async def _async_set_limit(hass: HomeAssistant, call: ServiceCall, key: Loadpoin
     """A smart limit (price per kWh) of the targeted loadpoints; none = off."""
     limit = call.data.get(ATTR_LIMIT)
     targets = _targets(hass, dict(call.data))
+    _check_all(targets, [(key, limit)])
     for controller, index in targets:
         try:
             await controller.async_set_loadpoint(index, key, limit)
@@ -188,7 +198,9 @@ async def _async_set_repeating_plans(hass: HomeAssistant, call: ServiceCall) -> 
     """A plan without a time zone is in Home Assistant's."""
     zone = str(hass.config.time_zone)
     plans = [{"tz": zone, "active": True, **plan} for plan in call.data[ATTR_PLANS]]
-    for controller, index in _targets(hass, dict(call.data)):
+    targets = _targets(hass, dict(call.data))
+    _check_all(targets, [(LoadpointKey.REPEATING_PLANS, plans)])
+    for controller, index in targets:
         try:
             await controller.async_set_loadpoint(index, LoadpointKey.REPEATING_PLANS, plans)
         except (SettingError, CommandError) as err:

@@ -75,6 +75,19 @@ def test_bad_setting_is_rejected_and_changes_nothing(key: str, value: object, me
     assert d.lp.settings.to_dict() == before
 
 
+def test_a_checked_change_is_refused_as_the_change_and_stores_nothing() -> None:
+    """`check_loadpoint_settings` (a change of several loadpoints is checked on all first)."""
+    d = Driver(mode=Mode.PV)
+    d.cycle(status="B")
+    before = d.lp.settings.to_dict()
+    with pytest.raises(SettingError, match="limitSoc must be between 0 and 100"):
+        d.site.check_loadpoint_settings(0, [("mode", "now"), ("limitSoc", 150)], d.now)
+    d.site.check_loadpoint_settings(0, [("mode", "now"), ("limitSoc", 90)], d.now)
+    assert d.lp.settings.to_dict() == before  # checked, not stored
+    with pytest.raises(SettingError, match="loadpoint 2 does not exist"):
+        d.site.check_loadpoint_settings(1, [("mode", "pv")], d.now)
+
+
 def test_old_and_new_names_share_one_setter() -> None:
     d = Driver()
     d.cycle(status="B")

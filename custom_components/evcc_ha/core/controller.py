@@ -26,7 +26,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -82,6 +82,7 @@ class CycleReport:
     failed: frozenset[str] = frozenset()
     events: tuple[Event, ...] = ()
     skipped: str | None = None
+    vehicle_keys: Mapping[str, str] = field(default_factory=dict)  # name → vehicle1, …
 
     def meters_ok(self, *groups: str) -> bool:
         """True when no meter of the named groups (grid, pv, battery, aux) failed this cycle."""
@@ -89,6 +90,12 @@ class CycleReport:
 
     def loadpoint_ok(self, index: int) -> bool:
         return loadpoint_device_key(index) not in self.failed
+
+    def vehicle_ok(self, name: str, source: str) -> bool:
+        """False while the car integration's `source` ("soc" or "values") of vehicle `name`
+        fails (a guest car or a vehicle without that source: True)."""
+        key = self.vehicle_keys.get(name)
+        return key is None or f"{key}_{source}" not in self.failed
 
 
 class _Health:
@@ -170,6 +177,12 @@ class Controller:
         return await self._async_change(
             index, lambda now: self._site.update_loadpoint_settings(index, changes, now)
         )
+
+    def check_loadpoint_settings(
+        self, index: int, changes: Iterable[tuple[LoadpointKey | str, object]]
+    ) -> None:
+        """Raise the `SettingError` the same change would raise now; change nothing."""
+        self._site.check_loadpoint_settings(index, changes, self.now())
 
     async def async_set_plan(
         self, index: int, time: object, *, soc: object = None, energy: object = None
@@ -312,6 +325,9 @@ class Controller:
                 failed=frozenset(failed),
                 events=tuple(result.events),
                 skipped=result.skipped,
+                vehicle_keys=dict(
+                    zip(self._site.vehicles, _vehicle_keys(self.devices), strict=True)
+                ),
             )
             return self.report
 

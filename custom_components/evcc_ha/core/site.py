@@ -450,6 +450,14 @@ class Site:
             lp.settings = previous  # a value the control cycle cannot handle is not kept
             raise
 
+    def check_loadpoint_settings(
+        self, index: int, changes: Iterable[tuple[LoadpointKey | str, object]], now: datetime
+    ) -> None:
+        """Raise the `SettingError` that `update_loadpoint_settings` would raise; store nothing
+        (a change of several loadpoints is checked on all before it is made on any)."""
+        lp = self.loadpoint(index)
+        apply_loadpoint_settings(lp.settings, list(changes), lp.setting_context(now))
+
     def set_plan(
         self,
         index: int,
@@ -461,13 +469,7 @@ class Site:
     ) -> tuple[dict[LoadpointKey, object], ChargerCommand | None]:
         """A plan as one change: charge to `soc` % (or `energy` kWh) by `time`; with neither,
         the plan aims at the limit SoC / limit energy (evcc's old target time)."""
-        changes: list[tuple[LoadpointKey, object]] = []
-        if soc is not None:
-            changes.append((LoadpointKey.PLAN_SOC, soc))
-        if energy is not None:
-            changes.append((LoadpointKey.PLAN_ENERGY, energy))
-        changes.append((LoadpointKey.PLAN_TIME, time))
-        return self.update_loadpoint_settings(index, changes, now)
+        return self.update_loadpoint_settings(index, plan_changes(time, soc, energy), now)
 
     def clear_plan(self, index: int, now: datetime) -> ChargerCommand | None:
         """Delete the plan (time and goal) as one change."""
@@ -770,3 +772,16 @@ def _battery_soc(batteries: Sequence[MeterReading]) -> tuple[float | None, float
         weighted = sum((b.soc or 0.0) * (b.capacity or 0.0) for b in batteries)
         return weighted / total, total
     return sum(socs) / len(socs), None
+
+
+def plan_changes(
+    time: object, soc: object = None, energy: object = None
+) -> list[tuple[LoadpointKey, object]]:
+    """The settings a plan is: its goal (SoC or energy, when given) and its time."""
+    changes: list[tuple[LoadpointKey, object]] = []
+    if soc is not None:
+        changes.append((LoadpointKey.PLAN_SOC, soc))
+    if energy is not None:
+        changes.append((LoadpointKey.PLAN_ENERGY, energy))
+    changes.append((LoadpointKey.PLAN_TIME, time))
+    return changes

@@ -234,6 +234,24 @@ async def test_a_site_of_modbus_hardware(
         charger_form | {CONF_TITLE: "Garage 2"},
     )
     assert flow["errors"] == {"base": "modbus_in_use"}
+    # a blank host: said at the host field, not as another device's address
+    flow = await add_subentry(
+        hass,
+        entry,
+        SUBENTRY_LOADPOINT,
+        {"next_step_id": "modbus_charger"},
+        charger_form | {CONF_TITLE: "Garage 3", CONF_MODBUS_HOST: "  "},
+    )
+    assert flow["errors"] == {CONF_MODBUS_HOST: "invalid_host"}
+    flow = await add_subentry(
+        hass,
+        entry,
+        SUBENTRY_MODBUS_METER,
+        meter_form
+        | connection(gateway, 1)
+        | {CONF_TITLE: "PV meter", CONF_MODBUS_USAGE: "pv", CONF_MODBUS_HOST: " "},
+    )
+    assert flow["errors"] == {CONF_MODBUS_HOST: "invalid_host"}
 
     await tick(hass, entry)
     assert float(hass.states.get("sensor.home_grid_power").state) == -9000.0
