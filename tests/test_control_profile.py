@@ -34,6 +34,21 @@ async def _reconfigure(hass: HomeAssistant, entry: ConfigEntry, subentry_id: str
     )
 
 
+async def _reconfigured_to_smooth(
+    hass: HomeAssistant, entry: ConfigEntry, form: Any, subentry_id: str
+) -> None:
+    """The reconfigure form sent with the smooth profile: stored, reloaded, running."""
+    flow = await hass.config_entries.subentries.async_configure(
+        form["flow_id"], {**CHARGER, CONF_CONTROL_PROFILE: "smooth"}
+    )
+    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
+    assert flow["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert _profile(entry) is ControlProfile.SMOOTH
+    assert entry.subentries[subentry_id].data[CONF_CONTROL_PROFILE] == "smooth"
+
+
 def _suggested(form: Any, key: str) -> Any:
     for marker in form["data_schema"].schema:
         if marker == key:
@@ -67,16 +82,8 @@ async def test_profile_chosen_in_the_form_changed_by_select_and_reconfigure(
     assert _suggested(form, CONF_CONTROL_PROFILE) == "evcc"
 
     # reconfigured to smooth: set through the write path, kept over the reload
-    flow = await hass.config_entries.subentries.async_configure(
-        form["flow_id"], {**CHARGER, CONF_CONTROL_PROFILE: "smooth"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
-    assert flow["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert _profile(entry) is ControlProfile.SMOOTH
+    await _reconfigured_to_smooth(hass, entry, form, subentry_id)
     assert hass.states.get(SELECT).state == "smooth"  # type: ignore[union-attr]
-    assert entry.subentries[subentry_id].data[CONF_CONTROL_PROFILE] == "smooth"
 
     # a reload alone keeps the setting the select made (stored with the settings)
     await hass.services.async_call(
@@ -122,13 +129,5 @@ async def test_reconfigure_while_the_charger_refuses_commands(hass: HomeAssistan
         )
 
     form = await _reconfigure(hass, entry, subentry_id)
-    flow = await hass.config_entries.subentries.async_configure(
-        form["flow_id"], {**CHARGER, CONF_CONTROL_PROFILE: "smooth"}
-    )
-    flow = await hass.config_entries.subentries.async_configure(flow["flow_id"], {})
-    assert flow["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert _profile(entry) is ControlProfile.SMOOTH
-    assert entry.subentries[subentry_id].data[CONF_CONTROL_PROFILE] == "smooth"
+    await _reconfigured_to_smooth(hass, entry, form, subentry_id)
     assert await hass.config_entries.async_unload(entry.entry_id)
