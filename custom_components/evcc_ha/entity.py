@@ -181,7 +181,7 @@ class EvccEntity(CoordinatorEntity[EvccCoordinator]):
         if not report.loadpoint_ok(self.loadpoint_index):
             return False
         if getattr(self.entity_description, "vehicle_values", False):
-            return report.vehicle_ok(self.loadpoint_doc["vehicleName"], "values")
+            return report.vehicle_values_ok(self.loadpoint_doc["vehicleName"])
         return True
 
     async def async_write_setting(self, key: LoadpointKey | SiteKey, value: object) -> None:

@@ -91,11 +91,11 @@ class CycleReport:
     def loadpoint_ok(self, index: int) -> bool:
         return loadpoint_device_key(index) not in self.failed
 
-    def vehicle_ok(self, name: str, source: str) -> bool:
-        """False while the car integration's `source` ("soc" or "values") of vehicle `name`
-        fails (a guest car or a vehicle without that source: True)."""
+    def vehicle_values_ok(self, name: str) -> bool:
+        """False while the car integration's values (range, odometer, …) of vehicle `name` fail
+        (a guest car or a vehicle without them: True)."""
         key = self.vehicle_keys.get(name)
-        return key is None or f"{key}_{source}" not in self.failed
+        return key is None or f"{key}_values" not in self.failed
 
 
 class _Health:
