@@ -116,6 +116,18 @@ def test_battery_boost_drains_the_battery_down_to_its_limit() -> None:
     assert d.site.loadpoints[0].settings.battery_boost is False
 
 
+@pytest.mark.parametrize("mode", ["minpv", "now", "off"])
+def test_a_change_of_mode_ends_the_battery_boost(mode: str) -> None:
+    """evcc's SetMode turns the boost off on every change of mode, pv → minpv as well."""
+    d = Driver(mode=Mode.PV, battery=True)
+    d.cycle(grid=0, battery=battery(90), status="B")
+    d.set("batteryBoost", True)
+    d.set("mode", "pv")  # the same mode: no change, the boost stays
+    assert d.site.loadpoints[0].settings.battery_boost is True
+    d.set("mode", mode)
+    assert d.site.loadpoints[0].settings.battery_boost is False
+
+
 def test_new_settings_survive_a_restart_and_garbage_is_dropped() -> None:
     d = Driver(mode=Mode.PV, battery=True, controllable=True)
     d.set("batteryBoost", True)

@@ -814,10 +814,9 @@ class Loadpoint:
             self.session.vehicle = vehicle.title if vehicle is not None else ""
 
     def mode_changed(self, mode: Mode) -> None:
-        """evcc's SetMode: now/off reset the PV and phase timers and the plan; minpv the PV timer.
-        Battery boost exists in the PV modes only."""
-        if mode not in (Mode.PV, Mode.MINPV):
-            self.settings.battery_boost = False
+        """evcc's SetMode: every change of mode ends a battery boost (pv ↔ minpv too); now/off
+        reset the PV and phase timers and the plan; minpv the PV timer."""
+        self.settings.battery_boost = False
         if mode in (Mode.NOW, Mode.OFF):
             self._reset_phase_timer()
             self._reset_pv_timer()
