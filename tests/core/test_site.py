@@ -8,6 +8,7 @@ from itertools import pairwise
 import pytest
 
 from custom_components.evcc_ha.core.model import (
+    BatteryMode,
     ChargerCommand,
     ChargerReading,
     ControlProfile,
@@ -25,7 +26,7 @@ from custom_components.evcc_ha.core.model import (
 )
 from custom_components.evcc_ha.core.settings import LoadpointSettings, SiteSettings
 from custom_components.evcc_ha.core.site import Site
-from custom_components.evcc_ha.core.tariff import Rate, RatesTariff
+from custom_components.evcc_ha.core.tariff import FixedTariff, Rate, RatesTariff, parse_zones
 
 from .harness import T0, Driver, charging_at, with_vehicle
 
@@ -695,3 +696,27 @@ def test_a_guest_car_has_no_vehicle_soc_limits_or_title() -> None:
     assert not lp.has_soc and lp.session.vehicle == ""
     cycle(2, Status.A)  # the guest leaves: the configured vehicle is expected again
     assert lp.vehicle == car
+
+
+@pytest.mark.parametrize(
+    ("tariff", "active"),
+    [
+        (FixedTariff(0.05), False),  # one price all day: evcc gives its limits no rates
+        (FixedTariff(0.30, parse_zones("0-24 0.05")), True),  # zones: the price varies
+    ],
+)
+def test_smart_limits_and_grid_charging_need_a_price_that_varies(
+    tariff: FixedTariff, active: bool
+) -> None:
+    """evcc's tariffRates: a static-price tariff has no rates for the smart cost limit, smart
+    feed-in priority and battery grid charging (a plan still uses its rates)."""
+    d = Driver(mode=Mode.PV, battery=True, controllable=True)
+    d.site.tariffs["grid"] = d.site.tariffs["feedin"] = tariff
+    d.set("smartCostLimit", 0.10)
+    d.set("smartFeedInPriorityLimit", 0.01)
+    d.site.set_site_setting("batteryGridChargeLimit", 0.10)
+    result = d.cycle(grid=800, status="B")
+    assert d.lp.smart_cost_active is active
+    assert d.lp.smart_feed_in_active is active
+    assert d.site.battery_grid_charge_active is active
+    assert (result.battery_mode is BatteryMode.CHARGE) is active

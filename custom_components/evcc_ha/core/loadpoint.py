@@ -459,7 +459,10 @@ class Loadpoint:
         self, now: datetime, rates: TariffRates | None, feedin: Sequence[Rate]
     ) -> None:
         self.smart_cost_active, self.smart_cost_next_start = _smart_limit(
-            now, self.settings.smart_cost_limit, rates.rates if rates else (), below=True
+            now,
+            self.settings.smart_cost_limit,
+            rates.rates if rates is not None and rates.dynamic else (),
+            below=True,
         )
         self.smart_feed_in_active, self.smart_feed_in_next_start = _smart_limit(
             now, self.settings.smart_feed_in_priority_limit, feedin, below=False

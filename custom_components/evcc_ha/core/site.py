@@ -181,7 +181,12 @@ class Site:
         tariff = self.planner_tariff()
         if tariff is None:
             return None
-        return TariffRates(tariff.rates(now), (id(tariff), tariff.version))
+        return TariffRates(tariff.rates(now), (id(tariff), tariff.version), tariff.dynamic)
+
+    def feedin_rates(self, now: datetime) -> Sequence[Rate]:
+        """The feed-in tariff's rates for smart feed-in priority: none for a single price."""
+        tariff = self.tariffs.get("feedin")
+        return tariff.rates(now) if tariff is not None and tariff.dynamic else ()
 
     # --- health --------------------------------------------------------------------------------
 
@@ -234,7 +239,7 @@ class Site:
         rates = self.planner_rates(now) if any(lp.needs_rates for lp in self.loadpoints) else None
         feedin: Sequence[Rate] = ()
         if any(lp.settings.smart_feed_in_priority_limit is not None for lp in self.loadpoints):
-            feedin = self.rates("feedin", now) or ()
+            feedin = self.feedin_rates(now)
         running_power = m.site_power
         for lp in self._by_priority():
             if lp.index in failed:
@@ -288,7 +293,8 @@ class Site:
         s = self.settings
         limit = s.battery_grid_charge_limit
         rate = None
-        if limit is not None and (rates := self.planner_rates(now)) is not None:
+        rates = self.planner_rates(now) if limit is not None else None
+        if rates is not None and rates.dynamic:
             rate = current_rate(rates.rates, now)
         self.battery_grid_charge_active = (
             rate is not None and limit is not None and rate.price <= limit
@@ -648,7 +654,7 @@ class Site:
         rates = self.planner_rates(now) if lp.needs_rates else None
         if lp.settings.smart_feed_in_priority_limit is not None:
             # a limit set just now: the last cycle did not look at the feed-in tariff
-            previous = replace(previous, feedin_rates=self.rates("feedin", now) or ())
+            previous = replace(previous, feedin_rates=self.feedin_rates(now))
         return lp.decide(now, previous, rates)
 
     def command_failed(self, index: int) -> None:

@@ -104,6 +104,9 @@ class TariffRates:
 
     rates: Sequence[Rate]
     key: tuple[int, int]
+    # the price varies: smart cost and battery grid charging look at such rates only (evcc's
+    # tariffRates gives none for a single price; a plan uses them either way)
+    dynamic: bool = True
 
 
 class RatesTariff:
