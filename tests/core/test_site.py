@@ -720,3 +720,23 @@ def test_smart_limits_and_grid_charging_need_a_price_that_varies(
     assert d.lp.smart_feed_in_active is active
     assert d.site.battery_grid_charge_active is active
     assert (result.battery_mode is BatteryMode.CHARGE) is active
+
+
+@pytest.mark.parametrize(
+    ("kind", "goal", "deleted"),
+    [("soc", 80, True), ("soc", 100, False), ("energy", 5, True)],
+)
+def test_a_plan_whose_goal_is_reached_is_deleted(kind: str, goal: float, deleted: bool) -> None:
+    """evcc's finishPlan: at its goal the plan goes (a 100 % plan stays while the car is
+    connected); before, it is kept."""
+    car = with_vehicle(capacity_kwh=50.0) if kind == "soc" else with_vehicle(has_soc=False)
+    d = Driver(mode=Mode.PV, vehicle=car)
+    d.cycle(status="B", soc=70 if kind == "soc" else None, energy=0.0)
+    when = d.now + timedelta(hours=10)
+    d.site.set_plan(0, d.now, when, **{kind: goal})
+    d.cycle(status="B", soc=79 if kind == "soc" else None, energy=4.0)
+    assert d.lp.settings.plan_time == when  # not there yet
+    d.cycle(status="B", soc=100 if goal == 100 else 80, energy=5.0)
+    assert (d.lp.settings.plan_time is None) is deleted
+    if deleted:
+        assert (d.lp.settings.plan_soc, d.lp.settings.plan_energy) == (0, 0.0)

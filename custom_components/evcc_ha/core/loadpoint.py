@@ -468,8 +468,22 @@ class Loadpoint:
             now, self.settings.smart_feed_in_priority_limit, feedin, below=False
         )
 
+    def _static_plan_reached(self) -> bool:
+        """The plan set with a time has reached its goal (a 100 % plan never does: evcc goes on
+        with it while the car is connected, the car ends it)."""
+        goal = self._static_goal()
+        if goal is None:
+            return False
+        kind, value = goal
+        if kind == "soc":
+            return self.vehicle_soc is not None and value < 100 and self.vehicle_soc >= value
+        return self.energy.session_wh / 1000.0 >= value
+
     def _update_plan(self, now: datetime, rates: TariffRates | None) -> None:
         s = self.settings
+        if self.connected and s.plan_time is not None and self._static_plan_reached():
+            # evcc's finishPlan: a plan whose goal is reached is deleted, not left to expire
+            s.plan_time, s.plan_soc, s.plan_energy = None, 0, 0.0
         plans = (s.plan_time, s.plan_soc, s.plan_energy, s.repeating_plans)
         if plans != self._plans_locked_with:
             self.plan_lock = None  # the plans changed: choose again (evcc clears its lock)
