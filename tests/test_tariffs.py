@@ -405,7 +405,8 @@ async def test_demo_prices_a_plan_and_the_smart_cost_limit(
     assert len(sensor.attributes["raw_today"]) == 96 and sensor.attributes["raw_tomorrow"] == []
     status, body = await tariff_rates(hass_client)
     assert status == 200 and len(body["rates"]) == 96 - 51  # from 12:45
-    assert state_doc(entry)["tariffFeedIn"] == 0.08
+    assert state_doc(entry)["tariffFeedIn"] == 0.05  # the demo's feed-in pays less at noon
+    assert state_doc(entry)["smartFeedInPriorityAvailable"] is True
 
     freezer.move_to(at(DAY, 13, 0))
     async_fire_time_changed(hass)
@@ -462,7 +463,8 @@ async def test_demo_prices_a_plan_and_the_smart_cost_limit(
             blocking=True,
         )
 
-    # smart feed-in priority: the demo's feed-in pays 0.08; a limit at or below it pauses pv
+    # smart feed-in priority: the demo's feed-in pays 0.05 at noon; a limit at or below it
+    # pauses pv
     feedin = "number.carport_smart_feed_in_priority_limit"
     assert hass.states.get(feedin).state == "unknown"  # off
     await hass.services.async_call(

@@ -51,8 +51,7 @@ from .coordinator import (
 )
 from .core.controller import Controller
 from .core.site import Site
-from .core.tariff import FixedTariff
-from .devices.demo import DEMO_FEEDIN_PRICE, DemoCo2Tariff, DemoSolarForecast
+from .devices.demo import DemoCo2Tariff, DemoSolarForecast, demo_feedin_tariff
 from .devices.factory import async_build_site_devices
 from .devices.modbus.client import ModbusHub
 from .devices.solar_forecast import EntitySolarForecast
@@ -124,7 +123,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
             )
             tariffs["grid"] = demo_prices
             price_entities.append(demo_prices)
-        tariffs.setdefault("feedin", FixedTariff(DEMO_FEEDIN_PRICE, tz=tz))
+        tariffs.setdefault("feedin", demo_feedin_tariff(tz))
         tariffs.setdefault("solar", DemoSolarForecast(demo))
         tariffs.setdefault("co2", DemoCo2Tariff(demo))
     solar: EntitySolarForecast | None = None

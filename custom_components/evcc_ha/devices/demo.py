@@ -38,7 +38,7 @@ from ..core.model import (
     VehicleValues,
 )
 from ..core.site import Site
-from ..core.tariff import Rate, current_rate
+from ..core.tariff import FixedTariff, Rate, current_rate, parse_zones
 from .simulated import (
     SimBattery,
     SimCharger,
@@ -50,6 +50,7 @@ from .simulated import (
 
 __all__ = [
     "DEMO_FEEDIN_PRICE",
+    "DEMO_FEEDIN_ZONES",
     "DEMO_LOADPOINT_SETTINGS",
     "DEMO_SITE_SETTINGS",
     "DemoSite",
@@ -57,6 +58,7 @@ __all__ = [
     "apply_demo_settings",
     "build_demo_devices",
     "demo_day_ahead_prices",
+    "demo_feedin_tariff",
     "demo_prices_published",
 ]
 
@@ -118,6 +120,16 @@ PLAN_BEFORE_DEPARTURE: Final = timedelta(minutes=30)
 
 
 DEMO_FEEDIN_PRICE: Final = 0.08  # currency per kWh
+# around noon, when every roof feeds in, it pays less: a price that varies, so smart feed-in
+# priority has something to act on (evcc gives a single price no rates for it)
+DEMO_FEEDIN_ZONES: Final = "10-16 0.05"
+
+
+def demo_feedin_tariff(tz: tzinfo) -> FixedTariff:
+    """The demo's feed-in: 0.08 per kWh, 0.05 from 10:00 to 16:00."""
+    return FixedTariff(DEMO_FEEDIN_PRICE, parse_zones(DEMO_FEEDIN_ZONES), tz=tz)
+
+
 DAY_AHEAD_PUBLISHED: Final = time(13, 0)  # tomorrow's prices appear (as on the day-ahead market)
 DAY_AHEAD_SLOT: Final = timedelta(minutes=15)
 

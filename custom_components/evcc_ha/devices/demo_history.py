@@ -21,14 +21,14 @@ from typing import Any, Final
 from ..core.clock import ManualClock
 from ..core.controller import Controller
 from ..core.site import Site
-from ..core.tariff import FixedTariff, Tariff
+from ..core.tariff import Tariff
 from .demo import (
-    DEMO_FEEDIN_PRICE,
     DemoCo2Tariff,
     DemoPrices,
     DemoSite,
     DemoSolarForecast,
     apply_demo_settings,
+    demo_feedin_tariff,
 )
 
 __all__ = ["DEMO_HISTORY_DAYS", "DemoHistory", "async_demo_history", "demo_history"]
@@ -65,7 +65,7 @@ async def async_demo_history(now: datetime, tz: tzinfo, tz_name: str, days: int)
     devices = demo.site_devices()
     tariffs: dict[str, Tariff] = {
         "grid": DemoPrices(tz),
-        "feedin": FixedTariff(DEMO_FEEDIN_PRICE, tz=tz),
+        "feedin": demo_feedin_tariff(tz),
         "solar": DemoSolarForecast(demo),
         "co2": DemoCo2Tariff(demo),
     }
