@@ -740,3 +740,21 @@ def test_a_plan_whose_goal_is_reached_is_deleted(kind: str, goal: float, deleted
     assert (d.lp.settings.plan_time is None) is deleted
     if deleted:
         assert (d.lp.settings.plan_soc, d.lp.settings.plan_energy) == (0, 0.0)
+
+
+def test_a_plan_stays_when_the_car_leaves_and_an_expired_one_goes_at_the_next_connect() -> None:
+    """Current evcc: the plan belongs to the vehicle and survives a disconnect (0.122 cleared
+    it); one whose time passed meanwhile is deleted when a car connects again."""
+    d = Driver(mode=Mode.PV, vehicle=with_vehicle(capacity_kwh=50.0))
+    d.cycle(status="B", soc=40)
+    when = d.now + timedelta(hours=3)
+    d.site.set_plan(0, d.now, when, soc=80)
+    d.cycle(status="A")
+    assert d.lp.settings.plan_time == when  # the car left, the plan waits
+    d.cycle(status="B", soc=40)
+    assert d.lp.settings.plan_time == when  # back before the time: the same plan
+    d.cycle(status="A")
+    d.cycle(status="A", after=4 * 3600)
+    assert d.lp.settings.plan_time == when  # nobody looks at it while no car is there
+    d.cycle(status="B", soc=40)
+    assert d.lp.settings.plan_time is None  # expired: deleted at the next connect

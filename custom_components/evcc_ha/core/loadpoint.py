@@ -599,7 +599,8 @@ class Loadpoint:
         self.measured_phases = 0
         self.vehicle_soc = None
         self.connected_since = None
-        self.settings.plan_time = None  # evcc clears the target time on disconnect
+        # the plan stays (current evcc; 0.122 cleared it): it belongs to the vehicle, and one
+        # whose time passed is deleted when a car next connects
         self.planner.reset()
         self.plan_active = False
         self.plan_lock = None

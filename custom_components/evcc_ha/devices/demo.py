@@ -663,7 +663,7 @@ def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> N
 
 def plan_next_departure(site: Site, demo: DemoSite, now: datetime) -> None:
     """A one-off plan, 90 % half an hour before the ID.3's next departure, while it is at home
-    (evcc clears a plan when the car leaves, so a car that is away gets none)."""
+    (a car that is away gets none: its plan would only wait for a departure it cannot make)."""
     depart = demo.vehicle.depart
     if not demo.away and depart is not None and depart - PLAN_BEFORE_DEPARTURE > now:
         site.set_plan(0, now, (depart - PLAN_BEFORE_DEPARTURE).astimezone(UTC), soc=90)
