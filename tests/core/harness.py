@@ -18,6 +18,7 @@ from custom_components.evcc_ha.core.model import (
     SiteReadings,
     Status,
     VehicleConfig,
+    VehicleValues,
 )
 from custom_components.evcc_ha.core.settings import LoadpointSettings, SiteSettings
 from custom_components.evcc_ha.core.site import Site
@@ -77,6 +78,7 @@ class Driver:
         enabled: bool | None = None,
         offered: float | None = None,
         energy: float | None = None,
+        values: VehicleValues | None = None,
     ) -> CycleResult:
         """Advance `after` seconds and run one cycle; returns the result."""
         self.now += timedelta(seconds=after)
@@ -97,7 +99,7 @@ class Driver:
         readings = SiteReadings(
             grid=MeterReading(power=grid),
             battery=(battery,) if battery else (),
-            loadpoints=(LoadpointReadings(charger=reading),),
+            loadpoints=(LoadpointReadings(charger=reading, vehicle=values),),
         )
         result = self.site.update(self.now, readings)
         self.apply(result.commands[0])

@@ -26,7 +26,7 @@ from custom_components.evcc_ha.core.settings import LoadpointKey, LoadpointSetti
 from custom_components.evcc_ha.core.site import VEHICLE_DETECT_S, Site
 from custom_components.evcc_ha.core.vehicle import build_fleet
 
-from .harness import T0
+from .harness import T0, Driver, charging_at, with_vehicle
 
 ID3 = VehicleConfig(title="ID.3", capacity_kwh=58.0)
 ZOE = VehicleConfig(title="Zoe", capacity_kwh=52.0)
@@ -218,3 +218,29 @@ def test_a_stored_vehicle_at_two_loadpoints_stays_at_the_first(
     a, b = site.loadpoints
     assert (a.vehicle, b.vehicle) == (ID3, None)
     assert "Stored vehicle id_3 of B ignored" in caplog.text
+
+
+def test_the_climater_keeps_the_minimum_current() -> None:
+    """evcc: while the car's climater runs, a loadpoint at its SoC limit or without surplus
+    (pv) holds the minimum current instead of switching off, and pv starts no disable timer."""
+    climate = VehicleValues(climater_active=True)
+    # at the limit SoC
+    d = Driver(mode=Mode.NOW, vehicle=with_vehicle(capacity_kwh=50.0), limit_soc=80)
+    d.cycle(status="B", soc=85)
+    assert not d.enabled
+    d.cycle(status="B", soc=85, values=climate)
+    assert d.enabled and d.offered == 6
+    d.cycle(status="C", soc=85, values=VehicleValues(climater_active=False))
+    assert not d.enabled  # climater off: the limit ends it again
+    # pv without surplus: no disable timer, the minimum stays
+    d = Driver(mode=Mode.PV, enable_delay=0.0)
+    d.cycle(grid=-5000, status="B", values=climate)
+    d.cycle(grid=-5000, currents=charging_at(d.offered), values=climate)
+    assert d.enabled
+    for _ in range(10):  # 5 min, past the 3 min disable delay
+        d.cycle(grid=3000, currents=charging_at(6), values=climate)
+        assert d.enabled and d.offered == 6
+        assert d.lp.pv_action.value != "disable"
+    for _ in range(8):  # the climater stops: pv disables after its delay
+        d.cycle(grid=3000, currents=charging_at(6), values=VehicleValues(climater_active=False))
+    assert not d.enabled

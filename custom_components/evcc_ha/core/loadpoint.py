@@ -752,7 +752,8 @@ class Loadpoint:
             current = settings.max_current
         elif self.limit_energy_reached() or self.limit_soc_reached():
             self._reset_pv_timer()
-            current = 0.0
+            # evcc's disableUnlessClimater: the minimum keeps a preconditioning car supplied
+            current = settings.min_current if self.climater_active else 0.0
         elif settings.mode == Mode.NOW:
             phases_command = self._fast_phases(now) or phases_command
             current = settings.max_current
@@ -776,8 +777,15 @@ class Loadpoint:
         else:
             force = False
             scaled, current = self._pv_max_current(now, decision)
+            if current == 0 and self.climater_active:
+                current = settings.min_current  # evcc: the climater keeps the minimum
             phases_command = scaled or phases_command
         return self._set_limit(now, current, phases_command, force=force)
+
+    @property
+    def climater_active(self) -> bool:
+        """The car's climater runs (from its integration): evcc holds the minimum current."""
+        return self.vehicle_values.climater_active is True
 
     def _fix_configured_phases(self, now: datetime) -> int | None:
         """A fixed 1p/3p configuration the charger does not have yet is switched at once."""
@@ -979,7 +987,8 @@ class Loadpoint:
                 decision_target >= min_current * SMOOTH_HOLD_SHARE
                 or not self._dwelt(now, SMOOTH_MIN_ON_S)
             )
-            if projected >= s.disable_threshold and not held:
+            # no disable timer while the climater holds the minimum (it would never end)
+            if projected >= s.disable_threshold and not held and not self.climater_active:
                 if self._run_pv_timer(now, disable_delay, PvAction.DISABLE):
                     return scaled, 0.0
             else:
