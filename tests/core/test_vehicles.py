@@ -244,3 +244,17 @@ def test_the_climater_keeps_the_minimum_current() -> None:
     for _ in range(8):  # the climater stops: pv disables after its delay
         d.cycle(grid=3000, currents=charging_at(6), values=VehicleValues(climater_active=False))
     assert not d.enabled
+
+
+@pytest.mark.parametrize("has_soc", [True, False])
+def test_min_soc_without_a_soc_charges_the_energy_it_stands_for(has_soc: bool) -> None:
+    """evcc's minSocNotReached: without a SoC (none read yet, or a car without one) the
+    minimum is the energy min SoC % of the battery takes (capacity × min SoC / efficiency)."""
+    d = Driver(mode=Mode.PV, vehicle=with_vehicle(capacity_kwh=10.0, has_soc=has_soc), min_soc=20)
+    d.cycle(status="B", energy=0.0)
+    assert d.enabled and d.offered == 16  # fast, no surplus needed
+    d.cycle(grid=11040, status="C", currents=charging_at(16), energy=2.0)
+    assert d.enabled and d.offered == 16  # 2 kWh < 10 kWh × 20 % / 0.85
+    for _ in range(2):  # 2.35 kWh charged: pv, all of it from the grid, switches off
+        d.cycle(grid=11040, status="C", currents=charging_at(d.offered), energy=2.4)
+    assert not d.enabled

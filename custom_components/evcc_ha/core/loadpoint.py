@@ -339,10 +339,9 @@ class Loadpoint:
         min_soc = self.settings.min_soc
         if vehicle is None or min_soc <= 0:
             return False
-        if self.vehicle_soc is not None:
+        if self.vehicle_soc:  # evcc: a SoC of 0 is no SoC
             return self.vehicle_soc < min_soc
-        if vehicle.has_soc:
-            return False  # SoC not known yet: evcc does not guess
+        # no SoC (yet, or ever): the energy min SoC % of the battery takes, as evcc
         needed_wh = vehicle.capacity_kwh * min_soc * 10 / ESTIMATOR_EFFICIENCY
         return self.energy.session_wh < needed_wh
 
