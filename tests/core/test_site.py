@@ -24,6 +24,7 @@ from custom_components.evcc_ha.core.model import (
     Status,
     parse_status,
 )
+from custom_components.evcc_ha.core.planner import required_duration_energy
 from custom_components.evcc_ha.core.settings import LoadpointSettings, SiteSettings
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.core.tariff import FixedTariff, Rate, RatesTariff, parse_zones
@@ -758,3 +759,17 @@ def test_a_plan_stays_when_the_car_leaves_and_an_expired_one_goes_at_the_next_co
     assert d.lp.settings.plan_time == when  # nobody looks at it while no car is there
     d.cycle(status="B", soc=40)
     assert d.lp.settings.plan_time is None  # expired: deleted at the next connect
+
+
+def test_an_energy_plan_counts_from_when_it_was_set() -> None:
+    """evcc's planEnergyOffset: 10 kWh planned after 5 kWh of the session are 10 kWh more."""
+    d = Driver(mode=Mode.PV, vehicle=with_vehicle(has_soc=False))
+    d.cycle(status="B", energy=0.0)
+    d.cycle(status="B", energy=5.0)
+    d.site.set_plan(0, d.now, d.now + timedelta(hours=10), energy=10)
+    full = required_duration_energy(10, d.lp.max_power())
+    assert d.lp.plan_required() == full  # all 10 kWh still to come
+    d.cycle(status="B", energy=14.0)
+    assert d.lp.settings.plan_energy == 10  # 9 of 10 kWh: not reached
+    d.cycle(status="B", energy=15.0)
+    assert d.lp.settings.plan_energy == 0 and d.lp.settings.plan_time is None

@@ -161,6 +161,8 @@ class Loadpoint:
         self.vehicle_soc: float | None = None
         # the last values the car's integration told (kept while it does not answer, as evcc)
         self.vehicle_values = VehicleValues()
+        # session energy when the plan energy was set: an energy plan counts from there (evcc)
+        self.plan_energy_offset_wh = 0.0
         # commanded state
         self.enabled = False
         self.unconfirmed_enable: bool | None = None  # asked for, but the charger did not follow
@@ -443,7 +445,7 @@ class Loadpoint:
                 self.vehicle.capacity_kwh,
                 ESTIMATOR_EFFICIENCY,
             )
-        remaining_kwh = value - self.energy.session_wh / 1000.0
+        remaining_kwh = value - self._plan_charged_wh() / 1000.0
         if remaining_kwh <= 0:
             return timedelta(0)
         return required_duration_energy(remaining_kwh, self.max_power())
@@ -476,7 +478,17 @@ class Loadpoint:
         kind, value = goal
         if kind == "soc":
             return self.vehicle_soc is not None and value < 100 and self.vehicle_soc >= value
-        return self.energy.session_wh / 1000.0 >= value
+        return self._plan_charged_wh() / 1000.0 >= value
+
+    def _plan_charged_wh(self) -> float:
+        """What counts for an energy plan: the session's energy since the plan energy was set
+        (evcc's planEnergyOffset; a plan on the limit energy counts the whole session)."""
+        offset = self.plan_energy_offset_wh if self.settings.plan_energy > 0 else 0.0
+        return max(0.0, self.energy.session_wh - offset)
+
+    def plan_energy_set(self) -> None:
+        """A new plan energy counts from the energy charged so far in this session."""
+        self.plan_energy_offset_wh = self.energy.session_wh
 
     def _update_plan(self, now: datetime, rates: TariffRates | None) -> None:
         s = self.settings
@@ -573,6 +585,7 @@ class Loadpoint:
 
     def _on_connect(self, now: datetime, charger: ChargerReading) -> None:
         self.energy.reset_session()
+        self.plan_energy_offset_wh = 0.0
         self.session_solar_wh = 0.0
         self.session_cost = None
         self.session_co2 = None

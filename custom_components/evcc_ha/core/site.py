@@ -450,6 +450,8 @@ class Site:
         lp.settings = trial
         if trial.mode != previous.mode:
             lp.mode_changed(trial.mode)
+        if LoadpointKey.PLAN_ENERGY in stored:
+            lp.plan_energy_set()
         try:
             return stored, self.reevaluate(index, now)
         except Exception:
