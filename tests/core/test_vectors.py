@@ -290,6 +290,19 @@ def test_fixed_phases_on_switchable_charger_switches_at_once() -> None:
     assert command is not None and command.phases == 1
 
 
+def test_fixed_phases_wait_for_a_car() -> None:
+    """evcc: `!connected` comes before the phase switch, so an empty charger is left alone."""
+    d = Driver(charger=SWITCHABLE, mode=Mode.PV)
+    d.phases = 3
+    d.cycle(status="A")
+    d.set("phases", 1)
+    result = d.cycle(status="A")
+    assert all(c is None or c.phases is None for c in d.commands) and d.phases == 3
+    result = d.cycle(status="B")
+    command = result.commands[0]
+    assert command is not None and command.phases == 1
+
+
 def test_now_mode_scales_to_3p() -> None:
     d = Driver(charger=SWITCHABLE, mode=Mode.NOW)
     d.phases = 1

@@ -749,7 +749,8 @@ class Loadpoint:
         self._update_boost(decision)
         self._update_smart_limits(now, rates, decision.feedin_rates)
         self._update_plan(now, rates)
-        phases_command = self._fix_configured_phases(now)
+        # evcc switches to fixed configured phases only with a car connected
+        phases_command = self._fix_configured_phases(now) if self.connected else None
         settings = self.settings
         force = True
         if not self.connected or settings.mode == Mode.OFF:
