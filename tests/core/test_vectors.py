@@ -14,6 +14,7 @@ from custom_components.evcc_ha.core.model import (
     SettingError,
 )
 from custom_components.evcc_ha.core.settings import SiteSettings
+from custom_components.evcc_ha.core.tariff import FixedTariff, parse_zones
 
 from .harness import Driver, charging_at, with_vehicle
 
@@ -407,3 +408,31 @@ def test_mode_change_resets_timers_as_evcc() -> None:
     d.set("mode", "pv")
     assert d.enabled
     assert d.lp.pv_action == PvAction.DISABLE
+
+
+def test_a_car_seen_on_one_phase_plans_with_one_phase() -> None:
+    """evcc's maxActivePhases counts the measured phases: a guest car drawing on one phase of
+    a 3p charger can take 1 × 230 V × max current, and a plan is made with that."""
+    d = Driver(mode=Mode.NOW)
+    d.cycle(status="B")
+    d.cycle(status="C", currents=(16.0, 0.0, 0.0))
+    d.cycle(status="C", currents=(16.0, 0.0, 0.0))
+    assert d.lp.max_power() == 230 * 16 * 1
+    d = Driver(mode=Mode.NOW, charger=ChargerConfig(phases=1))
+    d.cycle(status="B")
+    d.cycle(status="C", currents=(16.0, 0.0, 0.0))
+    assert d.lp.max_active_phases == 1  # 1p all along: nothing to learn from it
+
+
+@pytest.mark.parametrize(("switchable", "flexible"), [(True, 11040 - 1380), (False, 11040 - 4140)])
+def test_minpv_gives_away_what_is_above_its_minimum(switchable: bool, flexible: float) -> None:
+    """evcc's GetChargePowerFlexibility: above EffectiveMinPower, over the fewest phases the
+    loadpoint can charge on (1 where it switches)."""
+    d = Driver(mode=Mode.MINPV, charger=ChargerConfig(phases_switchable=switchable))
+    d.cycle(grid=-11040, status="B")
+    d.cycle(grid=0, currents=charging_at(16), power=11040)
+    assert d.lp.flexible_power == pytest.approx(flexible)
+    d.site.tariffs["grid"] = FixedTariff(0.30, parse_zones("0-24 0.05"))
+    d.set("smartCostLimit", 0.10)
+    d.cycle(grid=0, currents=charging_at(16), power=11040)
+    assert d.lp.smart_cost_active and d.lp.flexible_power == 0  # cheap: it keeps its power

@@ -303,7 +303,21 @@ class Loadpoint:
             phases = min(phases, self.settings.phases_configured)
         if self.vehicle_phases > 0:
             phases = min(phases, self.vehicle_phases)
+        # a car seen drawing on fewer phases uses no more (evcc; not while 1p is all there is)
+        if self.measured_phases > 0 and 1 not in (
+            self.physical_phases,
+            self.vehicle_phases,
+            charger.phases,
+        ):
+            phases = min(phases, self.measured_phases)
         return phases
+
+    @property
+    def min_active_phases(self) -> int:
+        """Fewest phases this loadpoint can charge on (1 where it switches or is fixed to 1p)."""
+        if self.config.charger.phases_switchable or self.settings.phases_configured == 1:
+            return 1
+        return self.max_active_phases
 
     @property
     def effective_current(self) -> float:
@@ -317,12 +331,17 @@ class Loadpoint:
     @property
     def flexible_power(self) -> float:
         """Power a higher-priority loadpoint may take from this one (evcc's prioritizer)."""
-        if not self.charging or self.plan_active or self._min_soc_not_reached():
+        if (
+            not self.charging
+            or self.plan_active
+            or self.smart_cost_active
+            or self._min_soc_not_reached()
+        ):
             return 0.0
         if self.mode == Mode.PV:
             return self.charge_power
         if self.mode == Mode.MINPV:
-            minimum = self.voltage * self.settings.min_current * self.active_phases
+            minimum = self.voltage * self.settings.min_current * self.min_active_phases
             return max(0.0, self.charge_power - minimum)
         return 0.0
 
