@@ -302,6 +302,18 @@ def test_higher_priority_takes_lower_priority_power() -> None:
     assert low is None or low.current is None or low.current <= 6
 
 
+def test_only_a_pv_loadpoint_takes_lower_priority_power() -> None:
+    """evcc: the flexible power of lower priorities goes to a loadpoint in pv mode only; a
+    minpv one of higher priority grows with the surplus alone."""
+    site = two_loadpoints((1, 0))
+    site.set_loadpoint_setting(0, "mode", "minpv", T0)
+    readings = SiteReadings(grid=MeterReading(-690), loadpoints=(lp_charging(6), lp_charging(6)))
+    site.update(T0, readings)
+    result = site.update(T0 + timedelta(seconds=30), readings)
+    high = result.commands[0]
+    assert high is not None and high.current == 7.0  # 6 A + 1 A of surplus, not 13 A
+
+
 def test_equal_priority_does_not_double_count_surplus() -> None:
     site = two_loadpoints((0, 0))
     readings = SiteReadings(grid=MeterReading(-2070), loadpoints=(lp_charging(6), lp_charging(6)))

@@ -245,10 +245,15 @@ class Site:
             if lp.index in failed:
                 continue
             try:
-                flexible_lower = sum(
-                    other.flexible_power
-                    for other in self.loadpoints
-                    if other.settings.priority < lp.settings.priority
+                # only a loadpoint in pv mode takes power from lower priorities (evcc)
+                flexible_lower = (
+                    sum(
+                        other.flexible_power
+                        for other in self.loadpoints
+                        if other.settings.priority < lp.settings.priority
+                    )
+                    if lp.settings.mode == Mode.PV
+                    else 0.0
                 )
                 was_enabled, effective_before = lp.enabled, lp.effective_current
                 decision = Decision(
