@@ -258,3 +258,14 @@ def test_min_soc_without_a_soc_charges_the_energy_it_stands_for(has_soc: bool) -
     for _ in range(2):  # 2.35 kWh charged: pv, all of it from the grid, switches off
         d.cycle(grid=11040, status="C", currents=charging_at(d.offered), energy=2.4)
     assert not d.enabled
+
+
+def test_a_limit_raised_after_connect_charges_at_once_from_the_sun() -> None:
+    """evcc leaves the pv timer alone while the SoC limit holds the car: the timer elapsed at
+    connect, so a limit raised later with surplus enables without the enable delay."""
+    d = Driver(mode=Mode.PV, vehicle=with_vehicle(capacity_kwh=50.0), limit_soc=80)
+    d.cycle(grid=-5000, status="B", soc=85)
+    d.cycle(grid=-5000, status="B", soc=85)
+    assert not d.enabled
+    d.set("limitSoc", 90)
+    assert d.enabled

@@ -783,7 +783,7 @@ class Loadpoint:
             self.pv_action, self.pv_remaining = PvAction.INACTIVE, 0.0
             current = settings.max_current
         elif self.limit_energy_reached() or self.limit_soc_reached():
-            self._reset_pv_timer()
+            # the pv timer is left as it is (evcc): a limit raised later acts on it at once
             # evcc's disableUnlessClimater: the minimum keeps a preconditioning car supplied
             current = settings.min_current if self.climater_active else 0.0
         elif settings.mode == Mode.NOW:
