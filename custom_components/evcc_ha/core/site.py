@@ -165,10 +165,6 @@ class Site:
 
     # --- tariffs -------------------------------------------------------------------------------
 
-    def rates(self, kind: str, now: datetime) -> Sequence[Rate] | None:
-        tariff = self.tariffs.get(kind)
-        return tariff.rates(now) if tariff is not None else None
-
     def _price_now(self, kind: str, now: datetime) -> float | None:
         tariff = self.tariffs.get(kind)
         return tariff.price_at(now) if tariff is not None else None
