@@ -1073,6 +1073,15 @@ def _vehicle_titles(entry: ConfigEntry, *, but: str | None = None) -> set[str]:
     return titles
 
 
+def _vehicle_title_taken(flow: ConfigSubentryFlow, title: str) -> bool:
+    """Another vehicle of the flow's site has this title (by slug; the subentry being
+    reconfigured does not count)."""
+    own = (
+        flow._get_reconfigure_subentry().subentry_id if flow.source == SOURCE_RECONFIGURE else None
+    )
+    return slugify(title) in _vehicle_titles(flow._get_entry(), but=own)
+
+
 class VehicleSubentryFlow(ConfigSubentryFlow):
     """Add or reconfigure a vehicle that charges at any loadpoint: what it is and the entities
     of its car integration (SoC, range, odometer, limit, climater, plugged in)."""
@@ -1098,14 +1107,7 @@ class VehicleSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors, data = validate_vehicle(self.hass, user_input, title_required=True)
-            own = (
-                self._get_reconfigure_subentry().subentry_id
-                if self.source == SOURCE_RECONFIGURE
-                else None
-            )
-            if not errors and slugify(data[CONF_VEHICLE_TITLE]) in _vehicle_titles(
-                self._get_entry(), but=own
-            ):
+            if not errors and _vehicle_title_taken(self, data[CONF_VEHICLE_TITLE]):
                 errors[CONF_VEHICLE_TITLE] = "duplicate_vehicle"
             if not errors:
                 title = data.pop(CONF_VEHICLE_TITLE)
@@ -1299,17 +1301,8 @@ class LoadpointSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             errors, vehicle = validate_vehicle(self.hass, user_input)
-            own = (
-                self._get_reconfigure_subentry().subentry_id
-                if self.source == SOURCE_RECONFIGURE
-                else None
-            )
             title = vehicle.get(CONF_VEHICLE_TITLE)
-            if (
-                not errors
-                and title is not None
-                and slugify(title) in _vehicle_titles(self._get_entry(), but=own)
-            ):
+            if not errors and title is not None and _vehicle_title_taken(self, title):
                 errors[CONF_VEHICLE_TITLE] = "duplicate_vehicle"  # as in the vehicle subentry
             if not errors:
                 return await self._async_finish(self._data | vehicle)
