@@ -314,6 +314,70 @@ def test_only_a_pv_loadpoint_takes_lower_priority_power() -> None:
     assert high is not None and high.current == 7.0  # 6 A + 1 A of surplus, not 13 A
 
 
+def lp_waiting() -> LoadpointReadings:
+    return LoadpointReadings(
+        charger=ChargerReading(status=Status.B, enabled=False, offered_current=6.0)
+    )
+
+
+def test_a_starting_higher_priority_loadpoint_reserves_the_surplus() -> None:
+    """evcc's reservedPVPower (#31194): while a higher-priority pv loadpoint's enable timer runs,
+    a lower-priority one in pv mode counts that loadpoint's maximum power as taken, so a shorter
+    enable delay does not let it take the surplus first."""
+    settings = [
+        LoadpointSettings(mode=Mode.PV, priority=1, enable_delay=60),
+        LoadpointSettings(mode=Mode.PV, priority=0, enable_delay=10),
+    ]
+    site = Site(
+        SiteConfig(), [LoadpointConfig(title="A"), LoadpointConfig(title="B")], None, settings
+    )
+    waiting = (lp_waiting(), lp_waiting())
+    site.update(T0, SiteReadings(grid=MeterReading(500), loadpoints=waiting))  # no surplus yet
+    surplus = SiteReadings(grid=MeterReading(-5000), loadpoints=waiting)
+    for seconds in range(30, 90, 10):
+        high, low = site.update(T0 + timedelta(seconds=seconds), surplus).commands
+        assert high is None or high.enable is not True, seconds  # its timer runs (60 s)
+        assert low is None or low.enable is not True, seconds  # reserved for the high one
+    high, low = site.update(T0 + timedelta(seconds=90), surplus).commands
+    assert high is not None and high.enable is True
+    assert low is None or low.enable is not True  # what is left (about 860 W) is too little
+
+
+def _reserving_site(high_limit: int, low_mode: Mode) -> Site:
+    settings = [
+        LoadpointSettings(mode=Mode.PV, priority=1, enable_delay=60, limit_soc=high_limit),
+        LoadpointSettings(mode=low_mode, priority=0, enable_delay=10),
+    ]
+    configs = [LoadpointConfig(title="A", vehicle=with_vehicle()), LoadpointConfig(title="B")]
+    return Site(SiteConfig(), configs, None, settings)
+
+
+def test_no_reservation_for_a_loadpoint_at_its_limit() -> None:
+    """The reservation is for a pv loadpoint that will draw: none with its SoC at the limit."""
+    site = _reserving_site(50, Mode.PV)
+    high_at_limit = LoadpointReadings(
+        charger=ChargerReading(status=Status.B, enabled=False, offered_current=6.0),
+        vehicle_soc=60.0,
+    )
+    waiting = (high_at_limit, lp_waiting())
+    site.update(T0, SiteReadings(grid=MeterReading(500), loadpoints=waiting))
+    surplus = SiteReadings(grid=MeterReading(-5000), loadpoints=waiting)
+    site.update(T0 + timedelta(seconds=30), surplus)  # the low one's timer starts (10 s)
+    low = site.update(T0 + timedelta(seconds=40), surplus).commands[1]
+    assert low is not None and low.enable is True
+
+
+def test_a_lower_priority_minpv_loadpoint_is_not_held_back() -> None:
+    """Only a lower-priority loadpoint in pv mode defers to the starting one (evcc)."""
+    site = _reserving_site(100, Mode.MINPV)
+    readings = (lp_waiting(), lp_charging(6))
+    site.update(T0, SiteReadings(grid=MeterReading(500), loadpoints=readings))
+    surplus = SiteReadings(grid=MeterReading(-5000), loadpoints=readings)
+    low = site.update(T0 + timedelta(seconds=30), surplus).commands[1]
+    assert site.loadpoints[0].pv_timer is not None  # the high one is starting
+    assert low is not None and low.current is not None and low.current > 6
+
+
 def test_equal_priority_does_not_double_count_surplus() -> None:
     site = two_loadpoints((0, 0))
     readings = SiteReadings(grid=MeterReading(-2070), loadpoints=(lp_charging(6), lp_charging(6)))

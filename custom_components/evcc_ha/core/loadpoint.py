@@ -346,6 +346,16 @@ class Loadpoint:
         return 0.0
 
     @property
+    def pv_charge_starting(self) -> bool:
+        """evcc's PvChargeStarting: in pv mode, connected, its enable timer runs and the car is
+        not at its goal, so it will draw its maximum soon (lower priorities keep it free)."""
+        if self.mode != Mode.PV or not self.connected or self.enabled or self.pv_timer is None:
+            return False
+        soc = self.vehicle_soc
+        at_limit = soc is not None and soc >= self.effective_limit_soc  # the limit is ≥ 1 %
+        return not (at_limit or self.limit_energy_reached())
+
+    @property
     def effective_limit_soc(self) -> int:
         limit = self.settings.limit_soc
         return limit if 0 < limit < 100 else 100

@@ -241,19 +241,9 @@ class Site:
             if lp.index in failed:
                 continue
             try:
-                # only a loadpoint in pv mode takes power from lower priorities (evcc)
-                flexible_lower = (
-                    sum(
-                        other.flexible_power
-                        for other in self.loadpoints
-                        if other.settings.priority < lp.settings.priority
-                    )
-                    if lp.settings.mode == Mode.PV
-                    else 0.0
-                )
                 was_enabled, effective_before = lp.enabled, lp.effective_current
                 decision = Decision(
-                    running_power - flexible_lower,
+                    running_power + self._pv_priority_power(lp),
                     m.battery_buffered,
                     m.battery_start,
                     battery_power=m.battery_power,
@@ -273,6 +263,24 @@ class Site:
                 lp.failing = False
                 _LOGGER.info("Loadpoint %s works again", lp.config.title)
         return CycleResult(commands, events, None, failed, self._battery_mode_change(now))
+
+    def _pv_priority_power(self, lp: Loadpoint) -> float:
+        """What priorities change in a pv loadpoint's site power (evcc): it may take the
+        flexible power of lower priorities, and it leaves the maximum power of higher ones whose
+        enable timer runs to them (reservedPVPower, #31194). The higher ones decided earlier in
+        this cycle, so their timers are this cycle's."""
+        if lp.settings.mode != Mode.PV:
+            return 0.0
+        priority = lp.settings.priority
+        flexible_lower = sum(
+            other.flexible_power for other in self.loadpoints if other.settings.priority < priority
+        )
+        reserved_higher = sum(
+            other.max_power()
+            for other in self.loadpoints
+            if other.settings.priority > priority and other.pv_charge_starting
+        )
+        return reserved_higher - flexible_lower
 
     def _battery_mode_change(self, now: datetime) -> BatteryMode | None:
         """evcc's requiredBatteryMode: charge from the grid while the price is at most the
