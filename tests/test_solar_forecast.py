@@ -11,14 +11,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.evcc_ha.api.state import build_state
-from custom_components.evcc_ha.const import CONF_SOLAR_FORECAST, DOMAIN
+from custom_components.evcc_ha.const import (
+    CONF_GRID_POWER,
+    CONF_PV_POWER,
+    CONF_SOLAR_FORECAST,
+    DOMAIN,
+)
 from custom_components.evcc_ha.core.model import SiteConfig
 from custom_components.evcc_ha.core.site import Site
 from custom_components.evcc_ha.devices.solar_forecast import (
@@ -26,6 +32,9 @@ from custom_components.evcc_ha.devices.solar_forecast import (
     ForecastError,
     async_read_solar_forecast,
 )
+
+from .ha_site import real_site
+from .test_config_flow import set_sensor
 
 UTC = dt_util.UTC
 DAY = datetime(2026, 6, 21, tzinfo=UTC)
@@ -164,3 +173,52 @@ async def test_read_again_when_the_entity_changes(hass: HomeAssistant) -> None:
     assert list(forecast.rates(DAY)) == []
     assert "sensor.solcast" in forecast.problems
     forecast.close()
+
+
+async def test_solar_scale_and_adjusted_forecast_entities(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A site with a PV meter and a forecast: the cycles count today's production against the
+    forecast (evcc's `forecast.solar.scale`), the diagnostic sensor shows it, and the "Solar
+    forecast adjusted" switch (evcc's solarAdjusted) scales the remaining-today sensor by it."""
+    freezer.move_to(DAY.replace(hour=8))
+    set_sensor(hass, "sensor.grid_power", "-700", "W", "power")
+    set_sensor(hass, "sensor.pv_power", "1000", "W", "power")
+    hass.states.async_set("sensor.solcast", "48", solcast(DAY, [2.0] * 48))  # 2 kW all day
+    entry = await real_site(
+        hass, {CONF_GRID_POWER: "sensor.grid_power", CONF_PV_POWER: ["sensor.pv_power"]}
+    )
+    flow = await hass.config_entries.options.async_init(entry.entry_id)
+    flow = await hass.config_entries.options.async_configure(
+        flow["flow_id"],
+        {CONF_GRID_POWER: "sensor.grid_power", CONF_PV_POWER: ["sensor.pv_power"]},
+    )
+    for step in ("api", "mqtt"):
+        assert flow["step_id"] == step
+        flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
+    result = await hass.config_entries.options.async_configure(
+        flow["flow_id"], {CONF_SOLAR_FORECAST: ["sensor.solcast"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    scale, today, switch = (
+        "sensor.home_solar_production_vs_forecast",
+        "sensor.home_solar_forecast_remaining_today",
+        "switch.home_solar_forecast_adjusted",
+    )
+    assert hass.states.get(scale).state == "100.0"  # nothing produced yet
+    for _ in range(96):  # 48 minutes of 1 kW against a forecast of 2 kW
+        freezer.tick(timedelta(seconds=30))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    doc = entry.runtime_data.coordinator.controller.state()
+    assert doc["forecast"]["solar"]["scale"] == pytest.approx(0.5, abs=0.01)
+    assert float(hass.states.get(scale).state) == pytest.approx(50.0, abs=1.0)
+    raw = doc["forecast"]["solar"]["today"]["energy"] / 1000
+    assert float(hass.states.get(today).state) == pytest.approx(raw, abs=0.01)
+    assert (hass.states.get(switch).state, doc["solarAdjusted"]) == ("off", False)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert hass.states.get(switch).state == "on"
+    assert entry.runtime_data.coordinator.controller.state()["solarAdjusted"] is True
+    assert float(hass.states.get(today).state) == pytest.approx(raw * 0.5, abs=0.2)
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -143,6 +143,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
         [lp.config for lp in devices.loadpoints],
         tariffs=tariffs,
         interval_s=float(interval_of(entry)),
+        tz=tz,
     )
     controller = Controller(site, devices, clock, partial(build_state, currency=currency, tz=tz))
     await controller.async_setup()

@@ -62,7 +62,7 @@ class EvccSiteSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[Doc], StateType]
     exists_fn: Callable[[SiteConfig], bool] = lambda _: True
     meters: tuple[str, ...] = ()
-    tariff: str | None = None  # a price: exists when the site has this tariff, unit currency/kWh
+    tariff: str | None = None  # exists when the site has this tariff
 
 
 def _float(value: float | None) -> float | None:
@@ -330,6 +330,49 @@ PRICE_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
 )
 
 
+def _solar(doc: Doc) -> Doc | None:
+    solar: Doc | None = doc.get("forecast", {}).get("solar")
+    return solar
+
+
+def _solar_today_kwh(doc: Doc) -> float | None:
+    """The forecast energy left today, scaled to today's production while `solarAdjusted` is
+    on (as evcc's energy flow shows it)."""
+    if (solar := _solar(doc)) is None:
+        return None
+    factor = solar["scale"] if doc.get("solarAdjusted") else 1
+    return _kwh(solar["today"]["energy"] * factor)
+
+
+def _solar_scale_percent(doc: Doc) -> float | None:
+    solar = _solar(doc)
+    return None if solar is None else _percent(solar["scale"])
+
+
+FORECAST_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
+    EvccSiteSensorEntityDescription(
+        key="solar_forecast_today",
+        translation_key="solar_forecast_today",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=1,
+        tariff="solar",
+        value_fn=_solar_today_kwh,
+    ),
+    # evcc's forecast scale: today's production so far as a share of its forecast
+    EvccSiteSensorEntityDescription(
+        key="solar_forecast_scale",
+        translation_key="solar_forecast_scale",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        tariff="solar",
+        value_fn=_solar_scale_percent,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EvccConfigEntry,
@@ -347,6 +390,11 @@ async def async_setup_entry(
     async_add_entities(
         EvccSiteSensor(coordinator, description, unit=f"{currency}/kWh")
         for description in PRICE_SENSORS
+        if description.tariff in coordinator.site.tariffs
+    )
+    async_add_entities(
+        EvccSiteSensor(coordinator, description)
+        for description in FORECAST_SENSORS
         if description.tariff in coordinator.site.tariffs
     )
     if coordinator.demo is not None:

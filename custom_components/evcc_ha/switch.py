@@ -1,4 +1,4 @@
-"""Switches: the on/off settings of every loadpoint."""
+"""Switches: the on/off settings of the site and of every loadpoint."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import EvccConfigEntry, EvccCoordinator
 from .core.model import SiteConfig
 from .core.settings import LoadpointKey, SiteKey
+from .core.site import Site
 from .entity import EvccEntity, add_loadpoint_entities, vehicle_reports
 
 PARALLEL_UPDATES = 1
@@ -51,11 +52,32 @@ LOADPOINT_SWITCHES: tuple[EvccSwitchEntityDescription, ...] = (
     ),
 )
 
-# evcc's battery discharge control: hold the home battery while a car charges fast or cheaply
-DISCHARGE_CONTROL = SwitchEntityDescription(
-    key="battery_discharge_control",
-    translation_key="battery_discharge_control",
-    entity_category=EntityCategory.CONFIG,
+
+@dataclass(frozen=True, kw_only=True)
+class EvccSiteSwitchEntityDescription(SwitchEntityDescription):
+    """A site switch: a boolean site setting, read from the state document key of its name."""
+
+    setting: SiteKey
+    exists_fn: Callable[[Site], bool]
+
+
+SITE_SWITCHES: tuple[EvccSiteSwitchEntityDescription, ...] = (
+    # evcc's battery discharge control: hold the home battery while a car charges fast or cheaply
+    EvccSiteSwitchEntityDescription(
+        key="battery_discharge_control",
+        translation_key="battery_discharge_control",
+        entity_category=EntityCategory.CONFIG,
+        setting=SiteKey.BATTERY_DISCHARGE_CONTROL,
+        exists_fn=lambda site: site.config.battery_controllable,
+    ),
+    # evcc's solarAdjusted: the forecast scaled to today's production (the forecast sensor)
+    EvccSiteSwitchEntityDescription(
+        key="solar_adjusted",
+        translation_key="solar_adjusted",
+        entity_category=EntityCategory.CONFIG,
+        setting=SiteKey.SOLAR_ADJUSTED,
+        exists_fn=lambda site: "solar" in site.tariffs,
+    ),
 )
 
 
@@ -70,8 +92,11 @@ async def async_setup_entry(
     """Set up the switches of every loadpoint."""
     coordinator = entry.runtime_data.coordinator
     config = coordinator.site.config
-    if config.battery_controllable:
-        async_add_entities([DischargeControlSwitch(coordinator, DISCHARGE_CONTROL)])
+    async_add_entities(
+        EvccSiteSwitch(coordinator, description)
+        for description in SITE_SWITCHES
+        if description.exists_fn(coordinator.site)
+    )
     add_loadpoint_entities(
         coordinator,
         async_add_entities,
@@ -110,18 +135,18 @@ class EvccSwitch(EvccEntity, SwitchEntity):
         await self._async_switch(False)
 
 
-class DischargeControlSwitch(EvccEntity, SwitchEntity):
-    """The site's battery discharge control."""
+class EvccSiteSwitch(EvccEntity, SwitchEntity):
+    entity_description: EvccSiteSwitchEntityDescription
 
     @property
     def is_on(self) -> bool:
-        return bool(self.state_doc.get("batteryDischargeControl"))
+        return bool(self.state_doc.get(self.entity_description.setting.value))
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        await self.async_write_setting(SiteKey.BATTERY_DISCHARGE_CONTROL, True)
+        await self.async_write_setting(self.entity_description.setting, True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        await self.async_write_setting(SiteKey.BATTERY_DISCHARGE_CONTROL, False)
+        await self.async_write_setting(self.entity_description.setting, False)
 
 
 class RepeatingPlanSwitch(EvccEntity, SwitchEntity):

@@ -912,6 +912,18 @@ async def test_battery_control_needs_a_controllable_battery(client: aiohttp.Clie
     assert await fetch(client, "POST", "/api/batterydischargecontrol/false") == (200, JSON, False)
 
 
+async def test_solar_adjusted_route(client: aiohttp.ClientSession, backend: HarnessBackend) -> None:
+    """evcc's forecast view choice: stored and shown, changes no decision; garbage → 400."""
+    assert (await state(client))["solarAdjusted"] is False
+    assert await fetch(client, "POST", "/api/solaradjusted/true") == (200, JSON, True)
+    assert (await state(client))["solarAdjusted"] is True
+    before = backend.site.to_dict()
+    status, _, body = await fetch(client, "POST", "/api/solaradjusted/maybe")
+    assert (status, body) == (400, {"error": "invalid solarAdjusted: 'maybe'"})
+    assert backend.site.to_dict() == before
+    assert await fetch(client, "POST", "/api/solaradjusted/0") == (200, JSON, False)
+
+
 async def test_battery_boost_routes(client: aiohttp.ClientSession) -> None:
     status, _, body = await fetch(client, "POST", "/api/loadpoints/1/batteryboost/1")
     assert (status, body) == (400, {"error": "battery boost is only available in PV modes"})

@@ -120,6 +120,7 @@ SETTERS: list[tuple[str, str, str, Any, str]] = [
     ("site/batteryDischargeControl", "true", "batteryDischargeControl", True, "sometimes"),
     ("site/batteryGridChargeLimit", "0.1", "batteryGridChargeLimit", 0.1, "cheap"),
     ("site/batteryGridChargeLimit", "null", "batteryGridChargeLimit", None, None),
+    ("site/solarAdjusted", "1", "solarAdjusted", True, "yes"),
     ("loadpoints/1/mode", "pv", "mode", "pv", None),
     ("loadpoints/1/batteryBoost", "true", "batteryBoost", True, "2"),
     ("loadpoints/1/batteryBoostLimit", "30", "batteryBoostLimit", 30, "130"),

@@ -228,6 +228,7 @@ SITE_SETTERS: Final[Mapping[str, Setter]] = {
     "smartFeedInPriorityLimit": Setter(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT),  # every lp's
     "batteryDischargeControl": Setter(SiteKey.BATTERY_DISCHARGE_CONTROL),
     "batteryGridChargeLimit": Setter(SiteKey.BATTERY_GRID_CHARGE_LIMIT),
+    "solarAdjusted": Setter(SiteKey.SOLAR_ADJUSTED),
     "batteryMode": Setter(battery_mode=True),  # normal / hold / charge; null ends it
 }
 VEHICLE_SETTERS: Final[Mapping[str, Setter]] = {

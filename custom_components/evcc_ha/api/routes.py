@@ -617,6 +617,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", "/api/batterymode/{value:[a-z]+}", _battery_mode_set, "bare", "Battery mode from outside: `normal`, `hold` or `charge` for 60 s unless sent again (applied in the next cycle; needs battery control).", site_err, {"type": "string"}),
         r("DELETE", "/api/batterymode", _battery_mode_delete, "bare", "End the battery mode from outside → `null` (back to normal, then evcc_ha's own rules).", (403,), {"type": "string", "nullable": True}),
         r("DELETE", "/api/batterygridchargelimit", _battery_grid_charge_limit_delete, "bare", "Switch grid charging of the home battery off.", (403,), {"type": "number", "nullable": True}),
+        r("POST", "/api/solaradjusted/{value:[a-z0-9]+}", _site_setting(SiteKey.SOLAR_ADJUSTED), "bare", "Show the solar forecast scaled to today's production (`forecast.solar.scale`), `true`/`false`/`1`/`0`; changes no decision.", site_err, _BOOL),
         r("GET", "/api/telemetry", _telemetry_get, "result", "Telemetry flag (documented old path).", (), _BOOL),
         r("POST", "/api/telemetry/{value:[a-z0-9]+}", _telemetry_set, "result", "Set the telemetry flag, `true`/`false`/`1`/`0` (documented old path; nothing is ever sent).", site_err, _BOOL),
         r("GET", "/api/settings/telemetry", _telemetry_get, "result", "Telemetry flag (evcc ≤ 0.206's real path).", (), _BOOL),

@@ -183,6 +183,7 @@ def _site_keys(site: Site) -> dict[str, Any]:
     doc["prioritySoc"] = _number(s.priority_soc)
     doc["bufferSoc"] = _number(s.buffer_soc)
     doc["bufferStartSoc"] = _number(s.buffer_start_soc)
+    doc["solarAdjusted"] = s.solar_adjusted
     return doc
 
 
@@ -236,7 +237,8 @@ def _tariff_keys(site: Site) -> dict[str, Any]:
 def _forecast_keys(site: Site, now: datetime, tz: tzinfo | None) -> dict[str, Any]:
     """evcc's `forecast`: the dynamic tariffs as `[start, end, value]` (unix seconds) and the
     solar forecast (`timeseries` of `[ts, W]`, the energy left today, tomorrow's and the day
-    after's in Wh, complete when the forecast covers the whole day); `tariffSolar` = W now."""
+    after's in Wh, complete when the forecast covers the whole day, `scale` = today's production
+    ÷ its forecast so far); `tariffSolar` = W now."""
     forecast: dict[str, Any] = {}
     for key, tariff in (
         ("grid", site.tariffs.get("grid")),
@@ -255,7 +257,7 @@ def _forecast_keys(site: Site, now: datetime, tz: tzinfo | None) -> dict[str, An
         days = [midnight + timedelta(days=n) for n in range(4)]
         last = rates[-1].end
         forecast["solar"] = {
-            "scale": 1,
+            "scale": _number(round(site.solar_day.scale, 3)),
             "timeseries": [[int(r.start_ts), _number(r.price)] for r in rates],
             "today": _day(rates, now, days[1], last),
             "tomorrow": _day(rates, days[1], days[2], last),

@@ -85,6 +85,7 @@ class SiteKey(StrEnum):
     TELEMETRY = "telemetry"
     BATTERY_DISCHARGE_CONTROL = "batteryDischargeControl"
     BATTERY_GRID_CHARGE_LIMIT = "batteryGridChargeLimit"
+    SOLAR_ADJUSTED = "solarAdjusted"
 
 
 # Old evcc names (and API spellings) of the same settings.
@@ -218,6 +219,9 @@ class SiteSettings:
     battery_discharge_control: bool = False
     # charge the home battery from the grid at or below this price (per kWh); None = off
     battery_grid_charge_limit: float | None = None
+    # show the solar forecast scaled to today's production (evcc's choice for its forecast
+    # view; the control does not use it, in evcc neither outside its optimizer)
+    solar_adjusted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -897,7 +901,13 @@ SITE_RULES: Mapping[SiteKey, SiteRule] = {
     SiteKey.BATTERY_GRID_CHARGE_LIMIT: SiteRule(
         "battery_grid_charge_limit", _parse_grid_charge_limit
     ),
+    SiteKey.SOLAR_ADJUSTED: SiteRule(
+        "solar_adjusted", lambda value, _ctx: parse_bool(value, "solarAdjusted")
+    ),
 }
+
+# stored as JSON booleans: a stored "true" is a damaged file, not a setting
+_STORED_BOOLEANS = frozenset({SiteKey.TELEMETRY, SiteKey.SOLAR_ADJUSTED})
 
 _SITE_KEY_OF_FIELD: Mapping[str, SiteKey] = {rule.field: key for key, rule in SITE_RULES.items()}
 
@@ -932,8 +942,8 @@ def restore_site_settings(
         key = _SITE_KEY_OF_FIELD.get(str(field_name))
         if key is None:
             continue
-        if key is SiteKey.TELEMETRY and not isinstance(value, bool):
-            _LOGGER.warning("Stored telemetry ignored: %s is not a boolean", _shown(value))
+        if key in _STORED_BOOLEANS and not isinstance(value, bool):
+            _LOGGER.warning("Stored %s ignored: %s is not a boolean", key.value, _shown(value))
             continue
         try:
             settings, _ = apply_site_settings(

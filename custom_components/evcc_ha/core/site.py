@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from . import stored
@@ -56,6 +56,7 @@ from .settings import (
     site_key,
     vehicle_changes,
 )
+from .solar import SolarDay
 from .tariff import Rate, Tariff, TariffRates, current_rate
 from .vehicle import build_fleet
 
@@ -129,8 +130,10 @@ class Site:
         loadpoint_settings: Sequence[LoadpointSettings | None] | None = None,
         tariffs: Mapping[str, Tariff] | None = None,
         interval_s: float = 30.0,
+        tz: tzinfo | None = None,
     ) -> None:
         self.config = config
+        self.tz = tz or UTC  # where the day begins (the solar day)
         self.settings = settings or SiteSettings()
         lp_settings = list(loadpoint_settings or [])
         lp_settings += [None] * (len(loadpoints) - len(lp_settings))
@@ -148,6 +151,7 @@ class Site:
         self.tariffs: dict[str, Tariff] = dict(tariffs or {})
         self.interval_s = interval_s
         self.measurements = SiteMeasurements()
+        self.solar_day = SolarDay()
         self.sessions = SessionLog()
         self.last_update: datetime | None = None  # last cycle with working grid meter
         self.prices = Prices()
@@ -227,6 +231,7 @@ class Site:
         self._detect_vehicles(now, readings.vehicles, failed)
         self._finish_measurements(m)
         self.measurements = m
+        self._count_solar_day(now, m)
         if self.config.grid_configured and readings.grid is None:
             # evcc skips the whole cycle when a meter cannot be read
             return CycleResult([None] * count, events, "grid meter unavailable", failed)
@@ -281,6 +286,11 @@ class Site:
             if other.settings.priority > priority and other.pv_charge_starting
         )
         return reserved_higher - flexible_lower
+
+    def _count_solar_day(self, now: datetime, m: SiteMeasurements) -> None:
+        solar = self.tariffs.get("solar")
+        forecast = solar.price_at(now) if solar is not None else None
+        self.solar_day.add(now, now.astimezone(self.tz).date(), m.pv_power, forecast)
 
     def _battery_mode_change(self, now: datetime) -> BatteryMode | None:
         """evcc's requiredBatteryMode: charge from the grid while the price is at most the
@@ -699,6 +709,7 @@ class Site:
             },
             "sessions": self.sessions.to_dict(),
             "battery_mode": self.battery_mode.value,
+            "solar_day": self.solar_day.to_dict(),
         }
 
     def restore(self, data: object, now: datetime) -> None:
@@ -731,6 +742,7 @@ class Site:
         if values.get("sessions") is not None:
             self.sessions = SessionLog.from_dict(values["sessions"])
         self._restore_battery_mode(values.get("battery_mode"))
+        self.solar_day = SolarDay.from_dict(values.get("solar_day"))
 
     def _restore_battery_mode(self, value: object) -> None:
         """The mode the battery was last given, so that a hold or grid charge a restart cut

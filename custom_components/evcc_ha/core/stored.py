@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +73,20 @@ def time(data: Mapping[str, Any], key: str) -> datetime | None:
         _LOGGER.warning("Stored %s ignored: %r has no time zone", key, _short(value))
         return None
     return when
+
+
+def day(data: Mapping[str, Any], key: str) -> date | None:
+    """An ISO date (YYYY-MM-DD), or None (missing, null or bad)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    _LOGGER.warning("Stored %s ignored: %r is not a date", key, _short(value))
+    return None
 
 
 def text(data: Mapping[str, Any], key: str, default: str = "") -> str:

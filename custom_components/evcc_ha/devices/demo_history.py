@@ -74,6 +74,7 @@ async def async_demo_history(now: datetime, tz: tzinfo, tz_name: str, days: int)
         [lp.config for lp in devices.loadpoints],
         tariffs=tariffs,
         interval_s=HISTORY_INTERVAL_S,
+        tz=tz,
     )
     controller = Controller(site, devices, clock, _state)
     await controller.async_setup()
