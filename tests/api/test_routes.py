@@ -267,6 +267,58 @@ async def test_vehicle_plan(client: aiohttp.ClientSession) -> None:
     assert "plan" not in doc["vehicles"]["id_3"] and lp_of(doc)["planTime"] is None
 
 
+async def test_static_plan_preview_is_the_plan_it_would_be(
+    client: aiohttp.ClientSession, backend: HarnessBackend
+) -> None:
+    """evcc's plan/static/preview: the plan a goal would get, without setting it; once set,
+    GET /plan shows the same."""
+    before = backend.site.to_dict()
+    path = "/api/loadpoints/1/plan/static/preview/soc/80/2026-06-22T09:00:00+02:00"
+    status, _, preview = await fetch(client, "GET", path)
+    assert status == 200 and preview["planTime"] == "2026-06-22T09:00:00+02:00"
+    assert preview["duration"] > 0 and preview["power"] == 11040 and preview["plan"]
+    assert backend.site.to_dict() == before  # a preview changes nothing
+    await fetch(client, "POST", "/api/vehicles/id_3/plan/soc/80/2026-06-22T09:00:00+02:00")
+    status, _, plan = await fetch(client, "GET", "/api/loadpoints/1/plan")
+    assert {k: plan[k] for k in preview} == preview
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("energy/10/2026-06-22T07:00:00Z", 400, "energy planning not available for vehicles with known soc and capacity"),
+        ("soc/150/2026-06-22T07:00:00Z", 400, "soc must be between 0 and 100: 150"),
+        ("soc/1.2.3/2026-06-22T07:00:00Z", 400, "invalid soc: '1.2.3'"),
+        ("soc/80/2026-13-40T07:00:00Z", 400, None),
+        ("soc/80/tomorrow", 404, None),
+        ("kwh/80/2026-06-22T07:00:00Z", 404, None),
+    ],
+)  # fmt: skip
+async def test_static_plan_preview_refuses(
+    client: aiohttp.ClientSession, path: str, status: int, message: str | None
+) -> None:
+    got, _, body = await fetch(client, "GET", "/api/loadpoints/1/plan/static/preview/" + path)
+    assert got == status
+    if message is not None:
+        assert body == {"error": message}
+
+
+async def test_static_plan_preview_of_energy_for_a_guest_car(
+    start_server: Callable[..., EvccApiServer],
+) -> None:
+    backend = HarnessBackend(make_site([LoadpointConfig(title="Carport")]))
+    await backend.cycle(status={0: "B"})
+    async with serving(start_server, backend) as client:
+        base = "/api/loadpoints/1/plan/static/preview"
+        status, _, preview = await fetch(client, "GET", f"{base}/energy/11.04/2026-06-22T07:00:00Z")
+        assert status == 200 and preview["duration"] == 3600  # 11.04 kWh at 11.04 kW
+        status, _, body = await fetch(client, "GET", f"{base}/soc/80/2026-06-22T07:00:00Z")
+        assert (status, body) == (
+            400,
+            {"error": "soc planning only available for vehicles with known soc and capacity"},
+        )
+
+
 async def test_unknown_vehicle_is_404(client: aiohttp.ClientSession) -> None:
     status, ctype, body = await fetch(client, "POST", "/api/vehicles/tesla/minsoc/20")
     assert (status, ctype, body) == (404, JSON, {"error": "vehicle not found: tesla"})

@@ -42,7 +42,14 @@ from aiohttp import web
 from ..core.loadpoint import Loadpoint
 from ..core.model import CommandError, PlanStrategy, SettingError
 from ..core.planner import plan_slots
-from ..core.settings import LoadpointKey, SiteKey, parse_rfc3339
+from ..core.settings import (
+    MAX_ENERGY_KWH,
+    LoadpointKey,
+    SiteKey,
+    parse_float,
+    parse_rfc3339,
+    parse_time,
+)
 from ..core.tariff import format_rfc3339, rates_to_json
 from .backend import Backend
 from .jq_filter import JqError, JqRunner
@@ -464,6 +471,26 @@ async def _plan_get(call: Call) -> object:
     }
 
 
+async def _static_plan_preview(call: Call) -> object:
+    """evcc's preview of a plan not set yet: reach `value` (% for a car with a SoC, else kWh) by
+    `time` → `{planTime, duration (s), plan, power (W)}`; changes nothing."""
+    index = call.loadpoint()
+    lp = call.backend.site.loadpoints[index]
+    kind = call.value("type")
+    when = parse_time(call.value("time"), call.backend.now(), past_ok=True)
+    if when is None:
+        raise SettingError("invalid time: null")
+    if kind == "soc" and not lp.has_soc:
+        raise SettingError("soc planning only available for vehicles with known soc and capacity")
+    if kind == "energy" and lp.has_soc:
+        raise SettingError("energy planning not available for vehicles with known soc and capacity")
+    high = 100.0 if kind == "soc" else MAX_ENERGY_KWH
+    goal = parse_float(call.value(), kind)
+    if not 0 <= goal <= high:
+        raise SettingError(f"{kind} must be between 0 and {high:g}: {goal:g}")
+    return {"planTime": format_rfc3339(when), **_plan(call, lp, when, (kind, goal))}
+
+
 async def _plan_energy_set(call: Call) -> object:
     stored = await call.backend.async_set_plan(
         call.loadpoint(), call.value("time"), energy=call.value()
@@ -648,6 +675,7 @@ def _routes() -> tuple[Route, ...]:
         r("POST", LP + "/vehicle/{name:[a-zA-Z0-9_.:-]+}", _vehicle_select, "bare", "The vehicle (name or title) at the loadpoint, taken from another loadpoint if it was there → `{vehicle}`; an unknown one → 400.", lp_err, _obj(vehicle={"type": "string"})),
         r("DELETE", LP + "/vehicle", _vehicle_remove, "bare", "No known vehicle at the loadpoint (a guest car: no SoC source, limits by energy) → `{}`; the loadpoint's own vehicle returns when the car leaves.", (403, 404), _EMPTY),
         r("PATCH", LP + "/vehicle", _vehicle_detect, "bare", "Vehicle detection: the vehicle whose integration says it is plugged in (for 10 min) → `{}`.", lp_err, _EMPTY),
+        r("GET", LP + "/plan/static/preview/{type:(?:soc|energy)}/{value:[0-9.]+}/" + TIME, _static_plan_preview, "bare", "Preview of a plan not set yet: `soc` (%, a car with a SoC) or `energy` (kWh, one without) by the time → `{planTime, duration (s), plan, power (W)}`; the other kind, a goal out of range or a bad time → 400.", (400, 404), _obj(planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
         r("GET", LP + "/plan", _plan_get, "bare", "The active plan: `{planId, planTime, duration (s), plan, power (W)}`.", (404,), _obj(planId=_INTEGER, planTime=_TIME, duration=_INTEGER, plan=_SLOTS, power=_NUMBER)),
         r("POST", LP + f"/enable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.ENABLE_DELAY), "bare", "PV enable delay (s).", lp_err, _NUMBER),
         r("POST", LP + f"/disable/delay/{{value:{UFLOAT}}}", _lp_setting(LoadpointKey.DISABLE_DELAY), "bare", "PV disable delay (s).", lp_err, _NUMBER),
