@@ -219,6 +219,28 @@ def build_openapi() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _REPEATING_BODY}},
             }
+        if route.path == "/api/session/{id:[0-9]+}" and route.method == "PUT":
+            text = {"type": "string", "maxLength": 100, "nullable": True}
+            operation["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "vehicle": text,
+                                "loadpoint": text,
+                                "odometer": {
+                                    "type": "number",
+                                    "minimum": 0,
+                                    "maximum": 10_000_000,
+                                    "nullable": True,
+                                },
+                            },
+                        }
+                    }
+                },
+            }
         operation["responses"] = {"200": _success(route), **_errors(route)}
         item[route.method.lower()] = operation
     return {

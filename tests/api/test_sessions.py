@@ -206,3 +206,75 @@ async def test_sessions_from_a_real_charge(
     assert s["chargedEnergy"] == pytest.approx(11.04 * 600 / 3600, abs=0.001)
     assert s["chargeDuration"] == 570 * 10**9
     assert s["finished"] != "0001-01-01T00:00:00Z"
+
+
+async def test_edit_and_delete_a_session(
+    client: aiohttp.ClientSession, backend: HarnessBackend
+) -> None:
+    """evcc's PUT/DELETE /api/session/{id}: a session charged by the real cycle gets another
+    vehicle and odometer; the edit survives the next charge stop of the same session (the car
+    is still connected), which refuses deletion until it leaves."""
+    async with client.post("/api/loadpoints/1/mode/now"):
+        pass
+    for _ in range(5):
+        await backend.cycle(status={0: "C"})
+    await backend.cycle(status={0: "B"})
+    async with client.get("/api/sessions") as r:
+        (logged,) = await r.json()
+    path = f"/api/session/{logged['id']}"
+    async with client.put(path, json={"vehicle": "Zoe", "odometer": 12345, "price": 0}) as r:
+        assert r.status == 200
+        edited = await r.json()
+    assert (edited["vehicle"], edited["odometer"], edited["loadpoint"]) == ("Zoe", 12345, "Garage")
+    assert edited["price"] == logged["price"]  # other fields are ignored, as in evcc
+    for _ in range(3):  # the same session charges again and is logged again at its stop
+        await backend.cycle(status={0: "C"})
+    await backend.cycle(status={0: "B"})
+    async with client.get("/api/sessions") as r:
+        (again,) = await r.json()
+    assert (again["id"], again["vehicle"], again["odometer"]) == (logged["id"], "Zoe", 12345)
+    assert again["chargedEnergy"] > logged["chargedEnergy"]
+    async with client.delete(path) as r:
+        assert (r.status, await r.json()) == (
+            400,
+            {"error": f"session {logged['id']} is still open: its car is connected"},
+        )
+    await backend.cycle(status={0: "A"})
+    async with client.put(path, json={"vehicle": None}) as r:
+        assert (await r.json())["vehicle"] == ""
+    async with client.delete(path) as r:
+        assert (r.status, await r.json()) == (200, None)
+    async with client.get("/api/sessions") as r:
+        assert await r.json() == []
+    assert backend.state()["statistics"]["total"]["chargedKWh"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error"),
+    [
+        ("PUT", "/api/session/2", '{"vehicle": 5}', 400, "invalid vehicle: 5 is not text"),
+        ("PUT", "/api/session/2", '{"odometer": -1}', 400, "odometer must be between 0 and 1e+07 km"),
+        ("PUT", "/api/session/2", '{"odometer": "far"}', 400, "invalid odometer: 'far' is not a number"),
+        ("PUT", "/api/session/2", '{"vehicle": "' + "x" * 101 + '"}', 400, "invalid vehicle: longer than 100 characters"),
+        ("PUT", "/api/session/2", '{"price": 1}', 400, "nothing to update"),
+        ("PUT", "/api/session/2", "[1]", 400, "invalid session: [1] is not an object"),
+        ("PUT", "/api/session/2", "{", 400, "invalid session: '{' is not JSON"),
+        ("PUT", "/api/session/9", '{"vehicle": "Zoe"}', 404, "session not found: 9"),
+        ("DELETE", "/api/session/9", None, 404, "session not found: 9"),
+        ("DELETE", "/api/session/" + "9" * 30, None, 404, "session not found: " + "9" * 20 + "…"),
+    ],
+)  # fmt: skip
+async def test_bad_session_changes_change_nothing(
+    sessions_client: aiohttp.ClientSession,
+    method: str,
+    path: str,
+    body: str | None,
+    status: int,
+    error: str,
+) -> None:
+    async with sessions_client.get("/api/sessions") as r:
+        before = await r.json()
+    async with sessions_client.request(method, path, data=body) as r:
+        assert (r.status, await r.json()) == (status, {"error": error})
+    async with sessions_client.get("/api/sessions") as r:
+        assert await r.json() == before

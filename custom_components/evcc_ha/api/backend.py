@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..core.session import Session
 from ..core.settings import LoadpointKey, SiteKey
 from ..core.site import Site
 
@@ -70,6 +71,12 @@ class Backend(Protocol):
         """evcc's PATCH vehicle: forget the vehicle at the loadpoint and detect it again."""
 
     async def async_set_battery_mode_external(self, value: object) -> object: ...
+
+    async def async_edit_session(self, session_id: int, body: object) -> Session:
+        """Change a logged session's vehicle, loadpoint or odometer."""
+        ...
+
+    async def async_delete_session(self, session_id: int) -> None: ...
 
     async def async_set_site(self, key: SiteKey | str, value: object) -> object:
         """Validate and apply one site setting."""

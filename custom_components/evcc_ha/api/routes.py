@@ -42,6 +42,7 @@ from aiohttp import web
 from ..core.loadpoint import Loadpoint
 from ..core.model import CommandError, PlanStrategy, SettingError
 from ..core.planner import plan_slots
+from ..core.session import UnknownSessionError
 from ..core.settings import (
     MAX_ENERGY_KWH,
     LoadpointKey,
@@ -471,6 +472,36 @@ async def _plan_get(call: Call) -> object:
     }
 
 
+def _session_id(call: Call) -> int:
+    raw = call.value("id")
+    if len(raw) > 12:  # names no session (ids count up from 1)
+        raise HttpError(error_response(404, f"session not found: {raw[:20]}…"))
+    return int(raw)
+
+
+async def _session_edit(call: Call) -> object:
+    """evcc's PUT /api/session/{id}: the JSON body's `vehicle`, `loadpoint`, `odometer` (null
+    clears) → the session as `/api/sessions` lists it."""
+    text = await call.body_text()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise SettingError(f"invalid session: {text[:40]!r} is not JSON") from None
+    try:
+        session = await call.backend.async_edit_session(_session_id(call), body)
+    except UnknownSessionError as err:
+        raise HttpError(error_response(404, str(err))) from None
+    return session_to_json(session, call.backend.now().tzinfo)
+
+
+async def _session_delete(call: Call) -> object:
+    try:
+        await call.backend.async_delete_session(_session_id(call))
+    except UnknownSessionError as err:
+        raise HttpError(error_response(404, str(err))) from None
+    return None
+
+
 async def _static_plan_preview(call: Call) -> object:
     """evcc's preview of a plan not set yet: reach `value` (% for a car with a SoC, else kWh) by
     `time` → `{planTime, duration (s), plan, power (W)}`; changes nothing."""
@@ -639,6 +670,8 @@ def _routes() -> tuple[Route, ...]:
         r("DELETE", "/api/smartfeedinprioritylimit", _site_limit(LoadpointKey.SMART_FEED_IN_PRIORITY_LIMIT), "bare", "Switch the smart feed-in priority limit of every loadpoint off.", (403,), {"type": "number", "nullable": True}),
         r("GET", "/api/tariff/{type:[a-z0-9]+}", _tariff, "bare", "Rates of the `grid`, `feedin`, `planner`, `solar` or `co2` tariff (solar: the forecast W; co2: g/kWh), each rate with `price` (old) and `value` (current); other or unconfigured tariffs 404 `{\"error\":\"tariff not available\"}`.", (404,), _obj(rates={"type": "array"})),
         r("GET", "/api/sessions", _sessions, "bare", "Charging sessions, newest first (`chargeDuration` in ns); `?year=&month=` filter; `?format=csv&lang=` CSV export.", (400,), {"type": "array"}),
+        r("PUT", "/api/session/{id:[0-9]+}", _session_edit, "bare", "Change a logged session: the JSON body's `vehicle`, `loadpoint` (text) and `odometer` (km), `null` clears; other fields are ignored → the session as listed. Unknown id → 404, nothing to update or a bad value → 400.", (400, 403, 404), {"type": "object"}),
+        r("DELETE", "/api/session/{id:[0-9]+}", _session_delete, "bare", "Delete a logged session → `null`; one still open (its car is connected) → 400, unknown id → 404.", (400, 403, 404), {"type": "object", "nullable": True}),
         r("POST", "/api/batterydischargecontrol/{value:[a-z0-9]+}", _site_setting(SiteKey.BATTERY_DISCHARGE_CONTROL), "bare", "Hold the home battery while a car charges fast or cheaply, `true`/`false`/`1`/`0` (needs battery control).", site_err, _BOOL),
         r("POST", f"/api/batterygridchargelimit/{{value:{SFLOAT}}}", _site_setting(SiteKey.BATTERY_GRID_CHARGE_LIMIT), "bare", "Charge the home battery from the grid while the price is at most this (per kWh; needs battery control).", site_err, _NUMBER),
         r("POST", "/api/batterymode/{value:[a-z]+}", _battery_mode_set, "bare", "Battery mode from outside: `normal`, `hold` or `charge` for 60 s unless sent again (applied in the next cycle; needs battery control).", site_err, {"type": "string"}),

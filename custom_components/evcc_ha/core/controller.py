@@ -47,6 +47,7 @@ from .model import (
     VehicleValues,
     parse_status,
 )
+from .session import Session
 from .settings import MIN_CHARGE_CURRENT, LoadpointKey, SiteKey
 from .site import Site
 
@@ -239,6 +240,16 @@ class Controller:
         mode = self._site.set_battery_mode_external(value, self.now())
         self._publish(self.now())
         return mode
+
+    async def async_edit_session(self, session_id: int, body: object) -> Session:
+        """Change the vehicle, loadpoint or odometer of a logged session (evcc's PUT)."""
+        session = self._site.edit_session(session_id, body)
+        self._publish(self.now())
+        return session
+
+    async def async_delete_session(self, session_id: int) -> None:
+        self._site.delete_session(session_id)
+        self._publish(self.now())
 
     async def _async_change(
         self,

@@ -8,18 +8,21 @@ charged is not logged, as in evcc.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from . import stored
+from .model import SettingError
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_INTEGRATION_GAP_S = 300.0
 """Power is integrated over gaps up to this long; a longer gap (an outage) counts nothing."""
 MAX_STORED_SESSIONS = 100_000
+MAX_ODOMETER_KM = 10_000_000.0
 
 
 @dataclass(slots=True)
@@ -87,6 +90,49 @@ class SessionTotals:
 STATISTICS_WINDOWS = ("30d", "365d", "thisYear", "total")
 
 
+class UnknownSessionError(SettingError):
+    """No logged session has this id."""
+
+
+MAX_SESSION_TEXT = 100  # a vehicle or loadpoint title written into a session
+
+
+def parse_session_changes(body: object) -> dict[str, object]:
+    """evcc's session update: only `vehicle`, `loadpoint` (text, null clears) and `odometer`
+    (km, null clears) of the object change; other fields are ignored, as in evcc. Nothing of
+    the three → `SettingError` ("nothing to update"), so does a wrong type or range."""
+    if not isinstance(body, Mapping):
+        raise SettingError(f"invalid session: {_shown(body)} is not an object")
+    changes: dict[str, object] = {}
+    for key in ("vehicle", "loadpoint"):
+        if key not in body:
+            continue
+        value = body[key]
+        if value is not None and not isinstance(value, str):
+            raise SettingError(f"invalid {key}: {_shown(value)} is not text")
+        text = (value or "").strip()
+        if len(text) > MAX_SESSION_TEXT:
+            raise SettingError(f"invalid {key}: longer than {MAX_SESSION_TEXT} characters")
+        changes[key] = text
+    if "odometer" in body:
+        value = body["odometer"]
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SettingError(f"invalid odometer: {_shown(value)} is not a number")
+            if not math.isfinite(value) or not 0 <= value <= MAX_ODOMETER_KM:
+                raise SettingError(f"odometer must be between 0 and {MAX_ODOMETER_KM:g} km")
+            value = float(value)
+        changes["odometer"] = value
+    if not changes:
+        raise SettingError("nothing to update")
+    return changes
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 @dataclass(slots=True)
 class SessionLog:
     """Finished (and running, upserted) sessions of the site, newest last."""
@@ -136,6 +182,18 @@ class SessionLog:
                 self.sessions[i] = session
                 return
         self.sessions.append(session)
+
+    def find(self, session_id: int) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    def delete(self, session_id: int) -> None:
+        """Remove the logged session `session_id` (it must exist)."""
+        self.sessions = [s for s in self.sessions if s.id != session_id]
+        self.revision += 1
+
+    def touched(self) -> None:
+        """A logged session was edited in place: derived figures are stale."""
+        self.revision += 1
 
     def listed(self, min_kwh: float = 0.05) -> list[Session]:
         """Sessions as evcc's `/api/sessions` lists them: ≥ 0.05 kWh, newest first."""

@@ -36,7 +36,7 @@ from .model import (
     SiteReadings,
     VehicleReading,
 )
-from .session import SessionLog
+from .session import Session, SessionLog, UnknownSessionError, parse_session_changes
 from .settings import (
     CLEAR_WORDS,
     LoadpointKey,
@@ -693,6 +693,34 @@ class Site:
             battery_chargeable=self.config.battery_chargeable,
         )
         return stored[resolved]
+
+    # --- the session log ---------------------------------------------------------------------
+
+    def edit_session(self, session_id: int, body: object) -> Session:
+        """evcc's session update (`parse_session_changes`). A session still open at its
+        loadpoint (the car is connected) gets the change too, so its next entry keeps it."""
+        changes = parse_session_changes(body)
+        logged = self._logged_session(session_id)
+        open_ones = [lp.session for lp in self.loadpoints if lp.session is not None]
+        for session in {id(s): s for s in [logged, *open_ones] if s.id == session_id}.values():
+            for key, value in changes.items():
+                setattr(session, key, value)
+        self.sessions.touched()
+        return logged
+
+    def delete_session(self, session_id: int) -> None:
+        """Remove a logged session; one still open at its loadpoint is refused (its next charge
+        stop would log it again)."""
+        self._logged_session(session_id)
+        if any(lp.session is not None and lp.session.id == session_id for lp in self.loadpoints):
+            raise SettingError(f"session {session_id} is still open: its car is connected")
+        self.sessions.delete(session_id)
+
+    def _logged_session(self, session_id: int) -> Session:
+        session = self.sessions.find(session_id)
+        if session is None:
+            raise UnknownSessionError(f"session not found: {session_id}")
+        return session
 
     # --- persistence ---------------------------------------------------------------------------
 
