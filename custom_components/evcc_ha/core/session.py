@@ -120,7 +120,7 @@ def parse_session_changes(body: object) -> dict[str, object]:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise SettingError(f"invalid odometer: {_shown(value)} is not a number")
             if not math.isfinite(value) or not 0 <= value <= MAX_ODOMETER_KM:
-                raise SettingError(f"odometer must be between 0 and {MAX_ODOMETER_KM:g} km")
+                raise SettingError(f"odometer must be between 0 and {MAX_ODOMETER_KM:.0f} km")
             value = float(value)
         changes["odometer"] = value
     if not changes:
