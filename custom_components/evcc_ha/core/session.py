@@ -16,6 +16,7 @@ from typing import Any
 
 from . import stored
 from .model import SettingError
+from .settings import shown
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,14 +103,14 @@ def parse_session_changes(body: object) -> dict[str, object]:
     (km, null clears) of the object change; other fields are ignored, as in evcc. Nothing of
     the three → `SettingError` ("nothing to update"), so does a wrong type or range."""
     if not isinstance(body, Mapping):
-        raise SettingError(f"invalid session: {_shown(body)} is not an object")
+        raise SettingError(f"invalid session: {shown(body)} is not an object")
     changes: dict[str, object] = {}
     for key in ("vehicle", "loadpoint"):
         if key not in body:
             continue
         value = body[key]
         if value is not None and not isinstance(value, str):
-            raise SettingError(f"invalid {key}: {_shown(value)} is not text")
+            raise SettingError(f"invalid {key}: {shown(value)} is not text")
         text = (value or "").strip()
         if len(text) > MAX_SESSION_TEXT:
             raise SettingError(f"invalid {key}: longer than {MAX_SESSION_TEXT} characters")
@@ -118,7 +119,7 @@ def parse_session_changes(body: object) -> dict[str, object]:
         value = body["odometer"]
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise SettingError(f"invalid odometer: {_shown(value)} is not a number")
+                raise SettingError(f"invalid odometer: {shown(value)} is not a number")
             if not math.isfinite(value) or not 0 <= value <= MAX_ODOMETER_KM:
                 raise SettingError(f"odometer must be between 0 and {MAX_ODOMETER_KM:.0f} km")
             value = float(value)
@@ -126,11 +127,6 @@ def parse_session_changes(body: object) -> dict[str, object]:
     if not changes:
         raise SettingError("nothing to update")
     return changes
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass(slots=True)

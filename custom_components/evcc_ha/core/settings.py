@@ -261,11 +261,11 @@ def parse_float(value: object, name: str) -> float:
         try:
             number = float(text)
         except ValueError:
-            raise SettingError(f"invalid {name}: {_shown(value)}") from None
+            raise SettingError(f"invalid {name}: {shown(value)}") from None
     else:
-        raise SettingError(f"invalid {name}: {_shown(value)}")
+        raise SettingError(f"invalid {name}: {shown(value)}")
     if not math.isfinite(number):
-        raise SettingError(f"invalid {name}: {_shown(value)}")
+        raise SettingError(f"invalid {name}: {shown(value)}")
     return number + 0.0  # no negative zero
 
 
@@ -283,13 +283,13 @@ def parse_bool(value: object, name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise SettingError(f"invalid {name}: {_shown(value)}")
+    raise SettingError(f"invalid {name}: {shown(value)}")
 
 
 def parse_int(value: object, name: str) -> int:
     number = parse_float(value, name)
     if number != int(number):
-        raise SettingError(f"invalid {name}: {_shown(value)} is not a whole number")
+        raise SettingError(f"invalid {name}: {shown(value)} is not a whole number")
     return int(number)
 
 
@@ -314,7 +314,7 @@ def parse_mode(value: object) -> Mode:
     try:
         return Mode(text)
     except ValueError:
-        raise SettingError(f"invalid value: {_shown(value, quoted=False)}") from None
+        raise SettingError(f"invalid value: {shown(value, quoted=False)}") from None
 
 
 def parse_control_profile(value: object) -> ControlProfile:
@@ -324,7 +324,7 @@ def parse_control_profile(value: object) -> ControlProfile:
     try:
         return ControlProfile(text)
     except ValueError:
-        raise SettingError(f"invalid value: {_shown(value, quoted=False)}") from None
+        raise SettingError(f"invalid value: {shown(value, quoted=False)}") from None
 
 
 MAX_PRECONDITION_S: Final = 86_400  # one day: longer is charging all along anyway
@@ -343,18 +343,18 @@ def parse_plan_strategy(value: object) -> PlanStrategy:
         try:
             value = json.loads(value)
         except ValueError:
-            raise SettingError(f"invalid planStrategy: {_shown(value)} is not JSON") from None
+            raise SettingError(f"invalid planStrategy: {shown(value)} is not JSON") from None
     if not isinstance(value, Mapping):
-        raise SettingError(f"invalid planStrategy: {_shown(value)} is not an object")
+        raise SettingError(f"invalid planStrategy: {shown(value)} is not an object")
     unknown = sorted(str(key) for key in value if key not in ("continuous", "precondition"))
     if unknown:
-        raise SettingError(f"invalid planStrategy: unknown field {_shown(unknown[0])}")
+        raise SettingError(f"invalid planStrategy: unknown field {shown(unknown[0])}")
     continuous = value.get("continuous", False)
     if not isinstance(continuous, bool):
-        raise SettingError(f"invalid continuous: {_shown(continuous)} is not a boolean")
+        raise SettingError(f"invalid continuous: {shown(continuous)} is not a boolean")
     raw = value.get("precondition", 0)
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise SettingError(f"invalid precondition: {_shown(raw)} is not a number of seconds")
+        raise SettingError(f"invalid precondition: {shown(raw)} is not a number of seconds")
     precondition = int(
         _ranged(parse_int(raw, "precondition"), "precondition", 0, MAX_PRECONDITION_S, " s")
     )
@@ -375,11 +375,11 @@ def parse_repeating_plans(value: object, ctx: SettingContext) -> tuple[Repeating
         try:
             value = json.loads(value)
         except ValueError:
-            raise SettingError(f"invalid repeatingPlans: {_shown(value)} is not JSON") from None
+            raise SettingError(f"invalid repeatingPlans: {shown(value)} is not JSON") from None
     if value is None:
         return ()
     if not isinstance(value, list | tuple):
-        raise SettingError(f"invalid repeatingPlans: {_shown(value)} is not a list")
+        raise SettingError(f"invalid repeatingPlans: {shown(value)} is not a list")
     if ctx.vehicle is None or not ctx.vehicle.has_soc:
         raise SettingError("repeating plans need a vehicle with a SoC")
     if len(value) > MAX_REPEATING_PLANS:
@@ -391,31 +391,31 @@ def _repeating_plan(item: object) -> RepeatingPlan:
     if isinstance(item, RepeatingPlan):
         return item
     if not isinstance(item, Mapping):
-        raise SettingError(f"invalid repeating plan: {_shown(item)} is not an object")
+        raise SettingError(f"invalid repeating plan: {shown(item)} is not an object")
     unknown = sorted(str(k) for k in item if k not in ("weekdays", "time", "tz", "soc", "active"))
     if unknown:
-        raise SettingError(f"invalid repeating plan: unknown field {_shown(unknown[0])}")
+        raise SettingError(f"invalid repeating plan: unknown field {shown(unknown[0])}")
     weekdays = item.get("weekdays", [])
     if not isinstance(weekdays, list | tuple) or any(
         isinstance(day, bool) or not isinstance(day, int) for day in weekdays
     ):
-        raise SettingError(f"invalid weekdays: {_shown(weekdays)}")
+        raise SettingError(f"invalid weekdays: {shown(weekdays)}")
     for day in weekdays:
         if not 0 <= day <= 6:
             raise SettingError(f"weekday out of range: {day}")
     time_text = item.get("time", "")
     match = _HH_MM.fullmatch(time_text) if isinstance(time_text, str) else None
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise SettingError(f"invalid time: {_shown(time_text)}")
+        raise SettingError(f"invalid time: {shown(time_text)}")
     tz = item.get("tz", "")
     if not isinstance(tz, str) or (tz and not _known_zone(tz)):
-        raise SettingError(f"invalid timezone: {_shown(tz)}")
+        raise SettingError(f"invalid timezone: {shown(tz)}")
     soc = item.get("soc", 0)
     if isinstance(soc, bool) or not isinstance(soc, int | float):
-        raise SettingError(f"invalid soc: {_shown(soc)}")
+        raise SettingError(f"invalid soc: {shown(soc)}")
     active = item.get("active", False)
     if not isinstance(active, bool):
-        raise SettingError(f"invalid active: {_shown(active)} is not a boolean")
+        raise SettingError(f"invalid active: {shown(active)} is not a boolean")
     return RepeatingPlan(
         weekdays=tuple(sorted(set(weekdays))),
         time=f"{int(match[1]):02d}:{match[2]}",
@@ -456,23 +456,23 @@ def parse_time(value: object, now: datetime, *, past_ok: bool = False) -> dateti
         try:
             when = parse_rfc3339(value)
         except ValueError:
-            raise SettingError(f"parsing time {_shown(value)}: not RFC3339") from None
+            raise SettingError(f"parsing time {shown(value)}: not RFC3339") from None
     else:
-        raise SettingError(f"parsing time {_shown(value)}: not RFC3339")
+        raise SettingError(f"parsing time {shown(value)}: not RFC3339")
     if when.tzinfo is None or when.utcoffset() is None:
         when = when.replace(tzinfo=now.tzinfo)
     try:
         instant = when.astimezone(UTC)  # e.g. 9999-12-31T23:59:59-12:00 has no UTC instant
     except OverflowError:
-        raise SettingError(f"parsing time {_shown(value)}: out of range") from None
+        raise SettingError(f"parsing time {shown(value)}: out of range") from None
     if instant <= now and not past_ok:
         raise SettingError("timestamp is in the past")
     if instant - now > MAX_PLAN_AHEAD:
-        raise SettingError(f"timestamp is too far in the future: {_shown(value)}")
+        raise SettingError(f"timestamp is too far in the future: {shown(value)}")
     return when
 
 
-def _shown(value: object, *, quoted: bool = True) -> str:
+def shown(value: object, *, quoted: bool = True) -> str:
     """A value as an error message shows it: short, never a whole flood of input."""
     text = repr(value) if quoted or not isinstance(value, str) else value
     return text if len(text) <= 40 else text[:37] + "..."
@@ -577,7 +577,7 @@ def _parse_phases(value: object, ctx: SettingContext) -> int:
     try:
         phases = parse_int(value, "phases")
     except SettingError:
-        raise SettingError(f"invalid number of phases: {_shown(value)}") from None
+        raise SettingError(f"invalid number of phases: {shown(value)}") from None
     if phases == 0 and not ctx.charger.phases_switchable:
         raise SettingError("charger does not support phase switching")
     if phases not in (0, 1, 3):
@@ -595,7 +595,7 @@ def _parse_vehicle(value: object, ctx: SettingContext) -> str | None:
     if value is False or (isinstance(value, str) and value.strip().lower() in CLEAR_WORDS):
         return ""
     if not isinstance(value, str):
-        raise SettingError(f"invalid vehicle: {_shown(value)}")
+        raise SettingError(f"invalid vehicle: {shown(value)}")
     name = find_vehicle(ctx.vehicles, value)
     if name is None:
         raise SettingError(f"vehicle not found: {value.strip()}")
@@ -795,13 +795,13 @@ def _restored_value(key: LoadpointKey, value: object, ctx: SettingContext) -> ob
     if value is None:
         return None
     if not isinstance(value, str):
-        raise SettingError(f"parsing time {_shown(value)}: not RFC3339")
+        raise SettingError(f"parsing time {shown(value)}: not RFC3339")
     try:
         aware = parse_rfc3339(value).utcoffset() is not None
     except ValueError:
-        raise SettingError(f"parsing time {_shown(value)}: not RFC3339") from None
+        raise SettingError(f"parsing time {shown(value)}: not RFC3339") from None
     if not aware:
-        raise SettingError(f"time without offset: {_shown(value)}")
+        raise SettingError(f"time without offset: {shown(value)}")
     when = parse_time(value, ctx.now, past_ok=True)
     return when if when is not None and when > ctx.now else None
 
@@ -943,7 +943,7 @@ def restore_site_settings(
         if key is None:
             continue
         if key in _STORED_BOOLEANS and not isinstance(value, bool):
-            _LOGGER.warning("Stored %s ignored: %s is not a boolean", key.value, _shown(value))
+            _LOGGER.warning("Stored %s ignored: %s is not a boolean", key.value, shown(value))
             continue
         try:
             settings, _ = apply_site_settings(
