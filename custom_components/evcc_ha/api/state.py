@@ -184,6 +184,8 @@ def _site_keys(site: Site) -> dict[str, Any]:
     doc["bufferSoc"] = _number(s.buffer_soc)
     doc["bufferStartSoc"] = _number(s.buffer_start_soc)
     doc["solarAdjusted"] = s.solar_adjusted
+    if site.circuits:  # evcc publishes circuits only where load management is configured
+        doc["circuits"] = {name: clean(c.as_json()) for name, c in site.circuits.items()}
     return doc
 
 

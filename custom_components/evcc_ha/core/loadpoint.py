@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import stored
+from .circuit import Circuit
 from .model import (
     ChargerCommand,
     ChargerReading,
@@ -212,6 +213,8 @@ class Loadpoint:
         self._new_estimator()
         self.last_decision: Decision | None = None
         self.last_reading: ChargerReading | None = None
+        # the circuit it is behind (load management), linked by `Site`
+        self.circuit: Circuit | None = None
 
     # --- derived state -----------------------------------------------------------------------
 
@@ -327,6 +330,34 @@ class Loadpoint:
         if self.charge_currents is not None:
             return min(max(self.charge_currents) + 2.0, self.offered_current)
         return self.offered_current
+
+    @property
+    def actual_current(self) -> float:
+        """The highest phase current drawn now, the offer while not measured (evcc's
+        actualMaxChargeCurrent): what a circuit counts for this loadpoint."""
+        if self.charge_currents is not None:
+            return max(self.charge_currents)
+        return self.offered_current if self.charging else 0.0
+
+    def circuit_allows(self, phases: int) -> bool:
+        """The circuit has room for the minimum current on `phases` (evcc's
+        circuitAllowsPhases); always without a circuit."""
+        if self.circuit is None:
+            return True
+        minimum = max(self.settings.min_current, MIN_CHARGE_CURRENT)
+        min_power = minimum * phases * self.voltage
+        return self.circuit.allowed_power(self.charge_power, min_power) >= min_power - 1e-6
+
+    def circuit_current(self, current: float) -> float:
+        """`current` as far as every circuit up the chain has room for it (evcc's setLimit)."""
+        circuit = self.circuit
+        if circuit is None or current <= 0:
+            return current
+        phases = self.active_phases
+        per_amp = phases * self.voltage
+        by_current = circuit.allowed_current(self.actual_current, current)
+        by_power = circuit.allowed_power(self.charge_power, current * per_amp) / per_amp
+        return min(current, by_current, by_power)
 
     @property
     def flexible_power(self) -> float:
@@ -844,6 +875,9 @@ class Loadpoint:
         charger = self.config.charger
         if not charger.phases_switchable or self.settings.phases_configured != 0:
             return None
+        if not self.circuit_allows(3):
+            # load management has no room for 3p at the minimum: 1p (evcc's fastCharging)
+            return self._min_phases(now)
         if self.physical_phases == 3 or charger.phases < 3 or not self._phase_cooldown_over(now):
             return None
         self._switch_phases(now, 3)
@@ -948,7 +982,9 @@ class Loadpoint:
         available = self.charge_power - site_power
         waiting = False
         scalable_down = (site_power > 0 or not self.enabled) and active > 1
-        if scalable_down and available / (active * self.voltage) < s.min_current:
+        insufficient = scalable_down and available / (active * self.voltage) < s.min_current
+        # scaling down also frees load management room for the minimum on fewer phases (evcc)
+        if insufficient or (active > 1 and not self.circuit_allows(active)):
             due = self._run_phase_timer(now, down_delay, PhaseAction.SCALE1P)
             if due or (not self.charging and not smooth):
                 self._switch_phases(now, 1)
@@ -957,10 +993,15 @@ class Loadpoint:
         max_phases = self.max_active_phases
         if not smooth:
             up_available = available
+        max_current = s.max_current
+        if self.circuit is not None:  # load management may cap 1p far below the maximum
+            max_current = self.circuit.allowed_current(self.actual_current, max_current)
         scalable_up = (
             max_phases > 1
             and self.physical_phases < max_phases
-            and up_available / self.voltage > s.max_current
+            and up_available / self.voltage > max_current
+            and max_current >= s.min_current
+            and self.circuit_allows(max_phases)
         )
         if scalable_up and up_available / (max_phases * self.voltage) >= s.min_current:
             due = self._run_phase_timer(now, up_delay, PhaseAction.SCALE3P)
@@ -1118,6 +1159,11 @@ class Loadpoint:
         s = self.settings
         ceiling = min(s.max_current, self.config.charger.max_current)
         current = min(self._round_current(current), ceiling)
+        if self.circuit is not None:
+            capped = self._round_current(self.circuit_current(current))
+            if capped < current:
+                force = True  # a fuse is not held back by contactor protection
+                current = capped
         enable = current >= max(s.min_current, MIN_CHARGE_CURRENT)
         if (
             not force
@@ -1144,6 +1190,12 @@ class Loadpoint:
                 self.last_enable_switch = now
             if not enable:
                 self.offered_current = 0.0
+        if self.circuit is not None and enable:
+            # what this loadpoint may now draw is taken before the next one decides
+            self.circuit.take(
+                current * self.active_phases * self.voltage - self.charge_power,
+                current - self.actual_current,
+            )
         command = ChargerCommand(enable=command_enable, current=command_current, phases=phases)
         return command if command else None
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 VOLTAGE = 230.0  # evcc's nominal phase voltage
+CIRCUIT_METER_TIMEOUT_S = 60.0  # evcc's circuit timeout
 
 
 class SettingError(ValueError):
@@ -141,12 +142,35 @@ class VehicleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CircuitConfig:
+    """One circuit. `name` is the API name (`circuits.<name>`), `parent` another circuit's name."""
+
+    name: str
+    title: str = ""
+    parent: str | None = None
+    max_current: float = 0.0  # A per phase, 0 = not limited
+    max_power: float = 0.0  # W, 0 = not limited
+    metered: bool = False  # its load comes from its own meter (`CircuitReading.meter`)
+    limited: bool = False  # an external limit may replace `max_power` (`CircuitReading.limit`)
+    timeout_s: float = CIRCUIT_METER_TIMEOUT_S
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitReading:
+    """What a circuit's own devices told this cycle; None = not configured or unreadable."""
+
+    meter: MeterReading | None = None
+    limit: float | None = None  # W, the external maximum power now
+
+
+@dataclass(frozen=True, slots=True)
 class LoadpointConfig:
     title: str = "Loadpoint"
     charger: ChargerConfig = field(default_factory=ChargerConfig)
     vehicle: VehicleConfig | None = None
     # the profile a new loadpoint starts with (later a setting like any other)
     control_profile: ControlProfile = ControlProfile.EVCC
+    circuit: str | None = None  # the name of the circuit (load management) it is behind
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +187,8 @@ class SiteConfig:
     # vehicles that no loadpoint has as its own (they charge wherever they are detected or
     # assigned); a loadpoint's `vehicle` is part of the site's vehicles too
     vehicles: tuple[VehicleConfig, ...] = ()
+    # load management (evcc's circuits), see `core.circuit`
+    circuits: tuple[CircuitConfig, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +262,8 @@ class SiteReadings:
     loadpoints: tuple[LoadpointReadings, ...] = ()
     # by vehicle name: the sources of the car a loadpoint has win over its own readings
     vehicles: Mapping[str, VehicleReading] = field(default_factory=dict)
+    # by circuit name: its meter and external limit
+    circuits: Mapping[str, CircuitReading] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

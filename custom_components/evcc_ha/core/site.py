@@ -19,6 +19,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from . import stored
+from .circuit import build_circuits, roots as circuit_roots
 from .loadpoint import Decision, Loadpoint
 from .model import (
     BatteryMode,
@@ -144,6 +145,14 @@ class Site:
         self.vehicles, own = build_fleet(loadpoints, config.vehicles)
         for lp, name in zip(self.loadpoints, own, strict=True):
             lp.join_fleet(self.vehicles, name)
+        # load management: every circuit by name, each loadpoint linked to its own
+        self.circuits = build_circuits(config.circuits)
+        for lp in self.loadpoints:
+            circuit = lp.config.circuit
+            if circuit:
+                if circuit not in self.circuits:
+                    raise ValueError(f"loadpoint {lp.config.title!r}: unknown circuit {circuit!r}")
+                lp.circuit = self.circuits[circuit]
         # the settings of vehicles at no loadpoint (at one, they are part of its settings)
         self.parked: dict[str, VehicleSettings] = {}
         self.vehicle_modes: dict[str, Mode] = {}  # evcc's vehicle mode: set when it arrives
@@ -236,6 +245,7 @@ class Site:
             # evcc skips the whole cycle when a meter cannot be read
             return CycleResult([None] * count, events, "grid meter unavailable", failed)
         self.last_update = now
+        self._update_circuits(now, readings)
         commands: list[ChargerCommand | None] = [None] * count
         rates = self.planner_rates(now) if any(lp.needs_rates for lp in self.loadpoints) else None
         feedin: Sequence[Rate] = ()
@@ -268,6 +278,14 @@ class Site:
                 lp.failing = False
                 _LOGGER.info("Loadpoint %s works again", lp.config.title)
         return CycleResult(commands, events, None, failed, self._battery_mode_change(now))
+
+    def _update_circuits(self, now: datetime, readings: SiteReadings) -> None:
+        """Every circuit's load of this cycle, children first (evcc's circuit Update)."""
+        if not self.circuits:
+            return
+        loads = [(lp.config.circuit, lp.charge_power, lp.actual_current) for lp in self.loadpoints]
+        for root in circuit_roots(self.circuits):
+            root.update(now, loads, readings.circuits)
 
     def _pv_priority_power(self, lp: Loadpoint) -> float:
         """What priorities change in a pv loadpoint's site power (evcc): it may take the
