@@ -41,6 +41,7 @@ from homeassistant.const import (
     PERCENTAGE,
     UnitOfElectricCurrent,
     UnitOfEnergy,
+    UnitOfPower,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant, callback, split_entity_id
@@ -52,6 +53,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -89,6 +91,13 @@ from .const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CIRCUIT_LIMIT,
+    CONF_CIRCUIT_LOADPOINTS,
+    CONF_CIRCUIT_MAX_CURRENT,
+    CONF_CIRCUIT_MAX_POWER,
+    CONF_CIRCUIT_METER,
+    CONF_CIRCUIT_PARENT,
+    CONF_CIRCUIT_TITLE,
     CONF_CO2_ENTITY,
     CONF_CONTROL_PROFILE,
     CONF_DEMO,
@@ -137,10 +146,12 @@ from .const import (
     MIN_API_PORT,
     MIN_CHARGE_CURRENT,
     MIN_INTERVAL,
+    SUBENTRY_CIRCUIT,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
     SUBENTRY_VEHICLE,
 )
+from .core.circuit import MAX_CIRCUIT_CURRENT_A, MAX_CIRCUIT_POWER_W
 from .core.model import CommandError, ControlProfile
 from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
@@ -239,6 +250,12 @@ CLIMATER_ENTITY = EntityKind(
 CONNECTED_ENTITY = EntityKind(("binary_sensor", "input_boolean"), "invalid_connected_entity")
 BATTERY_MODE_ENTITY = EntityKind(
     ("select", "input_select", "switch", "input_boolean"), "invalid_battery_mode_entity"
+)
+CIRCUIT_LIMIT_ENTITY = EntityKind(
+    ("sensor", "number", "input_number"),
+    "invalid_circuit_limit_entity",
+    frozenset(POWER_UNITS),
+    "power",
 )
 PHASE_SWITCH = EntityKind(
     ("select", "input_select", "switch", "input_boolean"), "invalid_phase_entity"
@@ -520,6 +537,7 @@ class EvccConfigFlow(ConfigFlow, domain=DOMAIN):
             SUBENTRY_LOADPOINT: LoadpointSubentryFlow,
             SUBENTRY_VEHICLE: VehicleSubentryFlow,
             SUBENTRY_MODBUS_METER: ModbusMeterSubentryFlow,
+            SUBENTRY_CIRCUIT: CircuitSubentryFlow,
         }
 
     def _site_in_use(self, title: str, *, ignore_entry_id: str | None = None) -> bool:
@@ -1523,3 +1541,132 @@ class ModbusMeterSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         """Change a Modbus meter."""
         return await self.async_step_user(user_input)
+
+
+# Load management (evcc's circuits)
+
+
+def _subentries(entry: ConfigEntry, kind: str) -> list[ConfigSubentry]:
+    return [s for s in entry.subentries.values() if s.subentry_type == kind]
+
+
+def _circuit_schema(
+    circuits: Iterable[ConfigSubentry], loadpoints: Iterable[ConfigSubentry]
+) -> vol.Schema:
+    def options(subentries: Iterable[ConfigSubentry]) -> list[SelectOptionDict]:
+        return [SelectOptionDict(value=s.subentry_id, label=s.title) for s in subentries]
+
+    return vol.Schema(
+        {
+            vol.Required(CONF_CIRCUIT_TITLE): TextSelector(),
+            vol.Optional(CONF_CIRCUIT_MAX_CURRENT): _number(
+                0, MAX_CIRCUIT_CURRENT_A, 0.1, UnitOfElectricCurrent.AMPERE
+            ),
+            vol.Optional(CONF_CIRCUIT_MAX_POWER): _number(
+                0, MAX_CIRCUIT_POWER_W, 1, UnitOfPower.WATT
+            ),
+            vol.Optional(CONF_CIRCUIT_LOADPOINTS): SelectSelector(
+                SelectSelectorConfig(options=options(loadpoints), multiple=True)
+            ),
+            vol.Optional(CONF_CIRCUIT_PARENT): SelectSelector(
+                SelectSelectorConfig(options=options(circuits), mode=SelectSelectorMode.DROPDOWN)
+            ),
+            vol.Optional(CONF_CIRCUIT_METER): _entities(_POWER),
+            vol.Optional(CONF_CIRCUIT_LIMIT): _entities(
+                EntityFilterSelectorConfig(domain=["sensor", "number", "input_number"])
+            ),
+        }
+    )
+
+
+def validate_circuit(
+    hass: HomeAssistant, entry: ConfigEntry, own_id: str | None, user_input: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Form errors and the data to store for one circuit (`own_id`: the one reconfigured)."""
+    errors: dict[str, str] = {}
+    data = {key: value for key, value in user_input.items() if value not in (None, "", [])}
+    title = str(data.get(CONF_CIRCUIT_TITLE, "")).strip()
+    data[CONF_CIRCUIT_TITLE] = title
+    circuits = {s.subentry_id: s for s in _subentries(entry, SUBENTRY_CIRCUIT)}
+    if not slugify(title):
+        errors[CONF_CIRCUIT_TITLE] = "circuit_title_required"
+    elif any(slugify(s.title) == slugify(title) for sid, s in circuits.items() if sid != own_id):
+        errors[CONF_CIRCUIT_TITLE] = "duplicate_circuit"
+    for key in (CONF_CIRCUIT_MAX_CURRENT, CONF_CIRCUIT_MAX_POWER):
+        if key in data:
+            data[key] = float(data[key])
+    if not (
+        data.get(CONF_CIRCUIT_MAX_CURRENT) or data.get(CONF_CIRCUIT_MAX_POWER)
+    ) and not data.get(CONF_CIRCUIT_LIMIT):
+        errors["base"] = "circuit_without_limit"
+    parent = data.get(CONF_CIRCUIT_PARENT)
+    if parent is not None:
+        # walk up from the parent: reaching this circuit would make it its own parent
+        seen: set[str] = set()
+        node: str | None = parent
+        while node is not None and node not in seen:
+            if node == own_id or node not in circuits:
+                errors[CONF_CIRCUIT_PARENT] = "invalid_circuit_parent"
+                break
+            seen.add(node)
+            node = circuits[node].data.get(CONF_CIRCUIT_PARENT)
+    loadpoint_ids = {s.subentry_id for s in _subentries(entry, SUBENTRY_LOADPOINT)}
+    taken = {
+        lp
+        for sid, s in circuits.items()
+        if sid != own_id
+        for lp in s.data.get(CONF_CIRCUIT_LOADPOINTS, [])
+    }
+    chosen = list(data.get(CONF_CIRCUIT_LOADPOINTS, []))
+    if any(lp not in loadpoint_ids for lp in chosen):
+        errors[CONF_CIRCUIT_LOADPOINTS] = "invalid_circuit_loadpoint"
+    elif any(lp in taken for lp in chosen):
+        errors[CONF_CIRCUIT_LOADPOINTS] = "loadpoint_in_other_circuit"
+    _check_entities(
+        hass,
+        data,
+        ((CONF_CIRCUIT_METER, POWER_SENSOR), (CONF_CIRCUIT_LIMIT, CIRCUIT_LIMIT_ENTITY)),
+        errors,
+    )
+    return errors, data
+
+
+class CircuitSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure a circuit (load management): a fuse or power limit that the loadpoints
+    chosen here share, optionally inside a bigger circuit, with its own meter and an external
+    limit (e.g. the grid operator's §14a dimming)."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new circuit."""
+        return await self._async_step("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a circuit."""
+        return await self._async_step("reconfigure", user_input)
+
+    async def _async_step(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        own = self._get_reconfigure_subentry() if self.source == SOURCE_RECONFIGURE else None
+        own_id = None if own is None else own.subentry_id
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors, data = validate_circuit(self.hass, entry, own_id, user_input)
+            if not errors:
+                title = data.pop(CONF_CIRCUIT_TITLE)
+                if own is not None:
+                    return self.async_update_and_abort(entry, own, title=title, data=data)
+                return self.async_create_entry(title=title, data=data)
+        stored: dict[str, Any] = {}
+        if own is not None:
+            stored = {**own.data, CONF_CIRCUIT_TITLE: own.title}
+        others = [s for s in _subentries(entry, SUBENTRY_CIRCUIT) if s.subentry_id != own_id]
+        schema = _circuit_schema(others, _subentries(entry, SUBENTRY_LOADPOINT))
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or stored),
+            errors=errors,
+        )

@@ -112,3 +112,14 @@ MAX_API_PORT: Final = 65535
 # Storage of settings and sessions across restarts (1.2: telemetry inside the site settings).
 STORAGE_VERSION: Final = 1
 STORAGE_MINOR_VERSION: Final = 2
+
+# Load management (evcc's circuits; config subentry type, the title is the subentry's). Parent
+# and loadpoints are stored as subentry ids, so renaming one keeps the links.
+SUBENTRY_CIRCUIT: Final = "circuit"
+CONF_CIRCUIT_TITLE: Final = "circuit_title"
+CONF_CIRCUIT_MAX_CURRENT: Final = "circuit_max_current"  # A per phase
+CONF_CIRCUIT_MAX_POWER: Final = "circuit_max_power"  # W
+CONF_CIRCUIT_PARENT: Final = "circuit_parent"  # subentry id of the enclosing circuit
+CONF_CIRCUIT_LOADPOINTS: Final = "circuit_loadpoints"  # subentry ids of its loadpoints
+CONF_CIRCUIT_METER: Final = "circuit_meter"  # power sensor of the circuit's load (optional)
+CONF_CIRCUIT_LIMIT: Final = "circuit_limit"  # power entity: the maximum allowed now (optional)

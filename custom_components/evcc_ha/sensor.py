@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -29,6 +29,8 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from .coordinator import EvccConfigEntry, EvccCoordinator
+from .core.circuit import Circuit
+from .core.controller import circuit_device_key
 from .core.loadpoint import Loadpoint
 from .core.model import (
     BatteryMode,
@@ -373,6 +375,48 @@ FORECAST_SENSORS: tuple[EvccSiteSensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class EvccCircuitSensorEntityDescription(SensorEntityDescription):
+    """A value of one circuit (load management), from `circuits.<name>` of the state."""
+
+    value_fn: Callable[[Doc], StateType]
+    exists_fn: Callable[[Circuit], bool] = lambda _: True
+
+
+CIRCUIT_SENSORS: tuple[EvccCircuitSensorEntityDescription, ...] = (
+    EvccCircuitSensorEntityDescription(
+        key="power",
+        translation_key="circuit_power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=lambda c: _float(c["power"]),
+    ),
+    EvccCircuitSensorEntityDescription(
+        key="current",
+        translation_key="circuit_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        exists_fn=lambda c: c.max_current > 0,
+        value_fn=lambda c: _float(c.get("current")),
+    ),
+    # the maximum power in force: an external limit (§14a dimming) shows here
+    EvccCircuitSensorEntityDescription(
+        key="max_power",
+        translation_key="circuit_max_power",
+        device_class=SensorDeviceClass.POWER,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        exists_fn=lambda c: c.config.max_power > 0 or c.config.limited,
+        value_fn=lambda c: _float(c.get("maxPower")),
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EvccConfigEntry,
@@ -396,6 +440,12 @@ async def async_setup_entry(
         EvccSiteSensor(coordinator, description)
         for description in FORECAST_SENSORS
         if description.tariff in coordinator.site.tariffs
+    )
+    async_add_entities(
+        EvccCircuitSensor(coordinator, description, index, circuit)
+        for index, circuit in enumerate(coordinator.site.circuits.values())
+        for description in CIRCUIT_SENSORS
+        if description.exists_fn(circuit)
     )
     if coordinator.demo is not None:
         async_add_entities(
@@ -443,6 +493,35 @@ class EvccSiteSensor(EvccEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         return self.entity_description.value_fn(self.state_doc)
+
+
+class EvccCircuitSensor(EvccEntity, SensorEntity):
+    """A circuit's value on the site device, named after the circuit; unavailable while the
+    circuit's own meter fails (its last values stand in the state for evcc's timeout)."""
+
+    entity_description: EvccCircuitSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: EvccCoordinator,
+        description: EvccCircuitSensorEntityDescription,
+        index: int,
+        circuit: Circuit,
+    ) -> None:
+        super().__init__(
+            coordinator, replace(description, key=f"circuit_{circuit.name}_{description.key}")
+        )
+        self.circuit_name = circuit.name
+        self.device_key = circuit_device_key(index)
+        self._attr_translation_placeholders = {"circuit": circuit.title}
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.device_key not in self.coordinator.data.failed
+
+    @property
+    def native_value(self) -> StateType:
+        return self.entity_description.value_fn(self.state_doc["circuits"][self.circuit_name])
 
 
 class DemoDayAheadPriceSensor(SensorEntity):

@@ -36,6 +36,7 @@ from .model import (
     BatteryMode,
     ChargerCommand,
     ChargerReading,
+    CircuitReading,
     CommandError,
     DeviceError,
     Event,
@@ -381,6 +382,10 @@ class Controller:
                 name: VehicleReading(values.get(f"{key}_soc"), values.get(f"{key}_values"))
                 for name, key in zip(self._site.vehicles, _vehicle_keys(devices), strict=True)
             },
+            circuits={
+                circuit.config.name: _circuit_reading(values, circuit_device_key(i))
+                for i, circuit in enumerate(devices.circuits)
+            },
         )
         failed = {key for key, health in self._health.items() if health.lost}
         return readings, failed
@@ -617,7 +622,22 @@ def devices_by_key(devices: SiteDevices) -> Mapping[str, DevicePort]:
             found[f"{key}_soc"] = soc
         if values is not None:
             found[f"{key}_values"] = values
+    for i, circuit in enumerate(devices.circuits):
+        if circuit.meter is not None:
+            found[circuit_device_key(i)] = circuit.meter
+        if circuit.limit is not None:
+            found[f"{circuit_device_key(i)}_limit"] = circuit.limit
     return found
+
+
+def _circuit_reading(values: Mapping[str, Any], key: str) -> CircuitReading:
+    limit = values.get(f"{key}_limit")
+    return CircuitReading(meter=values.get(key), limit=None if limit is None else limit.power)
+
+
+def circuit_device_key(index: int) -> str:
+    """The availability key of circuit `index`'s meter (circuit1, …; its limit: `_limit`)."""
+    return f"circuit{index + 1}"
 
 
 def _vehicle_keys(devices: SiteDevices) -> list[str]:

@@ -19,6 +19,7 @@ from .model import (
     BatteryMode,
     ChargerCommand,
     ChargerReading,
+    CircuitConfig,
     LoadpointConfig,
     MeterReading,
     SiteConfig,
@@ -106,6 +107,16 @@ class VehicleDevices:
 
 
 @dataclass(slots=True)
+class CircuitDevices:
+    """A circuit's own meter (its load) and the meter-like source of its external limit (the
+    reading's power is the maximum power allowed now), as `config` says it has them."""
+
+    config: CircuitConfig
+    meter: Meter | None = None
+    limit: Meter | None = None
+
+
+@dataclass(slots=True)
 class SiteDevices:
     """Everything one site reads and commands, plus the static configuration for core."""
 
@@ -117,6 +128,7 @@ class SiteDevices:
     loadpoints: list[LoadpointDevices] = field(default_factory=list)
     battery_control: BatteryControl | None = None
     vehicles: list[VehicleDevices] = field(default_factory=list)  # as `config.vehicles`
+    circuits: list[CircuitDevices] = field(default_factory=list)  # as `config.circuits`
 
     def vehicle_sources(self) -> list[tuple[SocSource | None, VehicleSource | None]]:
         """The SoC and value sources of every vehicle, in the site's vehicle order (the
@@ -138,6 +150,8 @@ class SiteDevices:
             candidates += [lp.charger, lp.meter, lp.soc, lp.vehicle]
         for vehicle in self.vehicles:
             candidates += [vehicle.soc, vehicle.values]
+        for circuit in self.circuits:
+            candidates += [circuit.meter, circuit.limit]
         for device in candidates:
             if device is not None and not any(device is known for known in found):
                 found.append(device)

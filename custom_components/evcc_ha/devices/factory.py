@@ -11,11 +11,13 @@ here and one branch of the subentry flow. Every Modbus device of a site shares t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import tzinfo
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
+from homeassistant.util import slugify
 
 from ..const import (
     CHARGER_KIND_ENTITIES,
@@ -40,6 +42,12 @@ from ..const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CIRCUIT_LIMIT,
+    CONF_CIRCUIT_LOADPOINTS,
+    CONF_CIRCUIT_MAX_CURRENT,
+    CONF_CIRCUIT_MAX_POWER,
+    CONF_CIRCUIT_METER,
+    CONF_CIRCUIT_PARENT,
     CONF_CONTROL_PROFILE,
     CONF_DEMO,
     CONF_GRID_ENERGY,
@@ -60,15 +68,24 @@ from ..const import (
     DEFAULT_VEHICLE_CAPACITY,
     DEFAULT_VEHICLE_PHASES,
     LOGGER,
+    SUBENTRY_CIRCUIT,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
     SUBENTRY_VEHICLE,
 )
 from ..core.clock import Clock
-from ..core.devices import Charger, LoadpointDevices, Meter, SiteDevices, VehicleDevices
+from ..core.devices import (
+    Charger,
+    CircuitDevices,
+    LoadpointDevices,
+    Meter,
+    SiteDevices,
+    VehicleDevices,
+)
 from ..core.model import (
     BatteryMode,
     ChargerConfig,
+    CircuitConfig,
     ControlProfile,
     LoadpointConfig,
     SiteConfig,
@@ -323,6 +340,40 @@ def _modbus_meters(entry: ConfigEntry, hub: ModbusHub) -> dict[Usage, list[Meter
     return meters
 
 
+def circuit_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """The circuit subentries of a site in creation order."""
+    return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CIRCUIT]
+
+
+def build_circuits(
+    hass: HomeAssistant, entry: ConfigEntry
+) -> tuple[list[CircuitDevices], dict[str, str]]:
+    """The site's circuits (API name = the title's slug) and the circuit name of each loadpoint
+    subentry id that one of them holds. A parent or loadpoint removed since is left out."""
+    subentries = circuit_subentries(entry)
+    names = {s.subentry_id: slugify(s.title) for s in subentries}
+    circuits: list[CircuitDevices] = []
+    circuit_of: dict[str, str] = {}
+    for subentry in subentries:
+        data, name = subentry.data, names[subentry.subentry_id]
+        meter_entity, limit_entity = data.get(CONF_CIRCUIT_METER), data.get(CONF_CIRCUIT_LIMIT)
+        config = CircuitConfig(
+            name=name,
+            title=subentry.title,
+            parent=names.get(str(data.get(CONF_CIRCUIT_PARENT))),
+            max_current=float(data.get(CONF_CIRCUIT_MAX_CURRENT) or 0.0),
+            max_power=float(data.get(CONF_CIRCUIT_MAX_POWER) or 0.0),
+            metered=bool(meter_entity),
+            limited=bool(limit_entity),
+        )
+        meter = EntityMeter(hass, f"{subentry.title} meter", meter_entity) if meter_entity else None
+        limit = EntityMeter(hass, f"{subentry.title} limit", limit_entity) if limit_entity else None
+        circuits.append(CircuitDevices(config, meter, limit))
+        for loadpoint_id in data.get(CONF_CIRCUIT_LOADPOINTS) or []:
+            circuit_of.setdefault(str(loadpoint_id), name)
+    return circuits, circuit_of
+
+
 async def async_build_devices(
     hass: HomeAssistant, entry: ConfigEntry, hub: ModbusHub
 ) -> SiteDevices:
@@ -340,6 +391,11 @@ async def async_build_devices(
         VehicleDevices(*build_vehicle(hass, subentry.title, subentry.data))
         for subentry in vehicle_subentries(entry)
     ]
+    loadpoints = [build_loadpoint(hass, s, hub) for s in loadpoint_subentries(entry)]
+    circuits, circuit_of = build_circuits(hass, entry)
+    for lp, subentry in zip(loadpoints, loadpoint_subentries(entry), strict=True):
+        if (name := circuit_of.get(subentry.subentry_id)) is not None:
+            lp.config = replace(lp.config, circuit=name)
     return SiteDevices(
         config=SiteConfig(
             title=entry.title,
@@ -349,14 +405,16 @@ async def async_build_devices(
             battery_controllable=control is not None,
             battery_chargeable=control is not None and _can_charge(control),
             vehicles=tuple(vehicle.config for vehicle in vehicles),
+            circuits=tuple(circuit.config for circuit in circuits),
         ),
+        circuits=circuits,
         vehicles=vehicles,
         battery_control=control,
         grid=grid,
         pv=pv,
         battery=battery,
         aux=aux,
-        loadpoints=[build_loadpoint(hass, s, hub) for s in loadpoint_subentries(entry)],
+        loadpoints=loadpoints,
     )
 
 

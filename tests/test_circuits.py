@@ -1,0 +1,198 @@
+"""Load management end to end: a circuit added through its subentry flow holds a loadpoint's
+charger under its fuse and under an external limit (a helper standing in for the grid operator's
+control box), shows as sensors and in `/api/state` of Home Assistant's view (the real factory,
+controller and HTTP stack; the wallbox is helper entities)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
+
+from custom_components.evcc_ha.api.mqtt_topics import topic_tree
+from custom_components.evcc_ha.const import (
+    CONF_CIRCUIT_LIMIT,
+    CONF_CIRCUIT_LOADPOINTS,
+    CONF_CIRCUIT_MAX_CURRENT,
+    CONF_CIRCUIT_MAX_POWER,
+    CONF_CIRCUIT_METER,
+    CONF_CIRCUIT_PARENT,
+    CONF_CIRCUIT_TITLE,
+    SUBENTRY_CIRCUIT,
+    SUBENTRY_LOADPOINT,
+)
+
+from .ha_site import add_loadpoint, real_site, wallbox_helpers
+from .test_config_flow import set_sensor
+
+
+async def _limit_helper(hass: HomeAssistant) -> None:
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {
+            "input_number": {
+                "wallbox_current": {"min": 6, "max": 16, "step": 1, "unit_of_measurement": "A"},
+                "grid_limit": {"min": 0, "max": 30000, "step": 1, "initial": 11000,
+                               "unit_of_measurement": "W", "mode": "box"},
+            }
+        },
+    )  # fmt: skip
+
+
+async def _site_with_loadpoint(hass: HomeAssistant) -> tuple[ConfigEntry, str]:
+    assert await async_setup_component(
+        hass, "input_boolean", {"input_boolean": {"wallbox_enable": None}}
+    )
+    await _limit_helper(hass)
+    await wallbox_helpers(hass)  # the input_number and input_boolean exist already
+    entry = await real_site(hass)
+    assert (await add_loadpoint(hass, entry))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    loadpoint_id = next(
+        s.subentry_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_LOADPOINT
+    )
+    return entry, loadpoint_id
+
+
+async def _circuit_flow(
+    hass: HomeAssistant, entry: ConfigEntry, data: dict[str, Any], *, reconfigure: str | None = None
+) -> Any:
+    context: dict[str, Any] = {"source": "user"}
+    if reconfigure is not None:
+        context = {"source": "reconfigure", "subentry_id": reconfigure}
+    flow = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_CIRCUIT), context=context
+    )
+    assert flow["type"] is FlowResultType.FORM
+    return await hass.config_entries.subentries.async_configure(flow["flow_id"], data)
+
+
+async def _select(hass: HomeAssistant, domain: str, entity_id: str, **data: Any) -> None:
+    service = "select_option" if domain == "input_select" else "set_value"
+    await hass.services.async_call(
+        domain, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+    )
+
+
+async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit(
+    hass: HomeAssistant, hass_client: Any
+) -> None:
+    entry, loadpoint_id = await _site_with_loadpoint(hass)
+    result = await _circuit_flow(
+        hass,
+        entry,
+        {
+            CONF_CIRCUIT_TITLE: "Main fuse",
+            CONF_CIRCUIT_MAX_CURRENT: 10,
+            CONF_CIRCUIT_LOADPOINTS: [loadpoint_id],
+            CONF_CIRCUIT_LIMIT: "input_number.grid_limit",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY and result["title"] == "Main fuse"
+    assert result["data"] == {
+        CONF_CIRCUIT_MAX_CURRENT: 10.0,
+        CONF_CIRCUIT_LOADPOINTS: [loadpoint_id],
+        CONF_CIRCUIT_LIMIT: "input_number.grid_limit",
+    }
+    await hass.async_block_till_done()  # the site reloads with its circuit
+    coordinator = entry.runtime_data.coordinator
+
+    # a car connects in mode now: 16 A wanted, the 10 A fuse gives 10 A
+    await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
+    client = await hass_client()
+    response = await client.post("/api/evcc_ha/loadpoints/1/mode/now")
+    assert response.status == 200
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.wallbox_enable").state == "on"
+    assert float(hass.states.get("input_number.wallbox_current").state) == 10.0
+
+    response = await client.get("/api/evcc_ha/state")
+    circuits = (await response.json())["circuits"]
+    assert circuits["main_fuse"]["maxCurrent"] == 10
+    assert circuits["main_fuse"]["maxPower"] == 11000  # the external limit in force
+    assert hass.states.get("sensor.home_main_fuse_power_limit").state == "11000.0"
+    assert hass.states.get("sensor.home_main_fuse_current").state == "10.0"
+    tree = topic_tree("evcc", coordinator.controller.state())
+    assert tree["evcc/site/circuits/main_fuse/maxCurrent"] == "10"
+
+    # the grid operator dims to 3 kW: no room for 6 A on three phases, the charger stops
+    await _select(hass, "input_number", "input_number.grid_limit", value=3000)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.wallbox_enable").state == "off"
+    assert coordinator.controller.state()["circuits"]["main_fuse"]["dimmed"] is True
+
+    # the limit lifted: charging at the fuse again
+    await _select(hass, "input_number", "input_number.grid_limit", value=11000)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.wallbox_enable").state == "on"
+    assert float(hass.states.get("input_number.wallbox_current").state) == 10.0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({CONF_CIRCUIT_TITLE: "Garage"}, {"base": "circuit_without_limit"}),
+        ({CONF_CIRCUIT_TITLE: " ", CONF_CIRCUIT_MAX_POWER: 5000}, {
+            CONF_CIRCUIT_TITLE: "circuit_title_required"}),
+        ({CONF_CIRCUIT_TITLE: "main fuse", CONF_CIRCUIT_MAX_POWER: 5000}, {
+            CONF_CIRCUIT_TITLE: "duplicate_circuit"}),
+        ({CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_MAX_POWER: 5000, CONF_CIRCUIT_METER:
+          "sensor.car_soc"}, {CONF_CIRCUIT_METER: "invalid_power_sensor"}),
+        ({CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_LIMIT: "input_number.wallbox_current"},
+         {CONF_CIRCUIT_LIMIT: "invalid_circuit_limit_entity"}),
+        ({CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_MAX_POWER: 5000, CONF_CIRCUIT_LOADPOINTS:
+          ["LOADPOINT"]}, {CONF_CIRCUIT_LOADPOINTS: "loadpoint_in_other_circuit"}),
+    ],
+)  # fmt: skip
+async def test_a_circuit_that_cannot_work_is_refused_in_the_form(
+    hass: HomeAssistant, data: dict[str, Any], errors: dict[str, str]
+) -> None:
+    entry, loadpoint_id = await _site_with_loadpoint(hass)
+    set_sensor(hass, "sensor.car_soc", "50", "%", "battery")
+    main = {CONF_CIRCUIT_TITLE: "Main fuse", CONF_CIRCUIT_MAX_CURRENT: 25}
+    main[CONF_CIRCUIT_LOADPOINTS] = [loadpoint_id]
+    assert (await _circuit_flow(hass, entry, main))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    before = {s.subentry_id: dict(s.data) for s in entry.subentries.values()}
+    if data.get(CONF_CIRCUIT_LOADPOINTS) == ["LOADPOINT"]:
+        data = {**data, CONF_CIRCUIT_LOADPOINTS: [loadpoint_id]}
+    result = await _circuit_flow(hass, entry, data)
+    assert result["type"] is FlowResultType.FORM and result["errors"] == errors
+    assert {s.subentry_id: dict(s.data) for s in entry.subentries.values()} == before
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_circuit_cannot_be_inside_its_own_child(hass: HomeAssistant) -> None:
+    entry, _ = await _site_with_loadpoint(hass)
+    house = {CONF_CIRCUIT_TITLE: "House", CONF_CIRCUIT_MAX_CURRENT: 35}
+    assert (await _circuit_flow(hass, entry, house))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    house_id = next(s.subentry_id for s in entry.subentries.values() if s.title == "House")
+    garage = {CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_MAX_POWER: 11000}
+    garage[CONF_CIRCUIT_PARENT] = house_id
+    assert (await _circuit_flow(hass, entry, garage))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    garage_id = next(
+        s.subentry_id
+        for s in entry.subentries.values()
+        if s.title == "Garage" and s.subentry_type == SUBENTRY_CIRCUIT
+    )
+    assert entry.runtime_data.coordinator.controller.state()["circuits"]["garage"]["parent"] == (
+        "house"
+    )
+    result = await _circuit_flow(
+        hass, entry, {**house, CONF_CIRCUIT_PARENT: garage_id}, reconfigure=house_id
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_CIRCUIT_PARENT: "invalid_circuit_parent"}
+    assert await hass.config_entries.async_unload(entry.entry_id)
