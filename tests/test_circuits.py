@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
 from custom_components.evcc_ha.api.mqtt_topics import topic_tree
@@ -195,4 +196,40 @@ async def test_a_circuit_cannot_be_inside_its_own_child(hass: HomeAssistant) -> 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_CIRCUIT_PARENT: "invalid_circuit_parent"}
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_renamed_circuit_keeps_its_sensors_and_a_removed_one_takes_them_along(
+    hass: HomeAssistant,
+) -> None:
+    entry, _ = await _site_with_loadpoint(hass)
+    data = {CONF_CIRCUIT_TITLE: "Garage fuse", CONF_CIRCUIT_MAX_CURRENT: 16}
+    assert (await _circuit_flow(hass, entry, data))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    circuit_id = next(
+        s.subentry_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CIRCUIT
+    )
+    registry = er.async_get(hass)
+    load = "sensor.home_garage_fuse_load"
+    unique_id = registry.async_get(load).unique_id
+    result = await _circuit_flow(
+        hass, entry, {**data, CONF_CIRCUIT_TITLE: "Carport fuse"}, reconfigure=circuit_id
+    )
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    state = entry.runtime_data.coordinator.controller.state()
+    assert list(state["circuits"]) == ["carport_fuse"]  # the API name follows the title
+    assert registry.async_get(load).unique_id == unique_id  # the same entity, not a second one
+    loads = [
+        e.entity_id
+        for e in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if e.translation_key == "circuit_power"
+    ]
+    assert loads == [load]
+    assert hass.states.get(load).state == "0.0"
+
+    assert hass.config_entries.async_remove_subentry(entry, circuit_id)
+    await hass.async_block_till_done()
+    assert registry.async_get(load) is None
+    assert "circuits" not in entry.runtime_data.coordinator.controller.state()
     assert await hass.config_entries.async_unload(entry.entry_id)

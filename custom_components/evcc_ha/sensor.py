@@ -40,6 +40,7 @@ from .core.model import (
     Status,
 )
 from .devices.demo import demo_day_ahead_prices, demo_prices_published
+from .devices.factory import circuit_subentries
 from .devices.tariffs import DEMO_PRICE_KEY, demo_price_unique_id
 from .entity import EvccEntity, add_loadpoint_entities, site_device_info, vehicle_reports
 
@@ -441,12 +442,18 @@ async def async_setup_entry(
         for description in FORECAST_SENSORS
         if description.tariff in coordinator.site.tariffs
     )
-    async_add_entities(
-        EvccCircuitSensor(coordinator, description, index, circuit)
-        for index, circuit in enumerate(coordinator.site.circuits.values())
-        for description in CIRCUIT_SENSORS
-        if description.exists_fn(circuit)
-    )
+    # each circuit's sensors belong to its subentry: removing the circuit removes them
+    circuit_ids = [s.subentry_id for s in circuit_subentries(entry)]
+    for index, circuit in enumerate(coordinator.site.circuits.values()):
+        subentry_id = circuit_ids[index] if index < len(circuit_ids) else None
+        async_add_entities(
+            (
+                EvccCircuitSensor(coordinator, description, index, circuit, subentry_id)
+                for description in CIRCUIT_SENSORS
+                if description.exists_fn(circuit)
+            ),
+            config_subentry_id=subentry_id,
+        )
     if coordinator.demo is not None:
         async_add_entities(
             [DemoDayAheadPriceSensor(entry, coordinator.demo.tz or dt_util.get_default_time_zone())]
@@ -507,10 +514,11 @@ class EvccCircuitSensor(EvccEntity, SensorEntity):
         description: EvccCircuitSensorEntityDescription,
         index: int,
         circuit: Circuit,
+        subentry_id: str | None,
     ) -> None:
-        super().__init__(
-            coordinator, replace(description, key=f"circuit_{circuit.name}_{description.key}")
-        )
+        # keyed by the subentry, so that renaming the circuit keeps its entities
+        key = f"circuit_{subentry_id or circuit.name}_{description.key}"
+        super().__init__(coordinator, replace(description, key=key))
         self.circuit_name = circuit.name
         self.device_key = circuit_device_key(index)
         self._attr_translation_placeholders = {"circuit": circuit.title}
