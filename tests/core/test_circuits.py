@@ -289,3 +289,20 @@ def test_a_configuration_that_cannot_work_is_refused(
 def test_a_loadpoint_behind_an_unknown_circuit_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown circuit 'nowhere'"):
         Site(SiteConfig(), [LoadpointConfig(title="A", circuit="nowhere")])
+
+
+def test_pv_on_a_narrow_circuit_charges_on_one_phase_and_does_not_scale_up() -> None:
+    """11 kW of surplus, but the circuit allows 3 kW: no room for 6 A on 3p (4.14 kW), so a
+    switchable charger switches to 1p before it starts and stays there (evcc's pvScalePhases
+    with circuitAllowsPhases), charging at 13 A (3000 / 230)."""
+    garage = Garage(
+        (CircuitConfig(name="main", max_power=3000.0),), ("main",), mode=Mode.PV, switchable=True
+    )
+    for _ in range(6):  # past the enable delay
+        garage.cycle(grid=-11000.0)
+    assert garage.chargers[0].phases == 1
+    assert garage.offered() == [13.0]
+    for _ in range(10):
+        garage.cycle(grid=-11000.0 + 13 * 230.0)
+    assert garage.chargers[0].phases == 1  # 3p would have the surplus, not the circuit room
+    assert garage.offered() == [13.0]
