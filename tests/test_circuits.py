@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -233,3 +233,28 @@ async def test_a_renamed_circuit_keeps_its_sensors_and_a_removed_one_takes_them_
     assert registry.async_get(load) is None
     assert "circuits" not in entry.runtime_data.coordinator.controller.state()
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [
+        ({CONF_CIRCUIT_MAX_CURRENT: -5}, "max current -5.0 A"),
+        ({CONF_CIRCUIT_MAX_POWER: "lots"}, "could not convert string to float"),
+    ],
+)
+async def test_a_stored_circuit_the_flow_would_refuse_is_a_setup_error(
+    hass: HomeAssistant, stored: dict[str, Any], reason: str
+) -> None:
+    """Stored data no form would have written (edited by hand) fails setup with the reason;
+    nothing is commanded."""
+    entry, loadpoint_id = await _site_with_loadpoint(hass)
+    data = {CONF_CIRCUIT_TITLE: "Main", CONF_CIRCUIT_MAX_CURRENT: 16}
+    data[CONF_CIRCUIT_LOADPOINTS] = [loadpoint_id]
+    assert (await _circuit_flow(hass, entry, data))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    circuit = next(s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CIRCUIT)
+    hass.config_entries.async_update_subentry(entry, circuit, data={**circuit.data, **stored})
+    await hass.async_block_till_done()  # the site reloads and fails
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert reason in (entry.reason or "")
+    assert hass.states.get("input_boolean.wallbox_enable").state == "off"

@@ -138,13 +138,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvccConfigEntry) -> bool
         entry.async_on_unload(tariff.close)
         if tariff is not demo_prices:
             await tariff.async_watch()
-    site = Site(
-        devices.config,
-        [lp.config for lp in devices.loadpoints],
-        tariffs=tariffs,
-        interval_s=float(interval_of(entry)),
-        tz=tz,
-    )
+    try:
+        site = Site(
+            devices.config,
+            [lp.config for lp in devices.loadpoints],
+            tariffs=tariffs,
+            interval_s=float(interval_of(entry)),
+            tz=tz,
+        )
+    except ValueError as err:  # e.g. circuits the subentry flow would not have stored
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_configuration",
+            translation_placeholders={"site": entry.title, "error": str(err)},
+        ) from err
     controller = Controller(site, devices, clock, partial(build_state, currency=currency, tz=tz))
     await controller.async_setup()
     entry.async_on_unload(controller.async_close)
