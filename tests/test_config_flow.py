@@ -43,6 +43,7 @@ from custom_components.evcc_ha.const import (
     CONF_SITE_TITLE,
     DEFAULT_SITE_TITLE,
     DOMAIN,
+    SUBENTRY_CIRCUIT,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
     SUBENTRY_VEHICLE,
@@ -240,6 +241,7 @@ async def test_user_creates_real_site_with_meters(
         SUBENTRY_LOADPOINT,
         SUBENTRY_VEHICLE,
         SUBENTRY_MODBUS_METER,
+        SUBENTRY_CIRCUIT,
     ]
 
 

@@ -155,6 +155,7 @@ FLOW_SECTIONS = {
 SUBENTRY_SECTIONS = {
     "ModbusMeterSubentryFlow": ("config_subentries", "modbus_meter"),
     "VehicleSubentryFlow": ("config_subentries", "vehicle"),
+    "CircuitSubentryFlow": ("config_subentries", "circuit"),
 }
 
 
@@ -194,7 +195,7 @@ def _flow_classes() -> list[tuple[str, dict[str, Any], set[str], set[str]]]:
 
 def test_every_flow_step_and_error_is_translated() -> None:
     classes = _flow_classes()
-    assert len(classes) == 5
+    assert len(classes) == 6
     for name, section, steps, errors in classes:
         assert steps == set(section["step"]), name
         for step in steps:

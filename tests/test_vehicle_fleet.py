@@ -20,6 +20,7 @@ from custom_components.evcc_ha.const import (
     CONF_VEHICLE_PHASES,
     CONF_VEHICLE_SOC,
     CONF_VEHICLE_TITLE,
+    CONF_VEHICLE_WELCOME_CHARGE,
     SUBENTRY_VEHICLE,
 )
 
@@ -136,4 +137,34 @@ async def test_a_vehicle_is_detected_chosen_and_set(hass: HomeAssistant, hass_cl
         blocking=True,
     )
     assert (_lp(entry)["vehicleName"], _lp(entry)["limitSoc"]) == ("zoe", 80)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_vehicle_that_needs_a_welcome_charge_gets_it_when_a_car_connects(
+    hass: HomeAssistant,
+) -> None:
+    """The vehicle form's welcome charge (evcc's welcomecharge): in mode off the wallbox is
+    switched on at the minimum when a car connects, and off again after it."""
+    await wallbox_helpers(hass)
+    _car(hass)
+    entry = await real_site(hass)
+    assert (await add_loadpoint(hass, entry))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    result = await _add_vehicle(hass, entry, {**ZOE, CONF_VEHICLE_WELCOME_CHARGE: True})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VEHICLE_WELCOME_CHARGE] is True
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    assert _lp(entry)["mode"] == "off"
+    await hass.services.async_call(
+        "input_select",
+        "select_option",
+        {ATTR_ENTITY_ID: "input_select.wallbox_status", "option": "connected"},
+        blocking=True,
+    )
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert _lp(entry)["vehicleWelcomeActive"] is True
+    assert hass.states.get("input_boolean.wallbox_enable").state == "on"
+    assert float(hass.states.get("input_number.wallbox_current").state) == 6.0
     assert await hass.config_entries.async_unload(entry.entry_id)

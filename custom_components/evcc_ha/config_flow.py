@@ -127,6 +127,7 @@ from .const import (
     CONF_VEHICLE_RANGE,
     CONF_VEHICLE_SOC,
     CONF_VEHICLE_TITLE,
+    CONF_VEHICLE_WELCOME_CHARGE,
     DEFAULT_API_HOST,
     DEFAULT_API_PORT,
     DEFAULT_CHARGER_MAX_CURRENT,
@@ -1047,6 +1048,7 @@ def _vehicle_schema() -> vol.Schema:
             vol.Optional(CONF_VEHICLE_CONNECTED): _entities(
                 EntityFilterSelectorConfig(domain=["binary_sensor", "input_boolean"])
             ),
+            vol.Optional(CONF_VEHICLE_WELCOME_CHARGE, default=False): BooleanSelector(),
         }
     )
 
@@ -1074,6 +1076,8 @@ def validate_vehicle(
     if soc:
         data[CONF_VEHICLE_SOC] = soc
     data.update({key: user_input[key] for key in values})
+    if user_input.get(CONF_VEHICLE_WELCOME_CHARGE) is True:
+        data[CONF_VEHICLE_WELCOME_CHARGE] = True
     return errors, data
 
 

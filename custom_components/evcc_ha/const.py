@@ -90,6 +90,8 @@ CONF_VEHICLE_ODOMETER: Final = "vehicle_odometer"
 CONF_VEHICLE_LIMIT: Final = "vehicle_limit_soc"
 CONF_VEHICLE_CLIMATER: Final = "vehicle_climater"
 CONF_VEHICLE_CONNECTED: Final = "vehicle_connected"  # binary_sensor on = plugged in (detection)
+# evcc's welcomecharge feature: offer the minimum current right after the car connects
+CONF_VEHICLE_WELCOME_CHARGE: Final = "vehicle_welcome_charge"
 # Vehicles that no loadpoint has as its own (config subentry type; data: the CONF_VEHICLE_ keys,
 # the title is the subentry's).
 SUBENTRY_VEHICLE: Final = "vehicle"

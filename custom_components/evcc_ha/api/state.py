@@ -443,7 +443,7 @@ def _loadpoint(lp: Loadpoint, now: datetime) -> dict[str, Any]:
             ),
             "vehicleLimitSoc": _number(values.limit_soc) if values.limit_soc is not None else 0,
             "vehicleClimaterActive": bool(values.climater_active),
-            "vehicleWelcomeActive": False,
+            "vehicleWelcomeActive": lp.welcome_active(now),
             # evcc_ha's own: energy counted here over the loadpoint's life (survives restarts)
             "lifetimeEnergy": _number(lp.energy.lifetime_wh / 1000.0),
         }

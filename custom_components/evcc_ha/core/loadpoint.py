@@ -55,6 +55,8 @@ SYNC_GRACE_S = 60.0
 PHASE_MEASUREMENT_GRACE_S = 60.0
 # A charger reporting a current this far from the one offered is out of sync (evcc: 0.23 A).
 CURRENT_SYNC_TOLERANCE_A = 0.23
+# A welcome charge lasts as long as one cycle of evcc's default interval (our cycles are faster).
+WELCOME_CHARGE_S = 30.0
 # Measured phase counts only phases drawing more than this.
 PHASE_CURRENT_MIN_A = 1.0
 ESTIMATOR_EFFICIENCY = 0.85
@@ -213,6 +215,9 @@ class Loadpoint:
         self._new_estimator()
         self.last_decision: Decision | None = None
         self.last_reading: ChargerReading | None = None
+        # evcc's welcome charge: until when a car that just connected is offered the minimum
+        # (set by `Site`); evcc offers it for one cycle, which is WELCOME_CHARGE_S by default
+        self.welcome_until: datetime | None = None
         # the circuit it is behind (load management), linked by `Site`
         self.circuit: Circuit | None = None
 
@@ -816,7 +821,8 @@ class Loadpoint:
         if not self.connected or settings.mode == Mode.OFF:
             self._reset_pv_timer()
             self._reset_phase_timer()
-            current = 0.0
+            # a car that needs a welcome charge gets the minimum once, even in off (evcc)
+            current = settings.min_current if self.welcome_active(now) else 0.0
         elif self._min_soc_not_reached() or self.plan_active:
             phases_command = self._fast_phases(now) or phases_command
             self._reset_phase_timer()
@@ -852,8 +858,17 @@ class Loadpoint:
             scaled, current = self._pv_max_current(now, decision)
             if current == 0 and self.climater_active:
                 current = settings.min_current  # evcc: the climater keeps the minimum
+            if current == 0 and self.welcome_active(now):
+                # evcc: the welcome charge starts at the minimum; the pv timer switches it off
+                current = settings.min_current
+                self._reset_pv_timer()
             phases_command = scaled or phases_command
         return self._set_limit(now, current, phases_command, force=force)
+
+    def welcome_active(self, now: datetime) -> bool:
+        """A car that needs a welcome charge connected less than `WELCOME_CHARGE_S` ago."""
+        until = self.welcome_until
+        return self.connected and until is not None and now < until
 
     @property
     def climater_active(self) -> bool:

@@ -139,6 +139,9 @@ class VehicleConfig:
     has_soc: bool = True  # False = "offline" vehicle: energy limits instead of SoC
     # what the car's own integration tells besides the SoC (see `VehicleValues`)
     reports: frozenset[str] = frozenset()
+    # evcc's welcomecharge feature: the car gives up unless it is offered current right after
+    # it is plugged in, so a loadpoint offers the minimum in the cycle it connects
+    welcome_charge: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from . import stored
 from .circuit import build_circuits, roots as circuit_roots
-from .loadpoint import Decision, Loadpoint
+from .loadpoint import WELCOME_CHARGE_S, Decision, Loadpoint
 from .model import (
     BatteryMode,
     ChargerCommand,
@@ -651,6 +651,12 @@ class Site:
         runs all the same, so another car that says it is takes the loadpoint."""
         own = lp.default_vehicle
         if event is EventType.CONNECT:
+            # evcc's needsWelcomeCharge: the loadpoint's own vehicle or any free one needs it
+            welcome = any(
+                vehicle.welcome_charge and (name == own or self._free_for(name, lp))
+                for name, vehicle in self.vehicles.items()
+            )
+            lp.welcome_until = now + timedelta(seconds=WELCOME_CHARGE_S) if welcome else None
             if own and self._free_for(own, lp):
                 self._assign(lp, None)
                 values = reading.values if (reading := vehicles.get(own)) else None

@@ -63,6 +63,7 @@ from ..const import (
     CONF_VEHICLE_RANGE,
     CONF_VEHICLE_SOC,
     CONF_VEHICLE_TITLE,
+    CONF_VEHICLE_WELCOME_CHARGE,
     DEFAULT_CHARGER_MAX_CURRENT,
     DEFAULT_CHARGER_PHASE_COUNT,
     DEFAULT_VEHICLE_CAPACITY,
@@ -249,6 +250,7 @@ def build_vehicle(
         phases=int(data.get(CONF_VEHICLE_PHASES, DEFAULT_VEHICLE_PHASES)),
         has_soc=soc_entity is not None,
         reports=reports,
+        welcome_charge=data.get(CONF_VEHICLE_WELCOME_CHARGE) is True,
     )
     values = None
     if reports:
