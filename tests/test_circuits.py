@@ -17,6 +17,7 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.evcc_ha.api.mqtt_topics import topic_tree
 from custom_components.evcc_ha.const import (
+    CONF_CIRCUIT_CURRENTS,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_LOADPOINTS,
     CONF_CIRCUIT_MAX_CURRENT,
@@ -113,6 +114,10 @@ async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit
     await hass.async_block_till_done()
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 10.0
+    # the car charges: the circuit counts what it draws (the offer: no power sensor)
+    await _select(hass, "input_select", "input_select.wallbox_status", option="charging")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
 
     response = await client.get("/api/evcc_ha/state")
     circuits = (await response.json())["circuits"]
@@ -258,3 +263,56 @@ async def test_a_stored_circuit_the_flow_would_refuse_is_a_setup_error(
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert reason in (entry.reason or "")
     assert hass.states.get("input_boolean.wallbox_enable").state == "off"
+
+
+async def test_a_metered_circuit_with_phase_currents_counts_the_other_loads(
+    hass: HomeAssistant,
+) -> None:
+    """The load meter's phase current sensors see 14 A of other load on L1: a 20 A fuse leaves
+    the car 6 A; at 17 A there is no room for 6 A and the charger stops. A phase sensor that
+    fails makes the circuit's sensors unavailable."""
+    entry, loadpoint_id = await _site_with_loadpoint(hass)
+    set_sensor(hass, "sensor.house_power", "3220", "W", "power")
+    for phase, amps in (("l1", "14"), ("l2", "2"), ("l3", "1")):
+        set_sensor(hass, f"sensor.house_{phase}", amps, "A", "current")
+    currents = ["sensor.house_l1", "sensor.house_l2", "sensor.house_l3"]
+    data = {
+        CONF_CIRCUIT_TITLE: "House",
+        CONF_CIRCUIT_MAX_CURRENT: 20,
+        CONF_CIRCUIT_LOADPOINTS: [loadpoint_id],
+        CONF_CIRCUIT_METER: "sensor.house_power",
+        CONF_CIRCUIT_CURRENTS: currents,
+    }
+    unmetered = {key: value for key, value in data.items() if key != CONF_CIRCUIT_METER}
+    for bad, error in (
+        ({**data, CONF_CIRCUIT_CURRENTS: currents[:2]}, "circuit_currents_three"),
+        (unmetered, "circuit_currents_need_meter"),
+        (
+            {**data, CONF_CIRCUIT_CURRENTS: [*currents[:2], "sensor.house_power"]},
+            "invalid_current_sensor",
+        ),
+    ):
+        result = await _circuit_flow(hass, entry, bad)
+        assert result["errors"] == {CONF_CIRCUIT_CURRENTS: error}
+    assert (await _circuit_flow(hass, entry, data))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
+    await coordinator.controller.async_set_loadpoint(0, "mode", "now")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.wallbox_enable").state == "on"
+    assert float(hass.states.get("input_number.wallbox_current").state) == 6.0
+    assert hass.states.get("sensor.home_house_current").state == "14.0"
+
+    set_sensor(hass, "sensor.house_l1", "20", "A", "current")  # the car's 6 A and 14 A more
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.wallbox_enable").state == "off"
+
+    hass.states.async_set("sensor.house_l2", "unavailable")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.home_house_current").state == "unavailable"
+    assert hass.states.get("select.garage_charge_mode").state == "now"
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -91,6 +91,7 @@ from .const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CIRCUIT_CURRENTS,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_LOADPOINTS,
     CONF_CIRCUIT_MAX_CURRENT,
@@ -158,6 +159,7 @@ from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
 from .devices.demo_history import DEMO_HISTORY_DAYS
 from .devices.ha_entities import (
+    CURRENT_UNITS,
     ENERGY_UNITS,
     POWER_UNITS,
     current_entity_problem,
@@ -251,6 +253,9 @@ CLIMATER_ENTITY = EntityKind(
 CONNECTED_ENTITY = EntityKind(("binary_sensor", "input_boolean"), "invalid_connected_entity")
 BATTERY_MODE_ENTITY = EntityKind(
     ("select", "input_select", "switch", "input_boolean"), "invalid_battery_mode_entity"
+)
+CURRENT_SENSOR = EntityKind(
+    ("sensor",), "invalid_current_sensor", frozenset(CURRENT_UNITS), "current"
 )
 CIRCUIT_LIMIT_ENTITY = EntityKind(
     ("sensor", "number", "input_number"),
@@ -1576,6 +1581,9 @@ def _circuit_schema(
                 SelectSelectorConfig(options=options(circuits), mode=SelectSelectorMode.DROPDOWN)
             ),
             vol.Optional(CONF_CIRCUIT_METER): _entities(_POWER),
+            vol.Optional(CONF_CIRCUIT_CURRENTS): _entities(
+                EntityFilterSelectorConfig(domain="sensor", device_class="current"), multiple=True
+            ),
             vol.Optional(CONF_CIRCUIT_LIMIT): _entities(
                 EntityFilterSelectorConfig(domain=["sensor", "number", "input_number"])
             ),
@@ -1626,10 +1634,20 @@ def validate_circuit(
         errors[CONF_CIRCUIT_LOADPOINTS] = "invalid_circuit_loadpoint"
     elif any(lp in taken for lp in chosen):
         errors[CONF_CIRCUIT_LOADPOINTS] = "loadpoint_in_other_circuit"
+    currents = data.get(CONF_CIRCUIT_CURRENTS)
+    if currents is not None:
+        if len(currents) != 3 or len(set(currents)) != 3:
+            errors[CONF_CIRCUIT_CURRENTS] = "circuit_currents_three"
+        elif not data.get(CONF_CIRCUIT_METER):
+            errors[CONF_CIRCUIT_CURRENTS] = "circuit_currents_need_meter"
     _check_entities(
         hass,
         data,
-        ((CONF_CIRCUIT_METER, POWER_SENSOR), (CONF_CIRCUIT_LIMIT, CIRCUIT_LIMIT_ENTITY)),
+        (
+            (CONF_CIRCUIT_METER, POWER_SENSOR),
+            (CONF_CIRCUIT_CURRENTS, CURRENT_SENSOR),
+            (CONF_CIRCUIT_LIMIT, CIRCUIT_LIMIT_ENTITY),
+        ),
         errors,
     )
     return errors, data

@@ -34,8 +34,11 @@ class Circuit:
     config: CircuitConfig
     parent: Circuit | None = None
     children: list[Circuit] = field(default_factory=list)
-    power: float = 0.0  # W
-    current: float = 0.0  # A, the highest phase
+    power: float = 0.0  # W, measured (or summed) this cycle
+    current: float = 0.0  # A, the highest phase, measured (or summed) this cycle
+    # what loadpoints were allowed on top since (`take`), until the next measurement
+    reserved_power: float = 0.0
+    reserved_current: float = 0.0
     external_limit: float | None = None  # W, the readable external limit of this cycle
     meter_ok_at: datetime | None = None
     overloaded: bool = False  # the meter has been unreadable longer than the timeout
@@ -77,6 +80,7 @@ class Circuit:
         `loads` are the loadpoints' (circuit name, charge power W, highest phase current A)."""
         for child in self.children:
             child.update(now, loads, readings)
+        self.reserved_power = self.reserved_current = 0.0
         reading = readings.get(self.name, CircuitReading())
         limit = reading.limit
         self.external_limit = limit if limit is not None and limit >= 0 else None
@@ -110,20 +114,20 @@ class Circuit:
 
     def allowed_current(self, old: float, new: float) -> float:
         """The phase current a loadpoint drawing `old` A may take instead of `new`."""
-        allowed = self._room(self.max_current, self.current, old, new)
+        allowed = self._room(self.max_current, self.current + self.reserved_current, old, new)
         return allowed if self.parent is None else self.parent.allowed_current(old, allowed)
 
     def allowed_power(self, old: float, new: float) -> float:
         """The power a loadpoint drawing `old` W may take instead of `new`."""
-        allowed = self._room(self.max_power, self.power, old, new)
+        allowed = self._room(self.max_power, self.power + self.reserved_power, old, new)
         return allowed if self.parent is None else self.parent.allowed_power(old, allowed)
 
     def take(self, power: float, current: float) -> None:
         """A loadpoint was just allowed more: count it up the chain until it is measured."""
         node: Circuit | None = self
         while node is not None:
-            node.power += max(0.0, power)
-            node.current += max(0.0, current)
+            node.reserved_power += max(0.0, power)
+            node.reserved_current += max(0.0, current)
             node = node.parent
 
     def as_json(self) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from ..const import (
     CONF_CHARGER_PHASES_ON_1P,
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
+    CONF_CIRCUIT_CURRENTS,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_LOADPOINTS,
     CONF_CIRCUIT_MAX_CURRENT,
@@ -368,7 +369,17 @@ def build_circuits(
             metered=bool(meter_entity),
             limited=bool(limit_entity),
         )
-        meter = EntityMeter(hass, f"{subentry.title} meter", meter_entity) if meter_entity else None
+        currents = data.get(CONF_CIRCUIT_CURRENTS)
+        meter = None
+        if meter_entity:
+            meter = EntityMeter(
+                hass,
+                f"{subentry.title} meter",
+                meter_entity,
+                current_entities=(str(currents[0]), str(currents[1]), str(currents[2]))
+                if currents and len(currents) == 3
+                else None,
+            )
         limit = EntityMeter(hass, f"{subentry.title} limit", limit_entity) if limit_entity else None
         circuits.append(CircuitDevices(config, meter, limit))
         for loadpoint_id in data.get(CONF_CIRCUIT_LOADPOINTS) or []:

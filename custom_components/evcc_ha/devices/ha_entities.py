@@ -32,6 +32,7 @@ from homeassistant.const import (
     STATE_ON,
     STATE_UNAVAILABLE,
     STATE_UNKNOWN,
+    UnitOfElectricCurrent,
     UnitOfEnergy,
     UnitOfLength,
     UnitOfPower,
@@ -71,6 +72,10 @@ POWER_UNITS: Final[Mapping[str, float]] = {
     UnitOfPower.WATT: 1.0,
     UnitOfPower.KILO_WATT: 1000.0,
     UnitOfPower.MEGA_WATT: 1_000_000.0,
+}
+CURRENT_UNITS: Final[Mapping[str, float]] = {
+    UnitOfElectricCurrent.AMPERE: 1.0,
+    UnitOfElectricCurrent.MILLIAMPERE: 0.001,
 }
 ENERGY_UNITS: Final[Mapping[str, float]] = {
     UnitOfEnergy.WATT_HOUR: 0.001,
@@ -313,6 +318,7 @@ class EntityMeter(_EntityReader):
 
     ``invert`` flips the sign of the power sensor. Sign conventions of the reading follow evcc:
     grid positive = import, battery positive = discharge, PV positive = production.
+    ``current_entities`` are three phase current sensors (A/mA, L1–L3), all required to read.
     """
 
     def __init__(
@@ -325,6 +331,7 @@ class EntityMeter(_EntityReader):
         energy_entity: str | None = None,
         soc_entity: str | None = None,
         capacity: float | None = None,
+        current_entities: tuple[str, str, str] | None = None,
     ) -> None:
         super().__init__(hass, name)
         self.power_entity = power_entity
@@ -332,7 +339,12 @@ class EntityMeter(_EntityReader):
         self.soc_entity = soc_entity
         self.invert = invert
         self.capacity = capacity
-        self.watched = tuple(e for e in (power_entity, energy_entity, soc_entity) if e is not None)
+        self.current_entities = current_entities
+        self.watched = tuple(
+            e
+            for e in (power_entity, energy_entity, soc_entity, *(current_entities or ()))
+            if e is not None
+        )
 
     async def async_read(self) -> MeterReading:
         power = self._scaled(self._state(self.power_entity), POWER_UNITS, UnitOfPower.WATT)
@@ -349,7 +361,17 @@ class EntityMeter(_EntityReader):
             ),
             soc=None if soc_state is None else self._percent(soc_state),
             capacity=self.capacity,
+            currents=self._currents(),
         )
+
+    def _currents(self) -> tuple[float, float, float] | None:
+        if self.current_entities is None:
+            return None
+        l1, l2, l3 = (
+            self._scaled(self._state(e), CURRENT_UNITS, UnitOfElectricCurrent.AMPERE)
+            for e in self.current_entities
+        )
+        return (l1, l2, l3)
 
 
 class EntityBatteryControl(_EntityReader):
