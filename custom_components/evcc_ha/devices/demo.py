@@ -26,11 +26,18 @@ from itertools import pairwise
 from typing import Any, Final
 
 from ..core.clock import Clock
-from ..core.devices import Device, LoadpointDevices, SiteDevices, VehicleDevices
+from ..core.devices import (
+    CircuitDevices,
+    Device,
+    LoadpointDevices,
+    SiteDevices,
+    VehicleDevices,
+)
 from ..core.model import (
     BatteryMode,
     ChargerCommand,
     ChargerConfig,
+    CircuitConfig,
     LoadpointConfig,
     SiteConfig,
     SiteReadings,
@@ -73,6 +80,10 @@ VEHICLE_KWH: Final = 58.0
 VEHICLE_START_SOC: Final = 45.0
 VEHICLE_MAX_CURRENT: Final = 16.0  # 11 kW on-board charger
 CHARGER_MAX_CURRENT: Final = 32.0
+# The house connection (3 × 50 A, metered by the grid meter): the Carport is behind it
+HOUSE_CONNECTION: Final = CircuitConfig(
+    name="house", title="House connection", max_current=50.0, metered=True
+)
 DEPART: Final = time(7, 30)
 RETURN: Final = time(17, 30)
 MIN_FIRST_STAY: Final = timedelta(hours=3)  # a freshly started demo keeps its car a while
@@ -416,6 +427,7 @@ class DemoSite:
     def site_devices(self, title: str = "Demo site") -> SiteDevices:
         loadpoint = LoadpointConfig(
             title="Carport",
+            circuit=HOUSE_CONNECTION.name,
             charger=ChargerConfig(
                 phases=3, phases_switchable=True, max_current=CHARGER_MAX_CURRENT
             ),
@@ -443,7 +455,12 @@ class DemoSite:
                 battery_controllable=True,
                 battery_chargeable=True,
                 vehicles=(second,),
+                circuits=(HOUSE_CONNECTION,),
             ),
+            # the house connection's fuse, measured by the grid meter (load management)
+            circuits=[
+                CircuitDevices(HOUSE_CONNECTION, SimulatedMeter(self, "grid", "Demo house meter"))
+            ],
             battery_control=DemoBatteryControl(self),
             grid=SimulatedMeter(self, "grid", "Demo grid meter"),
             pv=[SimulatedMeter(self, "pv", "Demo pv meter")],
