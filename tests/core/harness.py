@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from custom_components.evcc_ha.core.model import (
     ChargerCommand,
@@ -107,19 +108,30 @@ class Driver:
 
     def apply(self, command: ChargerCommand | None) -> None:
         self.commands.append(command)
-        if command is None:
-            return
-        if command.phases is not None:
-            self.phases = command.phases
-        if command.current is not None:
-            self.offered = command.current
-        if command.enable is not None:
-            self.enabled = command.enable
+        follow(self, command)
 
     def set(self, key: str, value: object) -> ChargerCommand | None:
         _, command = self.site.set_loadpoint_setting(0, key, value, self.now)
         self.apply(command)
         return command
+
+
+class IdealChargerState(Protocol):
+    phases: int
+    offered: float
+    enabled: bool
+
+
+def follow(charger: IdealChargerState, command: ChargerCommand | None) -> None:
+    """What an ideal charger does with a command: phases, current and enable as told."""
+    if command is None:
+        return
+    if command.phases is not None:
+        charger.phases = command.phases
+    if command.current is not None:
+        charger.offered = command.current
+    if command.enable is not None:
+        charger.enabled = command.enable
 
 
 def charging_at(current: float, phases: int = 3) -> tuple[float, float, float]:

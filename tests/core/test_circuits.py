@@ -26,7 +26,7 @@ from custom_components.evcc_ha.core.model import (
 from custom_components.evcc_ha.core.settings import LoadpointSettings
 from custom_components.evcc_ha.core.site import Site
 
-from .harness import T0
+from .harness import T0, follow
 
 
 @dataclass
@@ -58,14 +58,7 @@ class IdealCharger:
 
     def apply(self, command: ChargerCommand | None) -> None:
         self.commands.append(command)
-        if command is None:
-            return
-        if command.phases is not None:
-            self.phases = command.phases
-        if command.current is not None:
-            self.offered = command.current
-        if command.enable is not None:
-            self.enabled = command.enable
+        follow(self, command)
 
 
 class Garage:
