@@ -316,3 +316,36 @@ async def test_a_metered_circuit_with_phase_currents_counts_the_other_loads(
     assert hass.states.get("sensor.home_house_current").state == "unavailable"
     assert hass.states.get("select.garage_charge_mode").state == "now"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_removed_loadpoint_leaves_its_circuit_working_and_is_not_offered_again(
+    hass: HomeAssistant,
+) -> None:
+    entry, loadpoint_id = await _site_with_loadpoint(hass)
+    data = {CONF_CIRCUIT_TITLE: "Main", CONF_CIRCUIT_MAX_CURRENT: 16}
+    data[CONF_CIRCUIT_LOADPOINTS] = [loadpoint_id]
+    assert (await _circuit_flow(hass, entry, data))["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    circuit_id = next(
+        s.subentry_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CIRCUIT
+    )
+    assert hass.config_entries.async_remove_subentry(entry, loadpoint_id)
+    await hass.async_block_till_done()  # the site reloads without the loadpoint
+    state = entry.runtime_data.coordinator.controller.state()
+    assert state["loadpoints"] == [] and state["circuits"]["main"]["power"] == 0
+    flow = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_CIRCUIT),
+        context={"source": "reconfigure", "subentry_id": circuit_id},
+    )
+    suggested = {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in flow["data_schema"].schema
+    }
+    assert suggested[CONF_CIRCUIT_LOADPOINTS] == []
+    assert suggested[CONF_CIRCUIT_TITLE] == "Main"
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {CONF_CIRCUIT_TITLE: "Main", CONF_CIRCUIT_MAX_CURRENT: 16}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done()  # the site reloads with the changed circuit
+    assert await hass.config_entries.async_unload(entry.entry_id)

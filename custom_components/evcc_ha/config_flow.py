@@ -1682,11 +1682,19 @@ class CircuitSubentryFlow(ConfigSubentryFlow):
                 if own is not None:
                     return self.async_update_and_abort(entry, own, title=title, data=data)
                 return self.async_create_entry(title=title, data=data)
+        others = [s for s in _subentries(entry, SUBENTRY_CIRCUIT) if s.subentry_id != own_id]
+        loadpoints = _subentries(entry, SUBENTRY_LOADPOINT)
         stored: dict[str, Any] = {}
         if own is not None:
             stored = {**own.data, CONF_CIRCUIT_TITLE: own.title}
-        others = [s for s in _subentries(entry, SUBENTRY_CIRCUIT) if s.subentry_id != own_id]
-        schema = _circuit_schema(others, _subentries(entry, SUBENTRY_LOADPOINT))
+            # a loadpoint or parent removed since is not offered again (the form would refuse it)
+            ids = {s.subentry_id for s in loadpoints}
+            stored[CONF_CIRCUIT_LOADPOINTS] = [
+                lp for lp in stored.get(CONF_CIRCUIT_LOADPOINTS, []) if lp in ids
+            ]
+            if stored.get(CONF_CIRCUIT_PARENT) not in {s.subentry_id for s in others}:
+                stored.pop(CONF_CIRCUIT_PARENT, None)
+        schema = _circuit_schema(others, loadpoints)
         return self.async_show_form(
             step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(schema, user_input or stored),
