@@ -158,6 +158,7 @@ from .core.model import CommandError, ControlProfile
 from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
 from .devices.demo_history import DEMO_HISTORY_DAYS
+from .devices.factory import circuit_subentries, loadpoint_subentries
 from .devices.ha_entities import (
     CURRENT_UNITS,
     ENERGY_UNITS,
@@ -1555,10 +1556,6 @@ class ModbusMeterSubentryFlow(ConfigSubentryFlow):
 # Load management (evcc's circuits)
 
 
-def _subentries(entry: ConfigEntry, kind: str) -> list[ConfigSubentry]:
-    return [s for s in entry.subentries.values() if s.subentry_type == kind]
-
-
 def _circuit_schema(
     circuits: Iterable[ConfigSubentry], loadpoints: Iterable[ConfigSubentry]
 ) -> vol.Schema:
@@ -1599,7 +1596,7 @@ def validate_circuit(
     data = {key: value for key, value in user_input.items() if value not in (None, "", [])}
     title = str(data.get(CONF_CIRCUIT_TITLE, "")).strip()
     data[CONF_CIRCUIT_TITLE] = title
-    circuits = {s.subentry_id: s for s in _subentries(entry, SUBENTRY_CIRCUIT)}
+    circuits = {s.subentry_id: s for s in circuit_subentries(entry)}
     if not slugify(title):
         errors[CONF_CIRCUIT_TITLE] = "circuit_title_required"
     elif any(slugify(s.title) == slugify(title) for sid, s in circuits.items() if sid != own_id):
@@ -1622,7 +1619,7 @@ def validate_circuit(
                 break
             seen.add(node)
             node = circuits[node].data.get(CONF_CIRCUIT_PARENT)
-    loadpoint_ids = {s.subentry_id for s in _subentries(entry, SUBENTRY_LOADPOINT)}
+    loadpoint_ids = {s.subentry_id for s in loadpoint_subentries(entry)}
     taken = {
         lp
         for sid, s in circuits.items()
@@ -1682,8 +1679,8 @@ class CircuitSubentryFlow(ConfigSubentryFlow):
                 if own is not None:
                     return self.async_update_and_abort(entry, own, title=title, data=data)
                 return self.async_create_entry(title=title, data=data)
-        others = [s for s in _subentries(entry, SUBENTRY_CIRCUIT) if s.subentry_id != own_id]
-        loadpoints = _subentries(entry, SUBENTRY_LOADPOINT)
+        others = [s for s in circuit_subentries(entry) if s.subentry_id != own_id]
+        loadpoints = loadpoint_subentries(entry)
         stored: dict[str, Any] = {}
         if own is not None:
             stored = {**own.data, CONF_CIRCUIT_TITLE: own.title}
