@@ -213,7 +213,7 @@ async def main() -> int:
     print("| site | every value: msgs | bytes | changed only: msgs | bytes | share of messages |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, docs in (
-        ("demo site (1 loadpoint)", await demo_documents(CYCLES)),
+        ("demo site (2 loadpoints)", await demo_documents(CYCLES)),
         ("4 loadpoints", await four_loadpoint_documents(CYCLES)),
     ):
         em, eb, cm, cb = traffic(docs)

@@ -137,40 +137,56 @@ def test_long_pause_is_skipped_not_replayed() -> None:
     assert demo.last == clock.now()
 
 
-def test_second_car_visits_on_wednesdays_and_saturdays() -> None:
-    """While the ID.3 is away on a Wednesday or Saturday, the Zoe takes the Carport from 10:00 to
-    16:00 (less charged than it left), its app says it is plugged in; then the ID.3 is back."""
+def garage_status(demo: DemoSite) -> Status:
+    reading = asyncio.run(demo.site_devices().loadpoints[1].charger.async_read())
+    return reading.status
+
+
+def test_second_car_is_out_on_wednesdays_and_saturdays() -> None:
+    """The Zoe is plugged in at the Garage while it is at home; on Wednesdays and Saturdays it is
+    out from 10:00 to 16:00 and comes back less charged. The ID.3's day goes on at the Carport."""
     clock = ManualClock(at(12, day=23))  # a Tuesday
     demo = DemoSite(clock, tz=BERLIN)
     zoe = DemoSecondCarValues(demo)
     soc = demo.second.soc
-    assert asyncio.run(zoe.async_read()).connected is False
-    clock.set(at(9, 30, day=24))
-    assert read_all(demo)[3] is Status.A  # the ID.3 left at 07:30, the Zoe is not here yet
+    assert asyncio.run(zoe.async_read()).connected is True
+    assert garage_status(demo) in (Status.B, Status.C)
+    clock.set(at(9, 30, day=24))  # Wednesday: the ID.3 left at 07:30, the Zoe is still home
+    assert read_all(demo)[3] is Status.A and garage_status(demo) is not Status.A
     clock.set(at(11, day=24))
-    assert read_all(demo)[3] in (Status.B, Status.C)
-    assert demo.charger.vehicle is demo.second
+    assert garage_status(demo) is Status.A
+    assert asyncio.run(zoe.async_read()).connected is False
+    saved = demo.to_dict()  # a restart during the outing keeps the Zoe away
+    again = DemoSite(clock, tz=BERLIN)
+    again.restore(saved)
+    assert again.second_away and again.to_dict() == saved
+    clock.set(at(16, 30, day=24))
+    assert garage_status(demo) is Status.B
     values = asyncio.run(zoe.async_read())
     assert values.connected is True
     assert values.odometer_km == pytest.approx(SECOND_ODOMETER_KM + SECOND_DRIVE_KM)
     assert demo.second.soc == pytest.approx(soc - 25)
-    saved = demo.to_dict()  # a restart during the visit keeps the Zoe plugged in
-    again = DemoSite(clock, tz=BERLIN)
-    again.restore(saved)
-    assert again.charger.vehicle is again.second and again.to_dict() == saved
-    clock.set(at(16, 30, day=24))
-    assert read_all(demo)[3] is Status.A
-    assert asyncio.run(zoe.async_read()).connected is False
-    clock.set(at(17, 40, day=24))
-    assert read_all(demo)[3] is Status.B and demo.charger.vehicle is demo.vehicle
-    clock.set(at(11, day=25))  # Thursday: no visit
-    assert read_all(demo)[3] is Status.A
+    assert demo.second.depart == at(10, day=27)  # next: Saturday
+    clock.set(at(11, day=25))  # Thursday: at home
+    assert garage_status(demo) is Status.B
+
+
+def test_a_state_saved_before_the_garage_keeps_the_zoe_at_home() -> None:
+    """A demo stored when the Zoe still visited the Carport ("visiting", no "away") restores
+    with the Zoe at the Garage and its next outing from the schedule."""
+    clock = ManualClock(at(12, day=24))  # Wednesday, during an outing of the new schedule
+    demo = DemoSite(clock, tz=BERLIN)
+    demo.restore({"second": {"soc": 40.0, "visiting": True, "depart": at(16, day=24).isoformat()}})
+    assert demo.second_away is False and demo.second.soc == 40.0
+    assert demo.second.depart == at(10, day=27)
+    assert garage_status(demo) is Status.B
 
 
 def test_state_round_trip() -> None:
     clock = ManualClock(at(12))
     demo = DemoSite(clock, tz=BERLIN)
     demo.command(0, ChargerCommand(enable=True, current=10.0, phases=1))
+    demo.command(1, ChargerCommand(enable=True, current=20.0))
     clock.advance(1800)
     demo.advance()
     saved = demo.to_dict()
@@ -178,6 +194,10 @@ def test_state_round_trip() -> None:
     again.restore(saved)
     assert again.to_dict() == saved
     assert again.charger.phases == 1 and again.charger.enabled
+    assert again.garage.enabled and again.garage.current == 20.0
+    assert demo.garage.energy_kwh > 0
+    assert again.garage.energy_kwh == pytest.approx(demo.garage.energy_kwh)
+    assert again.garage.connected_phases == 3 and again.to_dict()["garage"] == saved["garage"]
     again.restore({"vehicle": "broken"})  # ignored
     assert again.vehicle.soc == demo.vehicle.soc
 
@@ -188,6 +208,11 @@ def test_build_demo_devices() -> None:
     lp = devices.loadpoints[0].config
     assert lp.charger.phases_switchable and lp.charger.max_current == 32
     assert lp.vehicle is not None and lp.vehicle.capacity_kwh == 58
+    garage = devices.loadpoints[1].config
+    assert (garage.title, garage.vehicle, garage.charger.max_current) == ("Garage", None, 32)
+    assert not garage.charger.phases_switchable
+    # both wallboxes behind the house connection's fuse
+    assert {lp.config.circuit for lp in devices.loadpoints} == {"house"}
 
 
 async def test_demo_entry(hass: HomeAssistant) -> None:

@@ -57,30 +57,40 @@ def test_four_days_give_sessions_of_both_cars() -> None:
     assert past.cycles == 4 * 24 * 60
     _demo, site, _clock = live_demo(past, THURSDAY_EVENING)
     sessions = site.sessions.listed()
-    by_car = {s.vehicle for s in sessions}
-    assert by_car == {"ID.3", "Zoe"}  # the Zoe visited on Wednesday and was detected
-    zoe = next(s for s in sessions if s.vehicle == "Zoe")
-    assert zoe.created is not None and zoe.created.astimezone(BERLIN).weekday() == 2
-    assert all(s.loadpoint == "Carport" and s.charged_energy > 0 for s in sessions)
+    by_loadpoint = {(s.loadpoint, s.vehicle) for s in sessions}
+    assert by_loadpoint == {("Carport", "ID.3"), ("Garage", "Zoe")}
+    # one session of the Zoe's before its Wednesday outing, one since it came back at 16:00
+    out = datetime(2026, 6, 24, 10, 0, tzinfo=BERLIN)
+    back = datetime(2026, 6, 24, 16, 0, tzinfo=BERLIN)
+    zoe = [s for s in sessions if s.vehicle == "Zoe"]
+    assert any(s.finished is not None and s.finished <= out for s in zoe)
+    assert any(s.created is not None and s.created >= back for s in zoe)
+    assert all(s.charged_energy > 0 for s in sessions)
     assert all(s.price is not None and s.price > 0 for s in sessions)  # priced by the demo tariffs
     state = past.demo_state
     assert state["odometer_km"] > START_ODOMETER_KM  # the ID.3 drove every day
     assert state["meters"]["pv_kwh"] > 100
     assert datetime.fromisoformat(state["last"]) == THURSDAY_EVENING
+    # back since 16:00: the Garage detected the Zoe when it plugged in again
+    garage = site.loadpoints[1]
+    assert state["second"]["away"] is False
+    assert garage.session is not None and garage.session.vehicle == "Zoe"
+    assert garage.session.created is not None and garage.session.created >= back
 
 
 @pytest.mark.parametrize(
-    ("now", "plugged"),
+    ("now", "plugged", "zoe_home"),
     [
-        (datetime(2026, 6, 25, 12, 0, tzinfo=BERLIN), False),  # the ID.3 is at work
-        (datetime(2026, 6, 25, 22, 0, tzinfo=BERLIN), True),
+        (datetime(2026, 6, 25, 12, 0, tzinfo=BERLIN), False, True),  # the ID.3 is at work
+        (datetime(2026, 6, 25, 22, 0, tzinfo=BERLIN), True, True),
+        (datetime(2026, 6, 24, 12, 0, tzinfo=BERLIN), False, False),  # the Zoe is out, too
     ],
 )
 def test_first_settings_after_the_past_whether_the_car_is_home_or_not(
-    now: datetime, plugged: bool
+    now: datetime, plugged: bool, zoe_home: bool
 ) -> None:
     """The live demo takes the past's site and household at any time of day with the first
-    settings the past started with; the one-off plan exists only while the ID.3 is at home
+    settings the past started with; each car's one-off plan exists only while it is at home
     (before its next departure)."""
     past = demo_history(now, BERLIN, "Europe/Berlin", 1)
     demo, site, _clock = live_demo(past, now)
@@ -94,6 +104,13 @@ def test_first_settings_after_the_past_whether_the_car_is_home_or_not(
     if plan is not None:
         assert demo.vehicle.depart is not None and now < plan < demo.vehicle.depart
     assert len(site.vehicle_settings("zoe").repeating_plans) == 3
+    assert demo.second_away is not zoe_home
+    zoe = site.vehicle_settings("zoe")
+    assert zoe.limit_soc == 80
+    assert (zoe.plan_time is not None) is zoe_home
+    if zoe.plan_time is not None:
+        assert zoe.plan_soc == 90
+        assert demo.second.depart is not None and now < zoe.plan_time < demo.second.depart
 
 
 async def test_the_live_demo_goes_on_with_the_session_of_its_past() -> None:

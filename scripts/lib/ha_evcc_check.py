@@ -72,6 +72,14 @@ WRITES: list[tuple[str, str, dict[str, Any], str, int | str | None, Any]] = [
     (
         "select",
         "select_option",
+        {"entity_id": "select.evcc_garage_mode", "option": "now"},
+        "mode",
+        1,
+        "now",
+    ),
+    (
+        "select",
+        "select_option",
         {"entity_id": "select.evcc_carport_vehicle_name", "option": "null"},
         "vehicleName",
         0,

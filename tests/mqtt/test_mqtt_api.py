@@ -78,11 +78,12 @@ async def test_demo_tree_is_the_state_document(hass: HomeAssistant, broker: Brok
     await tree_matches(broker, entry)
     retained = await broker.retained()
     doc = state(entry)
-    assert retained["evcc/loadpoints"] == "1"
+    assert retained["evcc/loadpoints"] == "2"
     assert retained["evcc/loadpoints/1/title"] == "Carport"
+    assert retained["evcc/loadpoints/2/title"] == "Garage"
     assert retained["evcc/loadpoints/1/mode"] == doc["loadpoints"][0]["mode"]
     assert retained["evcc/loadpoints/1/connected"] in ("true", "false")
-    assert retained["evcc/vehicles"] == "2"  # the ID.3 at the Carport and the Zoe
+    assert retained["evcc/vehicles"] == "2"  # the ID.3 of the Carport and the Zoe
     assert retained["evcc/vehicles/id_3/title"] == "ID.3"
     assert retained["evcc/site/siteTitle"] == "Demo"
     assert retained["evcc/site/batteryConfigured"] == "true"
@@ -285,15 +286,15 @@ async def test_topics_of_a_removed_loadpoint_are_cleared(
     hass: HomeAssistant, broker: Broker
 ) -> None:
     for topic, payload in (
-        ("evcc/loadpoints/2/mode", "pv"),
-        ("evcc/loadpoints/2/chargePower", "4140"),
+        ("evcc/loadpoints/3/mode", "pv"),
+        ("evcc/loadpoints/3/chargePower", "4140"),
         ("evcc/vehicles/old_car/title", "Old car"),
         ("evcc/status", "offline"),
     ):
         await broker.publish(topic, payload, retain=True)
     entry = await demo_site(hass)
     retained = await broker.retained()
-    assert not [t for t in retained if t.startswith(("evcc/loadpoints/2", "evcc/vehicles/old"))]
+    assert not [t for t in retained if t.startswith(("evcc/loadpoints/3", "evcc/vehicles/old"))]
     assert retained["evcc/status"] == "online"
     assert await hass.config_entries.async_unload(entry.entry_id)
 

@@ -3,12 +3,15 @@
 `build_demo_devices(clock)` gives the `SiteDevices` of a site with a PV system (a day curve that
 peaks at about 8 kW around 13:00 local time, with passing clouds), a home that uses a few hundred
 watts with peaks at meal times, a 10 kWh home battery behind its own zero-grid controller, and
-one wallbox (3 phases, switchable to 1 phase, 32 A hardware) with an ID.3-like car (58 kWh,
-11 kW on-board charger). The car is plugged in when the demo starts; afterwards it leaves every
-morning at 07:30 and comes back at 17:30 with a lower state of charge. A second car (a Zoe, 22 kW)
-takes the wallbox on Wednesdays and Saturdays from 10:00 to 16:00 while the ID.3 is away; it can
-be chosen at the wallbox any time (its settings are its own). `apply_demo_settings` gives a new
-demo site a setting for every feature; `demo_history.py` gives it days already lived.
+two wallboxes behind the house connection's 3 × 50 A fuse. The Carport (3 phases, switchable to
+1 phase, 32 A hardware) is the ID.3's (58 kWh, 11 kW on-board charger): plugged in when the demo
+starts, afterwards it leaves every morning at 07:30 and comes back at 17:30 with a lower state of
+charge. The Garage (3 phases, 32 A) has no car of its own; the household's second car (a Zoe,
+22 kW) is plugged in there whenever it is at home, is out on Wednesdays and Saturdays from 10:00
+to 16:00, and is detected when it plugs in again. Both cars charging at full power (16 A + 32 A)
+and the house's own load come close to the fuse, so load management has work to do.
+`apply_demo_settings` gives a new demo site a setting for every feature; `demo_history.py` gives
+it days already lived.
 
 The physics are the simulator's (`devices/simulated.py`). Nothing runs in the background: every
 read moves the simulation forward to the clock's present time, so the demo lives as fast as the
@@ -80,7 +83,8 @@ VEHICLE_KWH: Final = 58.0
 VEHICLE_START_SOC: Final = 45.0
 VEHICLE_MAX_CURRENT: Final = 16.0  # 11 kW on-board charger
 CHARGER_MAX_CURRENT: Final = 32.0
-# The house connection (3 × 50 A, metered by the grid meter): the Carport is behind it
+GARAGE_MAX_CURRENT: Final = 32.0  # the Garage's 22 kW wallbox (3 phases, not switchable)
+# The house connection (3 × 50 A, metered by the grid meter): both wallboxes are behind it
 HOUSE_CONNECTION: Final = CircuitConfig(
     name="house", title="House connection", max_current=50.0, metered=True
 )
@@ -94,19 +98,18 @@ DRIVE_KM: Final = DRIVE_SOC * KM_PER_SOC
 START_ODOMETER_KM: Final = 12_345.0
 VEHICLE_OWN_LIMIT: Final = 90.0  # the charge limit set in the car
 PRECONDITION: Final = timedelta(minutes=20)  # the car warms itself before it leaves
-# the household's second car: parked at home, not plugged in, except on Wednesdays and Saturdays
-# from 10:00 to 16:00 while the ID.3 is away: then it takes the Carport (which detects it, as the
-# ID.3 says it is not plugged in)
+# the household's second car: plugged in at the Garage while it is at home, out on Wednesdays and
+# Saturdays from 10:00 to 16:00
 SECOND_TITLE: Final = "Zoe"
 SECOND_KWH: Final = 52.0
 SECOND_SOC: Final = 64.0
 SECOND_MAX_CURRENT: Final = 32.0  # 22 kW on-board charger
 SECOND_KM_PER_SOC: Final = 3.9
 SECOND_ODOMETER_KM: Final = 48_210.0
-SECOND_VISIT_WEEKDAYS: Final = (2, 5)  # Wednesday, Saturday (Python's numbering)
-SECOND_ARRIVE: Final = time(10, 0)
-SECOND_LEAVE: Final = time(16, 0)
-SECOND_DRIVE_SOC: Final = 25.0  # % used on the drives between two visits
+SECOND_OUTING_WEEKDAYS: Final = (2, 5)  # Wednesday, Saturday (Python's numbering)
+SECOND_DEPART: Final = time(10, 0)
+SECOND_RETURN: Final = time(16, 0)
+SECOND_DRIVE_SOC: Final = 25.0  # % used on one outing
 SECOND_DRIVE_KM: Final = SECOND_DRIVE_SOC * SECOND_KM_PER_SOC
 # the grid's CO₂ intensity (g/kWh): coal and gas at night, less while the sun shines on the
 # country's solar plants too
@@ -217,10 +220,14 @@ class DemoSite:
             max_current=SECOND_MAX_CURRENT,
             efficiency=0.9,
         )
-        self.second_visiting = False  # the second car is plugged in at the Carport
+        self.second.depart = self._next_outing(start)
+        self.second_away = False
         self.second_odometer_km = SECOND_ODOMETER_KM
+        self.garage = SimCharger(
+            phases=3, phases_switchable=False, max_current=GARAGE_MAX_CURRENT, vehicle=self.second
+        )
         self.battery = SimBattery(BATTERY_KWH, 50.0, BATTERY_MAX_W, BATTERY_MAX_W)
-        self.sim = SimSite([self.charger], self.battery)
+        self.sim = SimSite([self.charger, self.garage], self.battery)
         self.last: datetime = start
         self._snapshot: SiteReadings | None = None
         self._snapshot_at: datetime | None = None
@@ -238,6 +245,14 @@ class DemoSite:
             candidate = datetime.combine(
                 candidate.date() + timedelta(days=1), at, tzinfo=local.tzinfo
             )
+        return candidate
+
+    def _next_outing(self, after: datetime) -> datetime:
+        """The second car's first departure (a Wednesday or Saturday 10:00) strictly after
+        `after`."""
+        candidate = self._next_local(after, SECOND_DEPART)
+        while candidate.weekday() not in SECOND_OUTING_WEEKDAYS:
+            candidate = self._next_local(candidate, SECOND_DEPART)
         return candidate
 
     def clear_sky_power(self, when: datetime) -> float:
@@ -272,8 +287,8 @@ class DemoSite:
         return round(HOME_BASE_W + wobble + meals, 1)
 
     def _schedule(self, when: datetime) -> None:
-        """The car leaves in the morning and comes back in the evening, less charged; on
-        Wednesdays and Saturdays the second car takes the Carport while it is away."""
+        """The ID.3 leaves in the morning and comes back in the evening, less charged; on
+        Wednesdays and Saturdays the Zoe is out from 10:00 to 16:00."""
         self._second_schedule(when)
         vehicle = self.vehicle
         if not self.away and vehicle.depart is not None and when >= vehicle.depart:
@@ -287,24 +302,15 @@ class DemoSite:
 
     def _second_schedule(self, when: datetime) -> None:
         second = self.second
-        if self.second_visiting:
-            if second.depart is not None and when >= second.depart:
-                self.second_visiting = False
-                second.arrive = second.depart = None
-                self.charger.vehicle = self.vehicle
-            return
-        local = self._local(when)
-        if (
-            self.away
-            and local.weekday() in SECOND_VISIT_WEEKDAYS
-            and SECOND_ARRIVE <= local.time() < SECOND_LEAVE
-        ):
-            self.second_visiting = True
+        if not self.second_away and second.depart is not None and when >= second.depart:
+            self.second_away = True
+            depart = self._local(second.depart)
+            second.arrive = datetime.combine(depart.date(), SECOND_RETURN, tzinfo=depart.tzinfo)
+        elif self.second_away and second.arrive is not None and when >= second.arrive:
+            self.second_away = False
             second.soc = max(MIN_SOC_AFTER_DRIVE, second.soc - SECOND_DRIVE_SOC)
             self.second_odometer_km += SECOND_DRIVE_KM
-            second.arrive = when
-            second.depart = datetime.combine(local.date(), SECOND_LEAVE, tzinfo=local.tzinfo)
-            self.charger.vehicle = second
+            second.depart = self._next_outing(when)
 
     # --- time --------------------------------------------------------------------------------
 
@@ -362,22 +368,19 @@ class DemoSite:
             "odometer_km": self.odometer_km,
             "vehicle": {
                 "soc": vehicle.soc,
-                "arrive": vehicle.arrive.isoformat() if vehicle.arrive else None,
-                "depart": vehicle.depart.isoformat() if vehicle.depart else None,
+                "arrive": _iso(vehicle.arrive),
+                "depart": _iso(vehicle.depart),
                 "charged_kwh": vehicle.charged_kwh,
             },
-            "charger": {
-                "enabled": charger.enabled,
-                "current": charger.current,
-                "phases": charger.phases,
-                "energy_kwh": charger.energy_kwh,
-            },
+            "charger": _charger_dict(charger),
             "second": {
                 "soc": self.second.soc,
-                "visiting": self.second_visiting,
-                "depart": self.second.depart.isoformat() if self.second.depart else None,
+                "away": self.second_away,
+                "arrive": _iso(self.second.arrive),
+                "depart": _iso(self.second.depart),
                 "odometer_km": self.second_odometer_km,
             },
+            "garage": _charger_dict(self.garage),
             "battery": {"soc": battery.soc, "mode": battery.mode.value},
             "meters": {
                 "grid_import_kwh": self.sim.grid_import_kwh,
@@ -398,19 +401,17 @@ class DemoSite:
             self.vehicle.charged_kwh = float(vehicle.get("charged_kwh", 0.0))
             self.away = bool(data.get("away", False))
             self.odometer_km = float(data.get("odometer_km", self.odometer_km))
-            self.charger.enabled = bool(charger.get("enabled", False))
-            self.charger.current = float(charger.get("current", 0.0))
-            self.charger.phases = int(charger.get("phases", 3))
-            self.charger.energy_kwh = float(charger.get("energy_kwh", 0.0))
+            _restore_charger(self.charger, charger)
+            _restore_charger(self.garage, data.get("garage", {}))
             second = data.get("second", {})
             self.second.soc = float(second.get("soc", self.second.soc))
             self.second_odometer_km = float(second.get("odometer_km", self.second_odometer_km))
-            self.second.depart = _time(second.get("depart"))
-            self.second_visiting = bool(second.get("visiting")) and self.second.depart is not None
-            self.second.arrive = None
-            if not self.second_visiting:
-                self.second.depart = None
-            self.charger.vehicle = self.second if self.second_visiting else self.vehicle
+            # a state saved before the Zoe had the Garage (no "away"): it is at home
+            arrive = _time(second.get("arrive"))
+            self.second_away = bool(second.get("away", False)) and arrive is not None
+            self.second.arrive = arrive if self.second_away else None
+            depart = _time(second.get("depart")) if "away" in second else None
+            self.second.depart = depart or self.second.depart
             self.battery.soc = float(data.get("battery", {}).get("soc", self.battery.soc))
             self.battery.mode = BatteryMode(data.get("battery", {}).get("mode", "normal"))
             self.sim.grid_import_kwh = float(meters.get("grid_import_kwh", 0.0))
@@ -439,6 +440,11 @@ class DemoSite:
                 reports=frozenset({"range", "odometer", "limit_soc", "climater", "connected"}),
             ),
         )
+        garage = LoadpointConfig(
+            title="Garage",
+            circuit=HOUSE_CONNECTION.name,
+            charger=ChargerConfig(phases=3, max_current=GARAGE_MAX_CURRENT),
+        )
         second = VehicleConfig(
             title=SECOND_TITLE,
             capacity_kwh=SECOND_KWH,
@@ -457,7 +463,8 @@ class DemoSite:
                 vehicles=(second,),
                 circuits=(HOUSE_CONNECTION,),
             ),
-            # the house connection's fuse, measured by the grid meter (load management)
+            # the house connection's fuse, measured by the grid meter (load management for both
+            # wallboxes)
             circuits=[
                 CircuitDevices(HOUSE_CONNECTION, SimulatedMeter(self, "grid", "Demo house meter"))
             ],
@@ -470,7 +477,11 @@ class DemoSite:
                     config=loadpoint,
                     charger=SimulatedCharger(self, 0, "Demo wallbox"),
                     vehicle=DemoVehicleValues(self),
-                )
+                ),
+                # no car of its own: the Zoe is detected when it plugs in
+                LoadpointDevices(
+                    config=garage, charger=SimulatedCharger(self, 1, "Demo garage wallbox")
+                ),
             ],
             vehicles=[VehicleDevices(second, DemoSecondCarSoc(self), DemoSecondCarValues(self))],
         )
@@ -523,7 +534,7 @@ class DemoSecondCarSoc(Device):
 
 
 class DemoSecondCarValues(Device):
-    """The second car's app: range, odometer, plugged in while it visits the Carport."""
+    """The second car's app: range, odometer, plugged in while it is at home (at the Garage)."""
 
     name = "Demo second car values"
 
@@ -536,7 +547,7 @@ class DemoSecondCarValues(Device):
         return VehicleValues(
             range_km=round(site.second.soc * SECOND_KM_PER_SOC, 1),
             odometer_km=round(site.second_odometer_km, 1),
-            connected=site.second_visiting,
+            connected=not site.second_away,
         )
 
 
@@ -645,6 +656,26 @@ class DemoCo2Tariff(DemoCurve):
         return CO2_NIGHT - CO2_SOLAR_DROP * self.site.clear_sky_power(middle) / PV_PEAK_W
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _charger_dict(charger: SimCharger) -> dict[str, Any]:
+    return {
+        "enabled": charger.enabled,
+        "current": charger.current,
+        "phases": charger.phases,
+        "energy_kwh": charger.energy_kwh,
+    }
+
+
+def _restore_charger(charger: SimCharger, data: dict[str, Any]) -> None:
+    charger.enabled = bool(data.get("enabled", False))
+    charger.current = float(data.get("current", 0.0))
+    charger.phases = int(data.get("phases", charger.connected_phases))
+    charger.energy_kwh = float(data.get("energy_kwh", 0.0))
+
+
 def _time(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -654,11 +685,10 @@ def _weekly(weekdays: list[int], at: str, soc: int, tz: str, *, active: bool) ->
 
 
 def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> None:
-    """The settings a fresh demo household starts with (the ID.3 at the Carport), so that every
-    feature has a value: pv mode with a limit and a smart cost limit at the wallbox, a battery
-    buffer and a grid charge limit for the home battery, three repeating plans per car (evcc's
-    clients show three) and the one-off plan of `plan_next_departure`. `tz` is the plans' time
-    zone."""
+    """The settings a fresh demo household starts with, so that every feature has a value: pv
+    mode with a limit and a smart cost limit at both wallboxes, a battery buffer and a grid charge
+    limit for the home battery, three repeating plans per car (evcc's clients show three) and the
+    one-off plans of `plan_next_departure`. `tz` is the plans' time zone."""
     for key, value in DEMO_SITE_SETTINGS.items():
         site.set_site_setting(key, value)
     id3 = [
@@ -666,24 +696,30 @@ def apply_demo_settings(site: Site, demo: DemoSite, now: datetime, tz: str) -> N
         _weekly([6, 0], "07:00", 60, tz, active=True),
         _weekly([5], "07:00", 100, tz, active=False),  # a long Friday trip, now and then
     ]
-    settings = {**DEMO_LOADPOINT_SETTINGS, "repeatingPlans": id3}
     for lp in site.loadpoints:
-        site.update_loadpoint_settings(lp.index, settings.items(), now)
-    plan_next_departure(site, demo, now)
+        site.update_loadpoint_settings(lp.index, DEMO_LOADPOINT_SETTINGS.items(), now)
+    site.update_loadpoint_settings(0, [("repeatingPlans", id3)], now)  # the Carport's ID.3
     zoe = [
-        _weekly([3, 6], "15:30", 80, tz, active=True),  # before it leaves the Carport at 16:00
-        _weekly([6], "15:30", 100, tz, active=False),
+        _weekly([3, 6], "09:30", 90, tz, active=True),  # before it leaves the Garage at 10:00
+        _weekly([6], "09:30", 100, tz, active=False),
         _weekly([0], "10:00", 90, tz, active=False),
     ]
-    site.update_vehicle_settings(SECOND_TITLE, [("repeatingPlans", zoe)], now)
+    # the sun fills it to 80 % on the days between, its plans to 90 % for the outings
+    site.update_vehicle_settings(SECOND_TITLE, [("limitSoc", 80), ("repeatingPlans", zoe)], now)
+    plan_next_departure(site, demo, now)
 
 
 def plan_next_departure(site: Site, demo: DemoSite, now: datetime) -> None:
-    """A one-off plan, 90 % half an hour before the ID.3's next departure, while it is at home
-    (a car that is away gets none: its plan would only wait for a departure it cannot make)."""
+    """One-off plans, 90 % half an hour before each car's next departure (the ID.3's to work,
+    the Zoe's next outing), for a car that is at home (a car that is away gets none: its plan
+    would only wait for a departure it cannot make)."""
     depart = demo.vehicle.depart
     if not demo.away and depart is not None and depart - PLAN_BEFORE_DEPARTURE > now:
         site.set_plan(0, now, (depart - PLAN_BEFORE_DEPARTURE).astimezone(UTC), soc=90)
+    outing = demo.second.depart
+    if not demo.second_away and outing is not None and outing - PLAN_BEFORE_DEPARTURE > now:
+        target = (outing - PLAN_BEFORE_DEPARTURE).astimezone(UTC)
+        site.set_vehicle_plan(SECOND_TITLE, now, target, 90)
 
 
 def build_demo_devices(clock: Clock, *, tz: tzinfo | None = None) -> SiteDevices:

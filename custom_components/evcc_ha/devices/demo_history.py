@@ -35,9 +35,9 @@ __all__ = ["DEMO_HISTORY_DAYS", "DemoHistory", "async_demo_history", "demo_histo
 
 DEMO_HISTORY_DAYS: Final = 6
 """Days a demo site created in the UI (or by scripts/develop) has lived before it starts. Six
-always hold a whole visit of the second car: its visits start at most 96 h apart (Saturday to
-Wednesday) and last 6 h, and the first one can come only after the ID.3 first left (at most
-27.5 h after the start)."""
+always hold a whole outing of the second car and its return to the Garage (a session there that
+ended, and one it was detected for): its outings start at most 96 h apart (Saturday to
+Wednesday) and last 6 h."""
 HISTORY_INTERVAL_S: Final = 60.0  # one control cycle per simulated minute
 
 
