@@ -18,6 +18,7 @@ from homeassistant.setup import async_setup_component
 from custom_components.evcc_ha.api.mqtt_topics import topic_tree
 from custom_components.evcc_ha.const import (
     CONF_CIRCUIT_CURRENTS,
+    CONF_CIRCUIT_GRID_METER,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_LOADPOINTS,
     CONF_CIRCUIT_MAX_CURRENT,
@@ -25,6 +26,7 @@ from custom_components.evcc_ha.const import (
     CONF_CIRCUIT_METER,
     CONF_CIRCUIT_PARENT,
     CONF_CIRCUIT_TITLE,
+    CONF_GRID_POWER,
     SUBENTRY_CIRCUIT,
     SUBENTRY_LOADPOINT,
 )
@@ -47,13 +49,15 @@ async def _limit_helper(hass: HomeAssistant) -> None:
     )  # fmt: skip
 
 
-async def _site_with_loadpoint(hass: HomeAssistant) -> tuple[ConfigEntry, str]:
+async def _site_with_loadpoint(
+    hass: HomeAssistant, meters: dict[str, Any] | None = None
+) -> tuple[ConfigEntry, str]:
     assert await async_setup_component(
         hass, "input_boolean", {"input_boolean": {"wallbox_enable": None}}
     )
     await _limit_helper(hass)
     await wallbox_helpers(hass)  # the input_number and input_boolean exist already
-    entry = await real_site(hass)
+    entry = await real_site(hass, meters)
     assert (await add_loadpoint(hass, entry))["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     loadpoint_id = next(
@@ -158,6 +162,12 @@ async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit
          {CONF_CIRCUIT_LIMIT: "invalid_circuit_limit_entity"}),
         ({CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_MAX_POWER: 5000, CONF_CIRCUIT_LOADPOINTS:
           ["LOADPOINT"]}, {CONF_CIRCUIT_LOADPOINTS: "loadpoint_in_other_circuit"}),
+        # this site has no grid meter
+        ({CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_MAX_POWER: 5000, CONF_CIRCUIT_GRID_METER:
+          True}, {CONF_CIRCUIT_GRID_METER: "circuit_no_grid_meter"}),
+        ({CONF_CIRCUIT_TITLE: "Garage", CONF_CIRCUIT_MAX_POWER: 5000, CONF_CIRCUIT_GRID_METER:
+          True, CONF_CIRCUIT_METER: "sensor.house_power"}, {
+            CONF_CIRCUIT_METER: "circuit_two_meters"}),
     ],
 )  # fmt: skip
 async def test_a_circuit_that_cannot_work_is_refused_in_the_form(
@@ -165,6 +175,7 @@ async def test_a_circuit_that_cannot_work_is_refused_in_the_form(
 ) -> None:
     entry, loadpoint_id = await _site_with_loadpoint(hass)
     set_sensor(hass, "sensor.car_soc", "50", "%", "battery")
+    set_sensor(hass, "sensor.house_power", "500", "W", "power")
     main = {CONF_CIRCUIT_TITLE: "Main fuse", CONF_CIRCUIT_MAX_CURRENT: 25}
     main[CONF_CIRCUIT_LOADPOINTS] = [loadpoint_id]
     assert (await _circuit_flow(hass, entry, main))["type"] is FlowResultType.CREATE_ENTRY
@@ -245,6 +256,7 @@ async def test_a_renamed_circuit_keeps_its_sensors_and_a_removed_one_takes_them_
     [
         ({CONF_CIRCUIT_MAX_CURRENT: -5}, "max current -5.0 A"),
         ({CONF_CIRCUIT_MAX_POWER: "lots"}, "could not convert string to float"),
+        ({CONF_CIRCUIT_GRID_METER: True}, "metered by the grid meter, but the site has none"),
     ],
 )
 async def test_a_stored_circuit_the_flow_would_refuse_is_a_setup_error(
@@ -348,4 +360,50 @@ async def test_a_removed_loadpoint_leaves_its_circuit_working_and_is_not_offered
     )
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()  # the site reloads with the changed circuit
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_circuit_metered_by_the_grid_meter_counts_the_whole_house(
+    hass: HomeAssistant,
+) -> None:
+    """The house connection (4 kW here) metered by the site's grid sensor: 3.2 kW imported
+    leave no room for 6 A on three phases, 8 kW exported leave room for 16 A. The grid sensor
+    and the circuit share one reading; when it fails, both are unavailable."""
+    set_sensor(hass, "sensor.grid_power", "3220", "W", "power")
+    entry, loadpoint_id = await _site_with_loadpoint(hass, {CONF_GRID_POWER: "sensor.grid_power"})
+    set_sensor(hass, "sensor.house_power", "500", "W", "power")
+    data = {
+        CONF_CIRCUIT_TITLE: "House",
+        CONF_CIRCUIT_MAX_POWER: 4000,
+        CONF_CIRCUIT_LOADPOINTS: [loadpoint_id],
+        CONF_CIRCUIT_GRID_METER: True,
+    }
+    result = await _circuit_flow(hass, entry, {**data, CONF_CIRCUIT_METER: "sensor.house_power"})
+    assert result["errors"] == {CONF_CIRCUIT_METER: "circuit_two_meters"}
+    result = await _circuit_flow(hass, entry, data)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_CIRCUIT_GRID_METER] is True
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
+    await coordinator.controller.async_set_loadpoint(0, "mode", "now")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.home_house_load").state == "3220.0"
+    assert coordinator.controller.state()["circuits"]["house"]["power"] == 3220
+    assert hass.states.get("input_boolean.wallbox_enable").state == "off"
+
+    set_sensor(hass, "sensor.grid_power", "-8000", "W", "power")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.wallbox_enable").state == "on"
+    assert float(hass.states.get("input_number.wallbox_current").state) == 16.0
+    assert hass.states.get("sensor.home_house_load").state == "-8000.0"
+
+    hass.states.async_set("sensor.grid_power", "unavailable")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.home_house_load").state == "unavailable"
+    assert hass.states.get("sensor.home_grid_power").state == "unavailable"
+    assert hass.states.get("select.garage_charge_mode").state == "now"
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -92,6 +92,7 @@ from .const import (
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
     CONF_CIRCUIT_CURRENTS,
+    CONF_CIRCUIT_GRID_METER,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_LOADPOINTS,
     CONF_CIRCUIT_MAX_CURRENT,
@@ -158,7 +159,7 @@ from .core.model import CommandError, ControlProfile
 from .core.settings import MAX_PRICE, LoadpointKey
 from .core.tariff import ZoneError, parse_zones
 from .devices.demo_history import DEMO_HISTORY_DAYS
-from .devices.factory import circuit_subentries, loadpoint_subentries
+from .devices.factory import circuit_subentries, has_grid_meter, loadpoint_subentries
 from .devices.ha_entities import (
     CURRENT_UNITS,
     ENERGY_UNITS,
@@ -1577,6 +1578,7 @@ def _circuit_schema(
             vol.Optional(CONF_CIRCUIT_PARENT): SelectSelector(
                 SelectSelectorConfig(options=options(circuits), mode=SelectSelectorMode.DROPDOWN)
             ),
+            vol.Optional(CONF_CIRCUIT_GRID_METER): BooleanSelector(),
             vol.Optional(CONF_CIRCUIT_METER): _entities(_POWER),
             vol.Optional(CONF_CIRCUIT_CURRENTS): _entities(
                 EntityFilterSelectorConfig(domain="sensor", device_class="current"), multiple=True
@@ -1631,6 +1633,12 @@ def validate_circuit(
         errors[CONF_CIRCUIT_LOADPOINTS] = "invalid_circuit_loadpoint"
     elif any(lp in taken for lp in chosen):
         errors[CONF_CIRCUIT_LOADPOINTS] = "loadpoint_in_other_circuit"
+    if not data.get(CONF_CIRCUIT_GRID_METER):
+        data.pop(CONF_CIRCUIT_GRID_METER, None)
+    elif data.get(CONF_CIRCUIT_METER):
+        errors[CONF_CIRCUIT_METER] = "circuit_two_meters"
+    elif not has_grid_meter(entry):
+        errors[CONF_CIRCUIT_GRID_METER] = "circuit_no_grid_meter"
     currents = data.get(CONF_CIRCUIT_CURRENTS)
     if currents is not None:
         if len(currents) != 3 or len(set(currents)) != 3:

@@ -124,5 +124,7 @@ CONF_CIRCUIT_MAX_POWER: Final = "circuit_max_power"  # W
 CONF_CIRCUIT_PARENT: Final = "circuit_parent"  # subentry id of the enclosing circuit
 CONF_CIRCUIT_LOADPOINTS: Final = "circuit_loadpoints"  # subentry ids of its loadpoints
 CONF_CIRCUIT_METER: Final = "circuit_meter"  # power sensor of the circuit's load (optional)
+# the site's grid meter (a sensor or a Modbus meter) is the circuit's meter: the house connection
+CONF_CIRCUIT_GRID_METER: Final = "circuit_grid_meter"
 CONF_CIRCUIT_CURRENTS: Final = "circuit_currents"  # its three phase current sensors (optional)
 CONF_CIRCUIT_LIMIT: Final = "circuit_limit"  # power entity: the maximum allowed now (optional)

@@ -347,10 +347,16 @@ class Controller:
         """Every device at once (one task each, one timer for all); None for a device that
         failed or did not answer within the timeout."""
         keyed = devices_by_key(self.devices)
-        tasks = {
-            key: asyncio.ensure_future(_check_of(key)(device)) for key, device in keyed.items()
-        }
-        pending = [task for task in tasks.values() if not task.done()]
+        # a device under two keys (the grid meter that also meters a circuit) is read once
+        reads: dict[tuple[int, object], asyncio.Future[Any]] = {}
+        tasks: dict[str, asyncio.Future[Any]] = {}
+        for key, device in keyed.items():
+            check = _check_of(key)
+            read = reads.get((id(device), check))
+            if read is None:
+                read = reads[id(device), check] = asyncio.ensure_future(check(device))
+            tasks[key] = read
+        pending = [task for task in reads.values() if not task.done()]
         if pending:
             _done, late = await asyncio.wait(pending, timeout=self.device_timeout)
             for task in late:

@@ -43,6 +43,7 @@ from ..const import (
     CONF_CHARGER_POWER,
     CONF_CHARGER_STATUS,
     CONF_CIRCUIT_CURRENTS,
+    CONF_CIRCUIT_GRID_METER,
     CONF_CIRCUIT_LIMIT,
     CONF_CIRCUIT_LOADPOINTS,
     CONF_CIRCUIT_MAX_CURRENT,
@@ -348,11 +349,21 @@ def circuit_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
     return [s for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CIRCUIT]
 
 
+def has_grid_meter(entry: ConfigEntry) -> bool:
+    """Whether the site has a grid meter: the grid sensor of its options or a Modbus grid meter."""
+    return bool(entry.options.get(CONF_GRID_POWER)) or any(
+        s.data.get(CONF_MODBUS_USAGE, Usage.GRID) == Usage.GRID
+        for s in modbus_meter_subentries(entry)
+    )
+
+
 def build_circuits(
-    hass: HomeAssistant, entry: ConfigEntry
+    hass: HomeAssistant, entry: ConfigEntry, grid: Meter | None
 ) -> tuple[list[CircuitDevices], dict[str, str]]:
     """The site's circuits (API name = the title's slug) and the circuit name of each loadpoint
-    subentry id that one of them holds. A parent or loadpoint removed since is left out."""
+    subentry id that one of them holds. A parent or loadpoint removed since is left out. A
+    circuit metered by the grid meter shares the site's `grid` meter object (read once a cycle).
+    """
     subentries = circuit_subentries(entry)
     names = {s.subentry_id: slugify(s.title) for s in subentries}
     circuits: list[CircuitDevices] = []
@@ -360,17 +371,23 @@ def build_circuits(
     for subentry in subentries:
         data, name = subentry.data, names[subentry.subentry_id]
         meter_entity, limit_entity = data.get(CONF_CIRCUIT_METER), data.get(CONF_CIRCUIT_LIMIT)
+        by_grid_meter = bool(data.get(CONF_CIRCUIT_GRID_METER))
+        if by_grid_meter and (grid is None or meter_entity):
+            raise ValueError(
+                f"circuit {subentry.title!r} is metered by the grid meter, "
+                + ("but the site has none" if grid is None else "and by its own load meter")
+            )
         config = CircuitConfig(
             name=name,
             title=subentry.title,
             parent=names.get(str(data.get(CONF_CIRCUIT_PARENT))),
             max_current=float(data.get(CONF_CIRCUIT_MAX_CURRENT) or 0.0),
             max_power=float(data.get(CONF_CIRCUIT_MAX_POWER) or 0.0),
-            metered=bool(meter_entity),
+            metered=bool(meter_entity) or by_grid_meter,
             limited=bool(limit_entity),
         )
         currents = data.get(CONF_CIRCUIT_CURRENTS)
-        meter = None
+        meter = grid if by_grid_meter else None
         if meter_entity:
             meter = EntityMeter(
                 hass,
@@ -405,7 +422,7 @@ async def async_build_devices(
         for subentry in vehicle_subentries(entry)
     ]
     loadpoints = [build_loadpoint(hass, s, hub) for s in loadpoint_subentries(entry)]
-    circuits, circuit_of = build_circuits(hass, entry)
+    circuits, circuit_of = build_circuits(hass, entry, grid)
     for lp, subentry in zip(loadpoints, loadpoint_subentries(entry), strict=True):
         if (name := circuit_of.get(subentry.subentry_id)) is not None:
             lp.config = replace(lp.config, circuit=name)

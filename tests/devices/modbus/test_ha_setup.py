@@ -18,10 +18,15 @@ from homeassistant.data_entry_flow import FlowResultType
 from custom_components.evcc_ha.const import (
     CONF_CHARGER_MAX_CURRENT,
     CONF_CHARGER_PHASE_COUNT,
+    CONF_CIRCUIT_GRID_METER,
+    CONF_CIRCUIT_LOADPOINTS,
+    CONF_CIRCUIT_MAX_CURRENT,
+    CONF_CIRCUIT_TITLE,
     CONF_DEMO,
     CONF_SITE_TITLE,
     CONF_TITLE,
     DOMAIN,
+    SUBENTRY_CIRCUIT,
     SUBENTRY_LOADPOINT,
     SUBENTRY_MODBUS_METER,
 )
@@ -310,3 +315,71 @@ async def test_a_site_of_modbus_hardware(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert gateway.connections == 0 and wallbox.connections == 0
+
+
+async def test_the_house_connection_metered_by_a_modbus_grid_meter(
+    hass: HomeAssistant, modbus_server: ServerFactory
+) -> None:
+    """A 20 A house connection metered by the site's SDM630 grid meter: 14 A on L1 leave the
+    car 6 A; 20 A on L1 (the car's 6 A and 14 A more) leave none and the wallbox is switched
+    off. The meter serves the grid and the circuit with one read a cycle."""
+    meter = sdm630(1, power=3220.0, currents=(14.0, 2.0, 1.0))
+    box = phoenix(255, status="B", enabled=False, current=6, currents=(0, 0, 0), power=0)
+    gateway = await modbus_server(meter)
+    wallbox = await modbus_server(box)
+    entry = await set_up_site(hass)
+    house = {CONF_CIRCUIT_TITLE: "House", CONF_CIRCUIT_MAX_CURRENT: 20}
+    flow = await add_subentry(
+        hass, entry, SUBENTRY_CIRCUIT, house | {CONF_CIRCUIT_GRID_METER: True}
+    )
+    assert flow["errors"] == {CONF_CIRCUIT_GRID_METER: "circuit_no_grid_meter"}
+    meter_form = {CONF_TITLE: "Grid meter", CONF_MODBUS_KIND: "sdm630", CONF_MODBUS_USAGE: "grid"}
+    flow = await add_subentry(
+        hass, entry, SUBENTRY_MODBUS_METER, meter_form | connection(gateway, 1)
+    )
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    charger_form = {
+        CONF_TITLE: "Garage",
+        CONF_MODBUS_KIND: "phoenix_ev_eth",
+        CONF_CHARGER_MAX_CURRENT: 16,
+        CONF_CHARGER_PHASE_COUNT: "3",
+        CONF_MODBUS_MILLI_CURRENT: False,
+        **connection(wallbox, 255),
+    }
+    flow = await add_subentry(
+        hass, entry, SUBENTRY_LOADPOINT, {"next_step_id": "modbus_charger"}, charger_form, {}
+    )
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    loadpoint_id = next(
+        s.subentry_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_LOADPOINT
+    )
+    flow = await add_subentry(
+        hass,
+        entry,
+        SUBENTRY_CIRCUIT,
+        house | {CONF_CIRCUIT_GRID_METER: True, CONF_CIRCUIT_LOADPOINTS: [loadpoint_id]},
+    )
+    assert flow["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": "select.garage_charge_mode", "option": "now"},
+        blocking=True,
+    )
+    power_reads = meter.reads_of("input").count(0x34)
+    await tick(hass, entry)
+    assert meter.reads_of("input").count(0x34) == power_reads + 1  # grid and circuit: one read
+    assert box.coils[400] and box.holding[528] == 6
+    assert hass.states.get("sensor.home_house_current").state == "14.0"
+    assert float(hass.states.get("sensor.home_grid_power").state) == 3220.0
+
+    meter.input.update(sdm630(1, power=3220.0, currents=(20.0, 2.0, 1.0)).input)
+    await tick(hass, entry)
+    assert not box.coils[400]
+    assert hass.states.get("sensor.home_house_current").state == "20.0"
+    assert await hass.config_entries.async_unload(entry.entry_id)
