@@ -86,6 +86,16 @@ async def _select(hass: HomeAssistant, domain: str, entity_id: str, **data: Any)
     )
 
 
+async def _car_connects_in_mode_now(hass: HomeAssistant, entry: ConfigEntry) -> Any:
+    """The car plugs in at the loadpoint, mode now, one cycle; the site's coordinator."""
+    coordinator = entry.runtime_data.coordinator
+    await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
+    await coordinator.controller.async_set_loadpoint(0, "mode", "now")
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    return coordinator
+
+
 async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit(
     hass: HomeAssistant, hass_client: Any
 ) -> None:
@@ -308,11 +318,7 @@ async def test_a_metered_circuit_with_phase_currents_counts_the_other_loads(
         assert result["errors"] == {CONF_CIRCUIT_CURRENTS: error}
     assert (await _circuit_flow(hass, entry, data))["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data.coordinator
-    await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
-    await coordinator.controller.async_set_loadpoint(0, "mode", "now")
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    coordinator = await _car_connects_in_mode_now(hass, entry)
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 6.0
     assert hass.states.get("sensor.home_house_current").state == "14.0"
@@ -384,11 +390,7 @@ async def test_a_circuit_metered_by_the_grid_meter_counts_the_whole_house(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_CIRCUIT_GRID_METER] is True
     await hass.async_block_till_done()
-    coordinator = entry.runtime_data.coordinator
-    await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
-    await coordinator.controller.async_set_loadpoint(0, "mode", "now")
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    coordinator = await _car_connects_in_mode_now(hass, entry)
     assert hass.states.get("sensor.home_house_load").state == "3220.0"
     assert coordinator.controller.state()["circuits"]["house"]["power"] == 3220
     assert hass.states.get("input_boolean.wallbox_enable").state == "off"
