@@ -12,7 +12,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 
 from custom_components.evcc_ha.api.mqtt_topics import topic_tree
@@ -86,6 +86,14 @@ async def _select(hass: HomeAssistant, domain: str, entity_id: str, **data: Any)
     )
 
 
+def _subentry_of(device: dr.DeviceEntry) -> str | None:
+    """The config subentry of a device of the site (newer Home Assistant: one per device)."""
+    if hasattr(device, "config_subentry_id"):
+        return device.config_subentry_id  # type: ignore[no-any-return]
+    (subentry,) = next(iter(device.config_entries_subentries.values()))
+    return subentry
+
+
 async def _car_connects_in_mode_now(hass: HomeAssistant, entry: ConfigEntry) -> Any:
     """The car plugs in at the loadpoint, mode now, one cycle; the site's coordinator."""
     coordinator = entry.runtime_data.coordinator
@@ -137,8 +145,8 @@ async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit
     circuits = (await response.json())["circuits"]
     assert circuits["main_fuse"]["maxCurrent"] == 10
     assert circuits["main_fuse"]["maxPower"] == 11000  # the external limit in force
-    assert hass.states.get("sensor.home_main_fuse_power_limit").state == "11000.0"
-    assert hass.states.get("sensor.home_main_fuse_current").state == "10.0"
+    assert hass.states.get("sensor.main_fuse_power_limit").state == "11000.0"
+    assert hass.states.get("sensor.main_fuse_current").state == "10.0"
     tree = topic_tree("evcc", coordinator.controller.state())
     assert tree["evcc/site/circuits/main_fuse/maxCurrent"] == "10"
 
@@ -236,7 +244,7 @@ async def test_a_renamed_circuit_keeps_its_sensors_and_a_removed_one_takes_them_
         s.subentry_id for s in entry.subentries.values() if s.subentry_type == SUBENTRY_CIRCUIT
     )
     registry = er.async_get(hass)
-    load = "sensor.home_garage_fuse_load"
+    load = "sensor.garage_fuse_load"
     unique_id = registry.async_get(load).unique_id
     result = await _circuit_flow(
         hass, entry, {**data, CONF_CIRCUIT_TITLE: "Carport fuse"}, reconfigure=circuit_id
@@ -253,10 +261,18 @@ async def test_a_renamed_circuit_keeps_its_sensors_and_a_removed_one_takes_them_
     ]
     assert loads == [load]
     assert hass.states.get(load).state == "0.0"
+    # the circuit's own device, in its subentry, under the site (which keeps its sensors)
+    devices = dr.async_get(hass)
+    device = devices.async_get(registry.async_get(load).device_id)
+    site = devices.async_get(device.via_device_id)
+    assert (device.name, _subentry_of(device)) == ("Carport fuse", circuit_id)
+    assert (site.name, _subentry_of(site)) == ("Home", None)
+    assert hass.states.get("sensor.home_home_power") is not None
 
     assert hass.config_entries.async_remove_subentry(entry, circuit_id)
     await hass.async_block_till_done()
     assert registry.async_get(load) is None
+    assert devices.async_get(device.id) is None
     assert "circuits" not in entry.runtime_data.coordinator.controller.state()
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -321,7 +337,7 @@ async def test_a_metered_circuit_with_phase_currents_counts_the_other_loads(
     coordinator = await _car_connects_in_mode_now(hass, entry)
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 6.0
-    assert hass.states.get("sensor.home_house_current").state == "14.0"
+    assert hass.states.get("sensor.house_current").state == "14.0"
 
     set_sensor(hass, "sensor.house_l1", "20", "A", "current")  # the car's 6 A and 14 A more
     await coordinator.async_refresh()
@@ -331,7 +347,7 @@ async def test_a_metered_circuit_with_phase_currents_counts_the_other_loads(
     hass.states.async_set("sensor.house_l2", "unavailable")
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.home_house_current").state == "unavailable"
+    assert hass.states.get("sensor.house_current").state == "unavailable"
     assert hass.states.get("select.garage_charge_mode").state == "now"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -391,7 +407,7 @@ async def test_a_circuit_metered_by_the_grid_meter_counts_the_whole_house(
     assert result["data"][CONF_CIRCUIT_GRID_METER] is True
     await hass.async_block_till_done()
     coordinator = await _car_connects_in_mode_now(hass, entry)
-    assert hass.states.get("sensor.home_house_load").state == "3220.0"
+    assert hass.states.get("sensor.house_load").state == "3220.0"
     assert coordinator.controller.state()["circuits"]["house"]["power"] == 3220
     assert hass.states.get("input_boolean.wallbox_enable").state == "off"
 
@@ -400,12 +416,12 @@ async def test_a_circuit_metered_by_the_grid_meter_counts_the_whole_house(
     await hass.async_block_till_done()
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 16.0
-    assert hass.states.get("sensor.home_house_load").state == "-8000.0"
+    assert hass.states.get("sensor.house_load").state == "-8000.0"
 
     hass.states.async_set("sensor.grid_power", "unavailable")
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert hass.states.get("sensor.home_house_load").state == "unavailable"
+    assert hass.states.get("sensor.house_load").state == "unavailable"
     assert hass.states.get("sensor.home_grid_power").state == "unavailable"
     assert hass.states.get("select.garage_charge_mode").state == "now"
     assert await hass.config_entries.async_unload(entry.entry_id)

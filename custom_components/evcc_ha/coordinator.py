@@ -34,6 +34,7 @@ from .const import (
     MIN_INTERVAL,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
+    SUBENTRY_CIRCUIT,
     SUBENTRY_LOADPOINT,
 )
 from .core.controller import Controller, CycleReport
@@ -133,8 +134,11 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
         )
         self.controller = controller
         self.demo = demo
-        self.loadpoint_subentry_ids = _loadpoint_subentry_ids(
-            entry, len(controller.site.loadpoints)
+        self.loadpoint_subentry_ids = _subentry_ids(
+            entry, SUBENTRY_LOADPOINT, len(controller.site.loadpoints)
+        )
+        self.circuit_subentry_ids = _subentry_ids(
+            entry, SUBENTRY_CIRCUIT, len(controller.site.circuits)
         )
         self._store = SiteStore(
             hass,
@@ -274,13 +278,13 @@ class EvccCoordinator(DataUpdateCoordinator[CycleReport]):
             )
 
 
-def _loadpoint_subentry_ids(entry: EvccConfigEntry, count: int) -> list[str | None]:
-    """The config subentry of each loadpoint (the factory builds them in subentry order); None
-    for all when the numbers differ (demo site, or loadpoints without subentries)."""
+def _subentry_ids(entry: EvccConfigEntry, kind: str, count: int) -> list[str | None]:
+    """The config subentry of each loadpoint or circuit (`kind`; the factory builds them in
+    subentry order); None for all when the numbers differ (demo site: none of its own)."""
     subentries = getattr(entry, "subentries", None) or {}
     ids: list[str | None] = [
         subentry_id
         for subentry_id, subentry in subentries.items()
-        if subentry.subentry_type == SUBENTRY_LOADPOINT
+        if subentry.subentry_type == kind
     ]
     return ids if len(ids) == count else [None] * count

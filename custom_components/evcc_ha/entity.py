@@ -1,4 +1,5 @@
-"""The entity base class and the devices: one site device, one device per loadpoint.
+"""The entity base class and the devices: one site device, one device per loadpoint and one
+per circuit (each under its config subentry: Home Assistant keeps a device in one subentry).
 
 Entities read the evcc state document of the last cycle (`coordinator.data.state`, the same
 document `/api/state`, `/ws` and MQTT serve) and write through the controller's one validated
@@ -43,6 +44,25 @@ def loadpoint_identifier(entry: EvccConfigEntry, index: int) -> tuple[str, str]:
     return (DOMAIN, f"{entry.entry_id}_{loadpoint_key(entry.runtime_data.coordinator, index)}")
 
 
+def circuit_key(coordinator: EvccCoordinator, index: int) -> str:
+    """What names circuit `index` (0-based, the site's order) in unique ids and device
+    identifiers: its config subentry, so a renamed circuit keeps its entities; its API name
+    for circuits without one (demo site)."""
+    return coordinator.circuit_subentry_ids[index] or list(coordinator.site.circuits)[index]
+
+
+def circuit_device_info(entry: EvccConfigEntry, index: int) -> DeviceInfo:
+    """Device of circuit `index`; linked to the site device in `async_register_devices`."""
+    coordinator = entry.runtime_data.coordinator
+    circuit = list(coordinator.site.circuits.values())[index]
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry.entry_id}_circuit_{circuit_key(coordinator, index)}")},
+        name=circuit.title,
+        manufacturer=MANUFACTURER,
+        model="Circuit",
+    )
+
+
 def site_device_info(entry: EvccConfigEntry, site: Site) -> DeviceInfo:
     return DeviceInfo(
         identifiers={site_identifier(entry)},
@@ -74,13 +94,18 @@ def async_register_devices(entry: EvccConfigEntry, registry: dr.DeviceRegistry) 
         config_entry_id=entry.entry_id, **site_device_info(entry, site)
     )
     wanted = {site_identifier(entry)}
-    for lp in site.loadpoints:
+    children = [
+        (coordinator.loadpoint_subentry_ids[lp.index], loadpoint_device_info(entry, lp))
+        for lp in site.loadpoints
+    ] + [
+        (coordinator.circuit_subentry_ids[index], circuit_device_info(entry, index))
+        for index in range(len(site.circuits))
+    ]
+    for subentry_id, info in children:
         device = registry.async_get_or_create(
-            config_entry_id=entry.entry_id,
-            config_subentry_id=coordinator.loadpoint_subentry_ids[lp.index],
-            **loadpoint_device_info(entry, lp),
+            config_entry_id=entry.entry_id, config_subentry_id=subentry_id, **info
         )
-        wanted.add(loadpoint_identifier(entry, lp.index))
+        wanted |= info["identifiers"]
         if device.via_device_id != site_device.id:
             registry.async_update_device(device.id, via_device_id=site_device.id)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):

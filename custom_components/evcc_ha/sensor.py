@@ -40,9 +40,15 @@ from .core.model import (
     Status,
 )
 from .devices.demo import demo_day_ahead_prices, demo_prices_published
-from .devices.factory import circuit_subentries
 from .devices.tariffs import DEMO_PRICE_KEY, demo_price_unique_id
-from .entity import EvccEntity, add_loadpoint_entities, site_device_info, vehicle_reports
+from .entity import (
+    EvccEntity,
+    add_loadpoint_entities,
+    circuit_device_info,
+    circuit_key,
+    site_device_info,
+    vehicle_reports,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -442,17 +448,15 @@ async def async_setup_entry(
         for description in FORECAST_SENSORS
         if description.tariff in coordinator.site.tariffs
     )
-    # each circuit's sensors belong to its subentry: removing the circuit removes them
-    circuit_ids = [s.subentry_id for s in circuit_subentries(entry)]
+    # each circuit's sensors are on its device in its subentry: removing the circuit removes them
     for index, circuit in enumerate(coordinator.site.circuits.values()):
-        subentry_id = circuit_ids[index] if index < len(circuit_ids) else None
         async_add_entities(
             (
-                EvccCircuitSensor(coordinator, description, index, circuit, subentry_id)
+                EvccCircuitSensor(coordinator, description, index, circuit)
                 for description in CIRCUIT_SENSORS
                 if description.exists_fn(circuit)
             ),
-            config_subentry_id=subentry_id,
+            config_subentry_id=coordinator.circuit_subentry_ids[index],
         )
     if coordinator.demo is not None:
         async_add_entities(
@@ -503,8 +507,8 @@ class EvccSiteSensor(EvccEntity, SensorEntity):
 
 
 class EvccCircuitSensor(EvccEntity, SensorEntity):
-    """A circuit's value on the site device, named after the circuit; unavailable while the
-    circuit's own meter fails (its last values stand in the state for evcc's timeout)."""
+    """A value of a circuit, on the circuit's device; unavailable while the circuit's meter
+    fails (its last values stand in the state for evcc's timeout)."""
 
     entity_description: EvccCircuitSensorEntityDescription
 
@@ -514,14 +518,12 @@ class EvccCircuitSensor(EvccEntity, SensorEntity):
         description: EvccCircuitSensorEntityDescription,
         index: int,
         circuit: Circuit,
-        subentry_id: str | None,
     ) -> None:
-        # keyed by the subentry, so that renaming the circuit keeps its entities
-        key = f"circuit_{subentry_id or circuit.name}_{description.key}"
+        key = f"circuit_{circuit_key(coordinator, index)}_{description.key}"
         super().__init__(coordinator, replace(description, key=key))
+        self._attr_device_info = circuit_device_info(coordinator.config_entry, index)
         self.circuit_name = circuit.name
         self.device_key = circuit_device_key(index)
-        self._attr_translation_placeholders = {"circuit": circuit.title}
 
     @property
     def available(self) -> bool:

@@ -375,11 +375,11 @@ async def test_the_house_connection_metered_by_a_modbus_grid_meter(
     await tick(hass, entry)
     assert meter.reads_of("input").count(0x34) == power_reads + 1  # grid and circuit: one read
     assert box.coils[400] and box.holding[528] == 6
-    assert hass.states.get("sensor.home_house_current").state == "14.0"
+    assert hass.states.get("sensor.house_current").state == "14.0"
     assert float(hass.states.get("sensor.home_grid_power").state) == 3220.0
 
     meter.input.update(sdm630(1, power=3220.0, currents=(20.0, 2.0, 1.0)).input)
     await tick(hass, entry)
     assert not box.coils[400]
-    assert hass.states.get("sensor.home_house_current").state == "20.0"
+    assert hass.states.get("sensor.house_current").state == "20.0"
     assert await hass.config_entries.async_unload(entry.entry_id)
