@@ -1,7 +1,7 @@
 """ha-evcc (marq24/ha-evcc) against the demo site's evcc port, as a new user sets it up: add its
 config entry (websocket mode), wait for two control cycles, list its entities that are unknown or
 unavailable, then press its switches, selects, numbers and the detect button and check that each
-changed evcc_ha's state. Run by `scripts/ha-evcc-check` inside `scripts/develop --run`.
+changed evcc_ha's state (detection: the plugged-in car, or none while the car is away). Run by `scripts/ha-evcc-check` inside `scripts/develop --run`.
 
     python scripts/lib/ha_evcc_check.py --config DIR [--port 8123]
 
@@ -143,6 +143,11 @@ async def main(config: Path, port: int) -> int:
         failed = 0
         async with aiohttp.ClientSession() as evcc:
             for domain, service, call, key, where, want in WRITES:
+                if service == "press" and isinstance(where, int):
+                    # detection finds the car that is plugged in; while it is away, none
+                    before = await (await evcc.get(f"{EVCC}/api/state")).json()
+                    if not before["loadpoints"][where]["connected"]:
+                        want = ""
                 response = await ha.post(f"{base}/api/services/{domain}/{service}", json=call)
                 await asyncio.sleep(1.5)
                 doc = await (await evcc.get(f"{EVCC}/api/state")).json()
