@@ -452,6 +452,7 @@ class DemoSite:
             max_current=SECOND_MAX_CURRENT,
             reports=frozenset({"range", "odometer", "connected"}),
         )
+        grid = SimulatedMeter(self, "grid", "Demo grid meter")
         return SiteDevices(
             config=SiteConfig(
                 title=title,
@@ -463,13 +464,11 @@ class DemoSite:
                 vehicles=(second,),
                 circuits=(HOUSE_CONNECTION,),
             ),
-            # the house connection's fuse, measured by the grid meter (load management for both
-            # wallboxes)
-            circuits=[
-                CircuitDevices(HOUSE_CONNECTION, SimulatedMeter(self, "grid", "Demo house meter"))
-            ],
+            # the house connection's fuse, metered by the grid meter (one read serves both; load
+            # management for both wallboxes)
+            circuits=[CircuitDevices(HOUSE_CONNECTION, grid)],
             battery_control=DemoBatteryControl(self),
-            grid=SimulatedMeter(self, "grid", "Demo grid meter"),
+            grid=grid,
             pv=[SimulatedMeter(self, "pv", "Demo pv meter")],
             battery=[SimulatedMeter(self, "battery", "Demo battery meter")],
             loadpoints=[
