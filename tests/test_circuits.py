@@ -99,9 +99,14 @@ async def _car_connects_in_mode_now(hass: HomeAssistant, entry: ConfigEntry) -> 
     coordinator = entry.runtime_data.coordinator
     await _select(hass, "input_select", "input_select.wallbox_status", option="connected")
     await coordinator.controller.async_set_loadpoint(0, "mode", "now")
+    await _cycle(hass, coordinator)
+    return coordinator
+
+
+async def _cycle(hass: HomeAssistant, coordinator: Any) -> None:
+    """One control cycle now, and Home Assistant's states after it."""
     await coordinator.async_refresh()
     await hass.async_block_till_done()
-    return coordinator
 
 
 async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit(
@@ -132,14 +137,12 @@ async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit
     client = await hass_client()
     response = await client.post("/api/evcc_ha/loadpoints/1/mode/now")
     assert response.status == 200
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 10.0
     # the car charges: the circuit counts what it draws (the offer: no power sensor)
     await _select(hass, "input_select", "input_select.wallbox_status", option="charging")
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
 
     response = await client.get("/api/evcc_ha/state")
     circuits = (await response.json())["circuits"]
@@ -152,15 +155,13 @@ async def test_a_circuit_holds_the_charger_under_its_fuse_and_the_external_limit
 
     # the grid operator dims to 3 kW: no room for 6 A on three phases, the charger stops
     await _select(hass, "input_number", "input_number.grid_limit", value=3000)
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("input_boolean.wallbox_enable").state == "off"
     assert coordinator.controller.state()["circuits"]["main_fuse"]["dimmed"] is True
 
     # the limit lifted: charging at the fuse again
     await _select(hass, "input_number", "input_number.grid_limit", value=11000)
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 10.0
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -340,13 +341,11 @@ async def test_a_metered_circuit_with_phase_currents_counts_the_other_loads(
     assert hass.states.get("sensor.house_current").state == "14.0"
 
     set_sensor(hass, "sensor.house_l1", "20", "A", "current")  # the car's 6 A and 14 A more
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("input_boolean.wallbox_enable").state == "off"
 
     hass.states.async_set("sensor.house_l2", "unavailable")
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("sensor.house_current").state == "unavailable"
     assert hass.states.get("select.garage_charge_mode").state == "now"
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -412,15 +411,13 @@ async def test_a_circuit_metered_by_the_grid_meter_counts_the_whole_house(
     assert hass.states.get("input_boolean.wallbox_enable").state == "off"
 
     set_sensor(hass, "sensor.grid_power", "-8000", "W", "power")
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("input_boolean.wallbox_enable").state == "on"
     assert float(hass.states.get("input_number.wallbox_current").state) == 16.0
     assert hass.states.get("sensor.house_load").state == "-8000.0"
 
     hass.states.async_set("sensor.grid_power", "unavailable")
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
+    await _cycle(hass, coordinator)
     assert hass.states.get("sensor.house_load").state == "unavailable"
     assert hass.states.get("sensor.home_grid_power").state == "unavailable"
     assert hass.states.get("select.garage_charge_mode").state == "now"
